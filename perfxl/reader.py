@@ -1,0 +1,268 @@
+"""Workbook → :class:`~perfxl.model.WorkbookModel`.
+
+One parser (:func:`parse`) over two sources: :class:`FileSource` reads an .xlsx/.xlsm file
+(python-calamine for values, the package XML for defined names and tables); the Excel add-in
+supplies a source backed by an open book (``perfxl.excel``).  Fields are found by defined name
+and tables by table name, so clerks may insert rows and move blocks freely.
+"""
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Protocol
+from xml.etree import ElementTree as ET
+
+from . import coerce, schema
+from .cellref import col_to_index, index_to_col, parse_sheet_ref, split_cell, split_range
+from .errors import WorkbookError
+from .model import Row, Table, Value, WorkbookModel
+
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "pr": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+_RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """Where an Excel table sits: sheet, whole range incl. header row, header texts."""
+
+    sheet: str
+    ref: str
+    headers: tuple[str, ...]
+
+
+class GridSource(Protocol):
+    """What :func:`parse` needs from a workbook, whatever holds it."""
+
+    path: str
+
+    def sheet_names(self) -> list[str]: ...
+
+    def defined_names(self) -> dict[str, str]:
+        """Workbook-scope defined names → reference text such as ``'预算执行'!$C$7``."""
+
+    def tables(self) -> dict[str, TableRef]: ...
+
+    def grid(self, sheet: str) -> list[list[Any]]:
+        """Cell values of a sheet as rows of values, starting at A1 (None or '' when empty)."""
+
+
+def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
+    """Open the package, turning every way a file can be unreadable into one Chinese sentence."""
+    name = os.path.basename(path)
+    try:
+        head = data[:8] if data is not None else open(path, "rb").read(8)
+    except FileNotFoundError:
+        raise WorkbookError(f"{name}：文件不存在。") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{name}：这是一个文件夹，不是工作簿文件。") from None
+    except OSError as e:
+        raise WorkbookError(f"{name}：无法打开文件（{e.strerror}）。") from None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        blob = data if data is not None else open(path, "rb").read()
+        if "EncryptedPackage".encode("utf-16-le") in blob or b"EncryptedPackage" in blob:
+            raise WorkbookError(f"{name}：工作簿设置了打开密码，请在 Excel 中取消密码后另存为 .xlsx 再试。")
+        raise WorkbookError(f"{name}：这是旧版 Excel 97-2003 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 再试。")
+    if not head.startswith(b"PK"):
+        if not head:
+            raise WorkbookError(f"{name}：文件是空的（0 字节），不是 Excel 工作簿。")
+        raise WorkbookError(f"{name}：不是 Excel 工作簿（文件内容不是 .xlsx/.xlsm 格式，可能是改了扩展名的 CSV 或文本文件）。")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
+        bad = zf.testzip() if False else None  # CRC checks are slow; reading parts below detects damage
+        del bad
+    except zipfile.BadZipFile:
+        raise WorkbookError(f"{name}：文件已损坏或不完整（可能下载或复制未完成），请重新获取该文件。") from None
+    if "xl/workbook.xml" not in zf.namelist():
+        raise WorkbookError(f"{name}：压缩包中没有 Excel 工作簿内容，不是 .xlsx/.xlsm 文件。")
+    return zf
+
+
+class FileSource:
+    """A workbook file (.xlsx / .xlsm), read without openpyxl.
+
+    Values come from python-calamine (cached results of formula cells included; a formula
+    without a cached value reads as '').  ``data`` lets a batch worker pass bytes.
+    """
+
+    def __init__(self, path: str | os.PathLike, data: bytes | None = None):
+        self.path = os.fspath(path)
+        self._data = data
+        self._zip = _open_zip(self.path, data)
+        self._grids: dict[str, list[list[Any]]] = {}
+        try:
+            self._read_structure()
+        except (KeyError, ET.ParseError, zipfile.BadZipFile, EOFError, OSError, ValueError):
+            raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏或不完整，无法读取工作簿结构。") from None
+        self._calamine = None
+
+    def _xml(self, part: str) -> ET.Element:
+        return ET.fromstring(self._zip.read(part))
+
+    def _rels(self, part: str) -> dict[str, str]:
+        folder, base = posixpath.split(part)
+        rels_part = posixpath.join(folder, "_rels", base + ".rels")
+        if rels_part not in self._zip.namelist():
+            return {}
+        out = {}
+        for rel in self._xml(rels_part).findall("pr:Relationship", _NS):
+            if rel.get("TargetMode") == "External":
+                continue
+            target = rel.get("Target", "")
+            full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            out[rel.get("Id")] = full
+        return out
+
+    def _read_structure(self) -> None:
+        wb = self._xml("xl/workbook.xml")
+        rels = self._rels("xl/workbook.xml")
+        self._sheets: dict[str, str] = {}
+        for s in wb.findall("m:sheets/m:sheet", _NS):
+            self._sheets[s.get("name")] = rels.get(s.get(_RID), "")
+        self._names: dict[str, str] = {}
+        for dn in wb.findall("m:definedNames/m:definedName", _NS):
+            if dn.get("localSheetId") is None and dn.text:
+                self._names[dn.get("name")] = dn.text
+        self._tables: dict[str, TableRef] = {}
+        for sheet, part in self._sheets.items():
+            if not part:
+                continue
+            for tpart in self._rels(part).values():
+                if "/tables/" not in tpart or tpart not in self._zip.namelist():
+                    continue
+                t = self._xml(tpart)
+                headers = tuple((c.get("name") or "").strip() for c in t.findall("m:tableColumns/m:tableColumn", _NS))
+                name = t.get("displayName") or t.get("name")
+                self._tables[name] = TableRef(sheet, t.get("ref"), headers)
+
+    def sheet_names(self) -> list[str]:
+        return list(self._sheets)
+
+    def defined_names(self) -> dict[str, str]:
+        return dict(self._names)
+
+    def tables(self) -> dict[str, TableRef]:
+        return dict(self._tables)
+
+    def grid(self, sheet: str) -> list[list[Any]]:
+        if sheet not in self._grids:
+            import python_calamine
+
+            if self._calamine is None:
+                try:
+                    if self._data is not None:
+                        self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._data))
+                    else:
+                        self._calamine = python_calamine.CalamineWorkbook.from_path(self.path)
+                except Exception as e:  # calamine raises its own error types for damaged parts
+                    raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏，无法读取单元格内容（{type(e).__name__}）。") from None
+            try:
+                self._grids[sheet] = self._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            except Exception as e:
+                raise WorkbookError(f"{os.path.basename(self.path)}：工作表“{sheet}”已损坏，无法读取（{type(e).__name__}）。") from None
+        return self._grids[sheet]
+
+
+def _cell(grid: list[list[Any]], cell: str) -> Any:
+    col, row = split_cell(cell)
+    r, c = row - 1, col_to_index(col) - 1
+    if r < len(grid) and c < len(grid[r]):
+        v = grid[r][c]
+        return None if v == "" else v
+    return None
+
+
+def _value(kind: str, raw: Any, sheet: str, cell: str) -> Value:
+    v, problem = coerce.parse(kind, raw)
+    return Value(v, sheet, cell, raw, problem)
+
+
+def _resolve(names: dict[str, str], name: str) -> tuple[str, str] | None:
+    text = names.get(name)
+    if not text or "#REF!" in text:
+        return None
+    try:
+        sheet, cells = parse_sheet_ref(text)
+    except ValueError:
+        return None
+    return sheet, cells.split(":")[0]
+
+
+def parse(source: GridSource) -> WorkbookModel:
+    """Build the model from any :class:`GridSource`; never raises on bad *values*."""
+    names = source.defined_names()
+    sheets = source.sheet_names()
+    tables = source.tables()
+    found = [f for f in schema.FIELDS if _resolve(names, f.name) and _resolve(names, f.name)[0] in sheets]
+    if len(found) < len(schema.FIELDS) // 2 and not any(t in tables for t in schema.TABLE_BY_NAME):
+        raise WorkbookError(
+            f"{os.path.basename(source.path)}：不是标准绩效自评工作簿（找不到“dept_name”“fiscal_year”等标准名称和表格），"
+            "请用 perfxl new 生成的模板填报。")
+    missing: list[str] = []
+    fields: dict[str, Value] = {}
+    for f in schema.FIELDS:
+        loc = _resolve(names, f.name)
+        if loc is None or loc[0] not in sheets:
+            missing.append(f.name)
+            continue
+        sheet, cell = loc
+        fields[f.name] = _value(f.kind, _cell(source.grid(sheet), cell), sheet, cell)
+    for f in schema.DERIVED_FIELDS:  # a total without a cached value: compute it from its parts
+        cur = fields.get(f.name)
+        parts = [fields.get(p) for p in f.parts]
+        if cur is not None and cur.empty and any(p is not None and p.value is not None for p in parts):
+            total = round(sum(p.value for p in parts if p is not None and isinstance(p.value, (int, float))), 6)
+            fields[f.name] = Value(total, cur.sheet, cur.cell, None, None)
+
+    model_tables: dict[str, Table] = {}
+    for tdef in schema.TABLES:
+        tref = tables.get(tdef.name)
+        if tref is None or tref.sheet not in sheets:
+            missing.append(tdef.name)
+            continue
+        model_tables[tdef.name] = _read_table(source, tdef, tref)
+
+    outputs: dict[str, Value] = {}
+    for name in names:
+        if name.startswith(("rate_", "score_", "grade")) and name not in fields:
+            loc = _resolve(names, name)
+            if loc and loc[0] in sheets:
+                raw = _cell(source.grid(loc[0]), loc[1])
+                kind = "text" if name == "grade" else "number"
+                outputs[name] = _value(kind, raw, *loc)
+    locs = {n: loc for n in names if (loc := _resolve(names, n)) is not None}
+    return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs)
+
+
+def _read_table(source: GridSource, tdef: schema.TableDef, tref: TableRef) -> Table:
+    (c1, r1), (c2, r2) = split_range(tref.ref)
+    first = col_to_index(c1)
+    columns = {h: index_to_col(first + i) for i, h in enumerate(tref.headers)}
+    grid = source.grid(tref.sheet)
+    kinds = {c.header: c.kind for c in tdef.columns}
+    rows = []
+    for r in range(r1 + 1, r2 + 1):
+        cells = {}
+        for header in tdef.headers:
+            col = columns.get(header)
+            if col is None:
+                continue
+            cells[header] = _value(kinds[header], _cell(grid, f"{col}{r}"), tref.sheet, f"{col}{r}")
+        rows.append(Row(cells, r))
+    return Table(tdef.name, tref.sheet, tref.ref, columns, tuple(rows))
+
+
+def read(path: str | os.PathLike, data: bytes | None = None) -> WorkbookModel:
+    """Read a workbook file (or its bytes) into the model.
+
+    Raises :class:`~perfxl.errors.WorkbookError` (one Chinese sentence naming the file) when the
+    file cannot be read at all; problems with values become findings later, never exceptions.
+    """
+    return parse(FileSource(path, data))
