@@ -92,6 +92,16 @@ def _put(ws, coord: str, value: Any, kind: str | None = None):
     return c
 
 
+def _iso_date(v: Any) -> Any:
+    """ISO date strings of the data file become real dates; anything else stays as typed."""
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            return v
+    return v
+
+
 def _style_input(c, kind: str, computed: bool = False) -> None:
     c.border = BORDER
     c.fill = CALC_FILL if computed else INPUT_FILL
@@ -136,8 +146,8 @@ def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int) -> in
             _put(ws, coord, "=" + "+".join(f.parts), "formula")
         elif values.get(f.name) is not None:
             v = values[f.name]
-            if f.kind == schema.DATE and isinstance(v, str):
-                v = dt.date.fromisoformat(v)
+            if f.kind == schema.DATE:
+                v = _iso_date(v)
             _put(ws, coord, v)
         _style_input(ws[coord], f.kind, computed=bool(f.parts))
         if f.kind == schema.TEXT and len(str(values.get(f.name) or "")) > 20:
@@ -174,8 +184,8 @@ def _table(wb, ws, tdef: schema.TableDef, rows: list[Mapping[str, Any]], start: 
             c = ws.cell(head + 1 + r, first_col + i)
             v = data.get(col.header)
             if v is not None:
-                if col.kind == schema.DATE and isinstance(v, str):
-                    v = dt.date.fromisoformat(v)
+                if col.kind == schema.DATE:
+                    v = _iso_date(v)
                 _put(ws, c.coordinate, v)
             _style_input(c, col.kind, computed=col.computed and not _manual_row(tdef, data))
     last_col = get_column_letter(first_col + len(tdef.columns) - 1)

@@ -1,0 +1,210 @@
+"""The `perfxl` command: a thin shell.  Each command parses its options, calls one library
+function and maps errors to exit codes (0 ok, 1 the workbook has errors, 2 cannot proceed)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import PerfxlError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_FAIL = 0, 1, 2
+
+
+def _pack(args):
+    from .rulepack import load
+
+    return load(getattr(args, "rules", None))
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_new(args) -> int:
+    from .template import write_new
+
+    path = write_new(args.path, dept=args.dept, year=args.year, pack=_pack(args), overwrite=args.force)
+    _out(f"已生成空白标准工作簿：{path}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from .export import model_json
+    from .reader import read
+
+    model = read(args.file)
+    _out(json.dumps(model_json(model), ensure_ascii=False, indent=1))
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from . import marks, validate
+
+    pack = _pack(args)
+    model, findings = validate.check_file(args.file, pack)
+    if args.unmark:
+        dst = Path(args.output or args.file)
+        marks.unmark_file(args.file, dst, model)
+        _out(f"已清除校验标记：{dst}")
+        return EXIT_OK
+    if args.mark:
+        dst = Path(args.output or args.file)
+        marks.mark_file(args.file, dst, findings, model)
+        if not args.json:
+            _out(f"已将 {len(findings)} 条校验结果写入“校验结果”工作表并标注单元格：{dst}")
+    if args.json:
+        _out(json.dumps(validate.findings_json(findings), ensure_ascii=False, indent=1))
+    else:
+        _out(validate.format_findings_text(findings, Path(args.file).name))
+    return EXIT_FINDINGS if any(f.severity == "错误" for f in findings) else EXIT_OK
+
+
+def cmd_score(args) -> int:
+    from . import writeback
+
+    if args.in_place and args.output:
+        raise PerfxlError("--in-place 与 -o 不能同时使用。")
+    scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=_pack(args))
+    if args.json:
+        _out(json.dumps(writeback.scores_json(scores), ensure_ascii=False, indent=1))
+    else:
+        _out(writeback.format_scores_text(scores))
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .pipeline import analyse, load
+    from .report import render_report
+
+    pack = _pack(args)
+    analysis = analyse(load(args.file), pack)
+    src = Path(args.file)
+    out = Path(args.output) if args.output else src.with_name(f"{src.stem}-自评报告.docx")
+    path = render_report(analysis.model, analysis.scores, out, template=args.template, pdf=args.pdf,
+                         findings=list(analysis.findings))
+    _out(f"已生成自评报告：{path}" + (f"（及 {Path(path).with_suffix('.pdf').name}）" if args.pdf else ""))
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    """The main job for one workbook: check, score, mark, report — outputs beside it or in -o."""
+    from .runone import run_one
+
+    result = run_one(args.file, args.outdir, pack=_pack(args), pdf=args.pdf)
+    _out(result.summary)
+    return EXIT_FINDINGS if result.errors else EXIT_OK
+
+
+def cmd_batch(args) -> int:
+    from . import batch
+
+    result = batch.run(args.dir, args.output, pack=_pack(args), pdf=args.pdf, jobs=args.jobs,
+                       recursive=args.recursive, scheduler=args.scheduler, progress=not args.quiet)
+    return result.exit_code
+
+
+def cmd_codes(args) -> int:
+    from .findings import catalogue_table
+
+    _out(catalogue_table())
+    return EXIT_OK
+
+
+def cmd_addin(args) -> int:
+    from . import addin
+
+    if args.action == "build":
+        path = addin.build(Path(args.output))
+        _out(f"已生成 Excel 加载项：{path}")
+    else:
+        _out(addin.install())
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="perfxl", description="部门整体支出绩效自评：校验、评分、生成自评报告")
+    p.add_argument("--version", action="version", version=f"perfxl {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="命令")
+
+    def add(name, func, help_text):
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.set_defaults(func=func)
+        return sp
+
+    def rules(sp):
+        sp.add_argument("--rules", metavar="PACK.toml", help="评分规则包（默认：广东 2023）")
+
+    sp = add("new", cmd_new, "生成一份空白标准工作簿")
+    sp.add_argument("path")
+    sp.add_argument("--dept", help="部门名称")
+    sp.add_argument("--year", type=int, help="年度，如 2023")
+    sp.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    rules(sp)
+
+    sp = add("export", cmd_export, "把工作簿数据导出为 JSON（按契约名称）")
+    sp.add_argument("file")
+    sp.add_argument("--json", action="store_true", default=True, help="输出 JSON（默认）")
+
+    sp = add("check", cmd_check, "校验工作簿，列出全部问题")
+    sp.add_argument("file")
+    sp.add_argument("--json", action="store_true", help="输出 JSON")
+    sp.add_argument("--mark", action="store_true", help="把校验结果写入工作簿（校验结果表 + 单元格标注）")
+    sp.add_argument("--unmark", action="store_true", help="清除之前写入的校验标记")
+    sp.add_argument("-o", "--output", help="标注后另存为（默认改写原文件，仅在 --mark/--unmark 时）")
+    rules(sp)
+
+    sp = add("score", cmd_score, "评分并把公式写回工作簿")
+    sp.add_argument("file")
+    sp.add_argument("-o", "--output", help="输出文件（默认：<原名>-已评分.xlsx）")
+    sp.add_argument("--in-place", action="store_true", help="直接改写原文件（保留 .bak 备份）")
+    sp.add_argument("--json", action="store_true", help="以 JSON 输出得分")
+    rules(sp)
+
+    sp = add("report", cmd_report, "生成 Word 自评报告")
+    sp.add_argument("file")
+    sp.add_argument("-o", "--output", help="输出 .docx（默认：<原名>-自评报告.docx）")
+    sp.add_argument("--template", help="自定义 Word 模板 .docx")
+    sp.add_argument("--pdf", action="store_true", help="同时生成 PDF（需要 LibreOffice）")
+    rules(sp)
+
+    sp = add("run", cmd_run, "一键完成：校验、评分、生成报告")
+    sp.add_argument("file")
+    sp.add_argument("-o", "--outdir", help="输出文件夹（默认：工作簿所在文件夹）")
+    sp.add_argument("--pdf", action="store_true", help="同时生成 PDF")
+    rules(sp)
+
+    sp = add("batch", cmd_batch, "批量处理一个文件夹中的工作簿并生成汇总表")
+    sp.add_argument("dir")
+    sp.add_argument("-o", "--output", required=True, help="输出文件夹（不得位于输入文件夹内）")
+    sp.add_argument("--pdf", action="store_true")
+    sp.add_argument("--jobs", type=int, help="并行进程数（默认：CPU 核数）")
+    sp.add_argument("--recursive", action="store_true", help="包括子文件夹")
+    sp.add_argument("--scheduler", help="dask.distributed 调度器地址，如 tcp://10.0.0.5:8786")
+    sp.add_argument("--quiet", action="store_true", help="不显示进度条")
+    rules(sp)
+
+    add("codes", cmd_codes, "列出全部校验代码")
+
+    sp = add("addin", cmd_addin, "构建或安装 Excel 加载项")
+    sp.add_argument("action", choices=["build", "install"])
+    sp.add_argument("-o", "--output", default="perfxl.xlam")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PerfxlError as e:
+        sys.stderr.write(f"错误：{e}\n")
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        sys.stderr.write("已中断。\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

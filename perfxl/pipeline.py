@@ -1,0 +1,117 @@
+"""The one place that knows the order: read → score → validate → write back → report.
+
+Every shell (CLI, Excel button, batch worker) calls these functions; none of them holds state.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import WorkbookModel
+from .rulepack import RulePack
+from .rulepack import load as load_rules
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A workbook's model with its scores and findings."""
+
+    model: WorkbookModel
+    scores: object  # scoring.Scores
+    findings: tuple = ()
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "错误")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "警告")
+
+
+def load(path: str | os.PathLike, data: bytes | None = None) -> WorkbookModel:
+    from .reader import read
+
+    return read(path, data)
+
+
+def analyse(model: WorkbookModel, pack: RulePack | None = None) -> Analysis:
+    """Score, then validate (validation sees the scores: plausibility checks use the total)."""
+    from . import scoring, validate
+
+    pack = pack or load_rules()
+    scores = scoring.score(model, pack)
+    findings = tuple(validate.check(model, pack, scores))
+    return Analysis(model, scores, findings)
+
+
+def workbook_edits(analysis: Analysis, pack: RulePack | None = None, *, score: bool = True,
+                   mark: bool = False) -> list:
+    """The cell edits that bring a workbook up to date: scoring formulas and/or finding marks."""
+    from . import marks, writeback
+
+    pack = pack or load_rules()
+    edits: list = []
+    if score:
+        edits += writeback.score_edits(analysis.model, pack, analysis.scores)
+    if mark:
+        edits += marks.mark_edits(analysis.model, list(analysis.findings))
+    return edits
+
+
+@dataclass(frozen=True)
+class Processed:
+    """Everything one workbook produces, as bytes (no shared disk needed: dask workers)."""
+
+    analysis: Analysis | None
+    workbook: bytes | None = None
+    report: bytes | None = None
+    pdf: bytes | None = None
+    error: str | None = None  # the Chinese sentence when the file could not be read
+    timings: dict = field(default_factory=dict)
+
+
+def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, report: bool = True,
+                  pdf: bool = False, mark: bool = True) -> Processed:
+    """Check + score + write back + report one workbook given as bytes; never raises for a
+    bad workbook (the reason is in ``error``)."""
+    import time
+
+    from .errors import PerfxlError
+    from .xlsxpatch import apply_edits_bytes
+
+    pack = pack or load_rules()
+    t = {}
+    t0 = time.perf_counter()
+    try:
+        model = load(name, data)
+    except PerfxlError as e:
+        return Processed(None, error=str(e))
+    t["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    analysis = analyse(model, pack)
+    t["check_score"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        wb = apply_edits_bytes(data, workbook_edits(analysis, pack, score=True, mark=mark))
+    except PerfxlError as e:
+        return Processed(analysis, error=str(e), timings=t)
+    t["writeback"] = time.perf_counter() - t0
+    doc = pdf_bytes = None
+    if report:
+        from .report import render_report
+
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
+            out = Path(tmp) / "report.docx"
+            try:
+                render_report(analysis.model, analysis.scores, out, pdf=pdf, findings=list(analysis.findings))
+            except PerfxlError as e:
+                return Processed(analysis, wb, error=str(e), timings=t)
+            doc = out.read_bytes()
+            if pdf and out.with_suffix(".pdf").exists():
+                pdf_bytes = out.with_suffix(".pdf").read_bytes()
+        t["report"] = time.perf_counter() - t0
+    return Processed(analysis, wb, doc, pdf_bytes, None, t)

@@ -1,0 +1,67 @@
+"""`perfxl run`: the main job for one workbook — check, score, mark, report.
+
+The clerk's file is never modified: the scored and marked copy, the report and the findings
+are written next to it (or into ``outdir``), each atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PerfxlError
+from .fileio import atomic_write_bytes
+from .pipeline import process_bytes
+from .rulepack import RulePack
+
+
+@dataclass(frozen=True)
+class RunResult:
+    files: tuple[Path, ...]
+    errors: int
+    warnings: int
+    summary: str
+
+
+def output_names(src: Path) -> dict[str, str]:
+    """Output file names derived from a workbook's name (shared with batch)."""
+    suffix = src.suffix.lower() if src.suffix.lower() in (".xlsx", ".xlsm") else ".xlsx"
+    return {"workbook": f"{src.stem}-已评分{suffix}", "report": f"{src.stem}-自评报告.docx",
+            "pdf": f"{src.stem}-自评报告.pdf", "findings": f"{src.stem}-校验结果.json"}
+
+
+def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
+            pack: RulePack | None = None, pdf: bool = False) -> RunResult:
+    from .validate import findings_json
+
+    src = Path(path)
+    try:
+        data = src.read_bytes()
+    except FileNotFoundError:
+        raise PerfxlError(f"{src.name}：文件不存在。") from None
+    except IsADirectoryError:
+        raise PerfxlError(f"{src.name}：这是一个文件夹；批量处理请用 perfxl batch。") from None
+    result = process_bytes(data, src.name, pack, report=True, pdf=pdf, mark=True)
+    if result.analysis is None or (result.error and result.workbook is None):
+        raise PerfxlError(result.error or f"{src.name}：无法处理。")
+    out = Path(outdir) if outdir else src.parent
+    names = output_names(src)
+    files = []
+    a = result.analysis
+    if result.workbook:
+        files.append(atomic_write_bytes(out / names["workbook"], result.workbook))
+    if result.report:
+        files.append(atomic_write_bytes(out / names["report"], result.report))
+    if result.pdf:
+        files.append(atomic_write_bytes(out / names["pdf"], result.pdf))
+    body = json.dumps(findings_json(list(a.findings)), ensure_ascii=False, indent=1).encode("utf-8")
+    files.append(atomic_write_bytes(out / names["findings"], body))
+    s = a.scores
+    total = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
+    lines = [f"{a.model.get('dept_name') or src.name} {a.model.get('fiscal_year') or ''}年度：总分 {total} 分，等级 {s.grade or '—'}；"
+             f"校验发现 错误 {a.errors} 条、警告 {a.warnings} 条、提示 {len(a.findings) - a.errors - a.warnings} 条。"]
+    if result.error:
+        lines.append(f"注意：{result.error}")
+    lines += [f"  {p}" for p in files]
+    return RunResult(tuple(files), a.errors, a.warnings, "\n".join(["已生成："] and lines))
