@@ -200,7 +200,8 @@ def parse(source: GridSource) -> WorkbookModel:
     names = source.defined_names()
     sheets = source.sheet_names()
     tables = source.tables()
-    found = [f for f in schema.FIELDS if _resolve(names, f.name) and _resolve(names, f.name)[0] in sheets]
+    locs = {n: loc for n in names if (loc := _resolve(names, n)) is not None and loc[0] in sheets}
+    found = [f for f in schema.FIELDS if f.name in locs]
     if len(found) < len(schema.FIELDS) // 2 and not any(t in tables for t in schema.TABLE_BY_NAME):
         raise WorkbookError(
             f"{os.path.basename(source.path)}：不是标准绩效自评工作簿（找不到“dept_name”“fiscal_year”等标准名称和表格），"
@@ -208,8 +209,8 @@ def parse(source: GridSource) -> WorkbookModel:
     missing: list[str] = []
     fields: dict[str, Value] = {}
     for f in schema.FIELDS:
-        loc = _resolve(names, f.name)
-        if loc is None or loc[0] not in sheets:
+        loc = locs.get(f.name)
+        if loc is None:
             missing.append(f.name)
             continue
         sheet, cell = loc
@@ -230,14 +231,11 @@ def parse(source: GridSource) -> WorkbookModel:
         model_tables[tdef.name] = _read_table(source, tdef, tref)
 
     outputs: dict[str, Value] = {}
-    for name in names:
+    for name, loc in locs.items():
         if name.startswith(("rate_", "score_", "grade")) and name not in fields:
-            loc = _resolve(names, name)
-            if loc and loc[0] in sheets:
-                raw = _cell(source.grid(loc[0]), loc[1])
-                kind = "text" if name == "grade" else "number"
-                outputs[name] = _value(kind, raw, *loc)
-    locs = {n: loc for n in names if (loc := _resolve(names, n)) is not None}
+            raw = _cell(source.grid(loc[0]), loc[1])
+            kind = "text" if name == "grade" else "number"
+            outputs[name] = _value(kind, raw, *loc)
     return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs)
 
 
@@ -246,15 +244,17 @@ def _read_table(source: GridSource, tdef: schema.TableDef, tref: TableRef) -> Ta
     first = col_to_index(c1)
     columns = {h: index_to_col(first + i) for i, h in enumerate(tref.headers)}
     grid = source.grid(tref.sheet)
-    kinds = {c.header: c.kind for c in tdef.columns}
+    wanted = [(c.header, c.kind, columns[c.header], col_to_index(columns[c.header]) - 1)
+              for c in tdef.columns if c.header in columns]
     rows = []
     for r in range(r1 + 1, r2 + 1):
+        line = grid[r - 1] if r - 1 < len(grid) else ()
         cells = {}
-        for header in tdef.headers:
-            col = columns.get(header)
-            if col is None:
-                continue
-            cells[header] = _value(kinds[header], _cell(grid, f"{col}{r}"), tref.sheet, f"{col}{r}")
+        for header, kind, col, ci in wanted:
+            raw = line[ci] if ci < len(line) else None
+            if raw == "":
+                raw = None
+            cells[header] = _value(kind, raw, tref.sheet, f"{col}{r}")
         rows.append(Row(cells, r))
     return Table(tdef.name, tref.sheet, tref.ref, columns, tuple(rows))
 

@@ -1,0 +1,166 @@
+"""What each button of the Excel add-in does, as plain functions: no xlwings here.
+
+:func:`run_action` takes any :class:`~perfxl.reader.GridSource` (the add-in passes its open
+book) and returns an :class:`Outcome`: the Chinese message for the clerk, the
+:mod:`perfxl.xlsxpatch` edits to apply to the open book, and the Word report it wrote.  It never
+saves the workbook; the clerk decides when to save.  ``perfxl.excel`` is the thin xlwings shell
+around these functions; tests call them directly.
+
+FIRST VERSION (issue #7): the lead finishes it (messages, pack choice, PDF).
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PerfxlError
+from .fileio import atomic_write_bytes
+from .rulepack import RulePack
+
+ACTIONS = ("check", "score", "report", "all")
+BLANK_NAME = "部门整体支出绩效自评-空白表"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one button: ``ok`` is False when the clerk must act first."""
+
+    ok: bool
+    message: str                 # Chinese, shown to the clerk
+    edits: tuple = ()            # perfxl.xlsxpatch edits to apply to the open book / the file
+    report: Path | None = None   # written report (.docx) if any
+
+
+def run_action(action: str, source, book_path: str, pack: RulePack | None = None) -> Outcome:
+    """Run one button on a workbook read through ``source``.
+
+    ``action``: ``check`` (findings marked on cells and listed on 校验结果), ``score`` (formulas
+    and scores written back), ``report`` (Word report written beside ``book_path``) or ``all``.
+    ``book_path``: the workbook's full path as Excel reports it (no folder when never saved).
+    A workbook that cannot be read gives ``ok=False`` with the reason, never an exception.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+    from . import pipeline
+    from .reader import parse
+    from .rulepack import load as load_rules
+
+    try:
+        model = parse(source)
+    except PerfxlError as e:
+        return Outcome(False, str(e))
+    pack = pack or load_rules()
+    analysis = pipeline.analyse(model, pack)
+    edits = tuple(pipeline.workbook_edits(analysis, pack, score=action in ("score", "all"),
+                                          mark=action in ("check", "all")))
+    lines = []
+    if action in ("check", "all"):
+        lines.append(_check_summary(analysis))
+    if action in ("score", "all"):
+        lines.append(_score_summary(analysis))
+    report = None
+    if action in ("report", "all"):
+        try:
+            report = write_report(analysis, book_path)
+        except PerfxlError as e:
+            return Outcome(False, "\n".join(lines + [str(e)]), edits)
+        lines.append(f"已生成 Word 报告：{report}")
+    if edits:
+        lines.append("结果已写入工作簿，但尚未保存：请检查后自行保存（Ctrl+S）。")
+    return Outcome(True, "\n".join(lines), edits, report)
+
+
+def _check_summary(analysis) -> str:
+    infos = len(analysis.findings) - analysis.errors - analysis.warnings
+    if not analysis.findings:
+        return "校验通过：没有发现问题。"
+    return (f"校验完成：错误 {analysis.errors} 条、警告 {analysis.warnings} 条、提示 {infos} 条。"
+            "有问题的单元格已标色并加批注，清单见“校验结果”表。")
+
+
+def _score_summary(analysis) -> str:
+    s = analysis.scores
+    total = getattr(s, "score_total", None)
+    grade = getattr(s, "grade", None)
+    shown = "—" if total is None else f"{total:.2f}".rstrip("0").rstrip(".")
+    return f"计算完成：总分 {shown} 分，等级 {grade or '—'}。公式已写回“评分表”。"
+
+
+def saved_path(book_path: str) -> Path:
+    """The workbook's file, or :class:`PerfxlError` when it was never saved to a folder."""
+    path = Path(book_path) if book_path else None
+    if path is None or not path.is_absolute() or not path.exists():
+        raise PerfxlError("工作簿还没有保存到电脑上的文件夹：请先保存（Ctrl+S），再生成报告或打开输出文件夹。")
+    return path
+
+
+def report_path(book_path: str) -> Path:
+    """Where the Word report of ``book_path`` goes: beside it, named as ``perfxl run`` names it."""
+    from .runone import output_names
+
+    path = saved_path(book_path)
+    return path.parent / output_names(path)["report"]
+
+
+def write_report(analysis, book_path: str) -> Path:
+    """Render the Word report of ``analysis`` beside the workbook (atomically) and return it."""
+    from .report import render_report
+
+    out = report_path(book_path)
+    with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
+        staged = Path(tmp) / "report.docx"
+        render_report(analysis.model, analysis.scores, staged, findings=list(analysis.findings))
+        try:
+            return atomic_write_bytes(out, staged.read_bytes())
+        except PermissionError:
+            raise PerfxlError(f"{out.name}：报告文件正在 Word 中打开，无法覆盖。请关闭该文件后重试。") from None
+
+
+def output_dir(book_path: str) -> Path:
+    """The folder the report goes to (the workbook's folder)."""
+    return saved_path(book_path).parent
+
+
+def new_blank(book_path: str = "") -> Path:
+    """Write a blank standard workbook beside ``book_path`` (or in Documents) and return it.
+
+    Never overwrites: an existing name gets a number, ``…-空白表 (2).xlsx``.
+    """
+    from .template import write_new
+
+    try:
+        folder = saved_path(book_path).parent
+    except PerfxlError:
+        docs = Path.home() / "Documents"
+        folder = docs if docs.is_dir() else Path.home()
+    path = folder / f"{BLANK_NAME}.xlsx"
+    n = 2
+    while path.exists():
+        path = folder / f"{BLANK_NAME} ({n}).xlsx"
+        n += 1
+    try:
+        return write_new(path)
+    except PermissionError:
+        raise PerfxlError(f"无法在 {folder} 中新建文件（没有写入权限），请换一个文件夹保存当前工作簿后重试。") from None
+
+
+HELP_TEXT = """\
+“绩效自评”选项卡各按钮：
+
+校验数据：检查必填项、数字格式、合计与前后口径。有问题的单元格标色并加批注，清单写入“校验结果”表。
+计算得分：计算各项比率和指标得分，把公式写回工作簿，显示总分和等级。
+生成报告：按本表内容生成 Word 自评报告，放在本工作簿所在的文件夹（请先保存工作簿）。
+一键完成：依次校验、计算、生成报告。
+打开输出文件夹：打开本工作簿所在的文件夹。
+新建空白表：新建一份空白的标准工作簿并打开。
+
+perfxl 不会替您保存工作簿：检查结果后请自行保存（Ctrl+S）。
+只填写白色单元格；灰色单元格是公式，请勿改动。
+详细说明见 perfxl 的使用手册《Excel 加载项使用说明》。"""
+
+
+def help_text() -> str:
+    """The text the 使用说明 button shows."""
+    return HELP_TEXT
+

@@ -1,0 +1,298 @@
+"""The Excel buttons (RunPython entry points): the only module that imports xlwings.
+
+Each entry function takes the calling book, reads it through :class:`XlwingsSource`, calls one
+function of :mod:`perfxl.app`, applies the returned edits to the open book and shows the Chinese
+outcome.  Nothing here decides anything; nothing here saves the workbook.  xlwings is imported
+inside the functions: importing it costs about a second (it pulls in pandas and matplotlib when
+they are installed), and tests import this module without Excel.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import PerfxlError
+from .reader import TableRef
+
+TITLE = "绩效自评"
+_MAX_MESSAGE = 900  # Excel's message box shows at most 1,024 characters
+
+
+
+def check() -> None:
+    """校验数据: mark findings on the cells and list them on 校验结果."""
+    _run_action("check")
+
+
+def score() -> None:
+    """计算得分: write the scoring formulas back and show the total."""
+    _run_action("score")
+
+
+def report() -> None:
+    """生成报告: write the Word report beside the workbook."""
+    _run_action("report")
+
+
+def run_all() -> None:
+    """一键完成: check, score and report in one go."""
+    _run_action("all")
+
+
+def open_output_folder() -> None:
+    """打开输出文件夹: open the workbook's folder in Explorer / Finder."""
+    book = _caller()
+    try:
+        from . import app
+
+        _reveal(app.output_dir(book.fullname))
+    except Exception as e:  # every failure becomes a message box, never a traceback
+        _fail(book, e)
+
+
+def new_blank() -> None:
+    """新建空白表: write a blank standard workbook and open it."""
+    book = _caller()
+    try:
+        from . import app
+
+        path = app.new_blank(book.fullname)
+        book.app.books.open(str(path))
+    except Exception as e:
+        _fail(book, e)
+
+
+def show_help() -> None:
+    """使用说明: show what each button does."""
+    book = _caller()
+    try:
+        from . import app
+
+        _alert(book, app.help_text())
+    except Exception as e:
+        _fail(book, e)
+
+
+def _run_action(action: str) -> None:
+    book = _caller()
+    try:
+        from . import app
+
+        _status(book, "绩效自评：正在处理，请稍候……")
+        outcome = app.run_action(action, XlwingsSource(book), book.fullname)
+        apply_edits(book, outcome.edits)
+        _status(book, False)
+        _alert(book, outcome.message, critical=not outcome.ok)
+    except Exception as e:
+        _fail(book, e)
+    finally:
+        _status(book, False)
+
+
+
+class XlwingsSource:
+    """An open xlwings Book seen as a :class:`perfxl.reader.GridSource`.
+
+    Values are what Excel shows (formula results included), read one used range per sheet.
+    """
+
+    def __init__(self, book: Any):
+        self.book = book
+        self.path = book.fullname
+        self._grids: dict[str, list[list[Any]]] = {}
+
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.book.sheets]
+
+    def defined_names(self) -> dict[str, str]:
+        out = {}
+        for n in self.book.names:
+            if "!" in n.name:  # sheet-scoped ("Sheet1!Print_Area"); the contract uses workbook scope
+                continue
+            out[n.name] = (n.refers_to or "").lstrip("=")
+        return out
+
+    def tables(self) -> dict[str, TableRef]:
+        out = {}
+        for sheet in self.book.sheets:
+            for t in sheet.tables:
+                header = t.header_row_range
+                headers = [] if header is None else header.value
+                if not isinstance(headers, list):
+                    headers = [headers]
+                out[t.name] = TableRef(sheet.name, t.range.address.replace("$", ""),
+                                       tuple("" if h is None else str(h).strip() for h in headers))
+        return out
+
+    def grid(self, sheet: str) -> list[list[Any]]:
+        if sheet not in self._grids:
+            sht = self.book.sheets[sheet]
+            last = sht.used_range.last_cell
+            rng = sht.range((1, 1), (last.row, last.column))
+            self._grids[sheet] = rng.options(ndim=2, err_to_str=True).value
+        return self._grids[sheet]
+
+
+
+def apply_edits(book: Any, edits: Iterable[Any]) -> None:
+    """Apply :mod:`perfxl.xlsxpatch` edits to an open xlwings Book (nothing is saved)."""
+    edits = list(edits)
+    if not edits:
+        return
+    app = book.app
+    updating = app.screen_updating
+    app.screen_updating = False
+    try:
+        for edit in edits:
+            handler = _HANDLERS.get(type(edit).__name__)
+            if handler is None:
+                raise TypeError(f"no Excel handler for edit {edit!r}")
+            handler(book, edit)
+    finally:
+        app.screen_updating = updating
+
+
+def _set_cell(book, e) -> None:
+    rng = book.sheets[e.sheet].range(e.cell)
+    if e.formula is not None:
+        rng.formula = e.formula
+    elif isinstance(e.value, str) and e.value.startswith(("=", "+", "-", "@")):
+        rng.value = "'" + e.value  # a clerk's text stays text, never a formula
+    else:
+        rng.value = e.value
+
+
+def _define_name(book, e) -> None:
+    names = book.names
+    if names.contains(e.name):
+        names(e.name).delete()
+    names.add(e.name, "=" + e.refers_to.lstrip("="))
+
+
+def _ensure_sheet(book, e) -> None:
+    if e.name not in [s.name for s in book.sheets]:
+        book.sheets.add(e.name, after=book.sheets[len(book.sheets) - 1])
+
+
+def _clear_sheet(book, e) -> None:
+    if e.name in [s.name for s in book.sheets]:
+        book.sheets[e.name].clear()
+
+
+def _delete_sheet(book, e) -> None:
+    if e.name not in [s.name for s in book.sheets]:
+        return
+    alerts = book.app.display_alerts
+    book.app.display_alerts = False  # Excel asks "delete this sheet?" otherwise
+    try:
+        book.sheets[e.name].delete()
+    finally:
+        book.app.display_alerts = alerts
+
+
+def _resize_table(book, e) -> None:
+    for sheet in book.sheets:
+        for t in sheet.tables:
+            if t.name == e.table:
+                t.resize(sheet.range(e.ref))
+                return
+    raise PerfxlError(f"找不到表格“{e.table}”，无法调整其大小。")
+
+
+def _hyperlink(book, e) -> None:
+    book.sheets[e.sheet].range(e.cell).add_hyperlink(e.target, e.text, e.tip)
+
+
+def _mark_cell(book, e) -> None:
+    rng = book.sheets[e.sheet].range(e.cell)
+    rng.color = e.color
+    note = rng.note
+    if note is not None:
+        note.text = e.note
+    else:
+        rng.add_note(e.note)
+
+
+def _clear_marks(book, e) -> None:
+    names = [s.name for s in book.sheets]
+    for sheet, cell in e.cells:
+        if sheet not in names:
+            continue
+        rng = book.sheets[sheet].range(cell)
+        rng.color = None
+        note = rng.note
+        if note is not None:
+            note.delete()
+
+
+_HANDLERS = {
+    "SetCell": _set_cell,
+    "DefineName": _define_name,
+    "EnsureSheet": _ensure_sheet,
+    "ClearSheet": _clear_sheet,
+    "DeleteSheet": _delete_sheet,
+    "ResizeTable": _resize_table,
+    "Hyperlink": _hyperlink,
+    "MarkCell": _mark_cell,
+    "ClearMarks": _clear_marks,
+}
+
+
+
+def _caller() -> Any:
+    # Not caught: if xlwings cannot reach Excel, Python exits with an error and the VBA side
+    # shows its "could not start" fallback.
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+def _alert(book: Any, message: str, critical: bool = False) -> None:
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE] + "……"
+    book.app.alert(message, TITLE, mode="critical" if critical else "info")
+
+
+def _status(book: Any, text: str | bool) -> None:
+    try:
+        book.app.status_bar = text
+    except Exception:  # the status bar is a courtesy; never fail the button over it
+        pass
+
+
+def _fail(book: Any, error: BaseException) -> None:
+    """Show one Chinese sentence; an unexpected error is logged for support, not shown raw."""
+    if isinstance(error, PerfxlError):
+        message = str(error)
+    else:
+        log = _log(error)
+        message = (f"perfxl 出现内部错误（{type(error).__name__}），本次操作未完成，工作簿未保存。\n"
+                   f"请把日志文件发给技术支持：{log}")
+    try:
+        _alert(book, message, critical=True)
+    except Exception:  # Excel itself is unreachable: nothing left to show it with
+        pass
+
+
+def _log(error: BaseException) -> Path:
+    path = Path.home() / ".perfxl" / "excel-error.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write("".join(traceback.format_exception(error)) + "\n")
+    except OSError:
+        pass
+    return path
+
+
+def _reveal(folder: Path) -> None:
+    if sys.platform.startswith("win"):
+        os.startfile(folder)  # type: ignore[attr-defined]  # Windows only
+    elif sys.platform == "darwin":
+        subprocess.run(["open", str(folder)], check=False)
+    else:
+        subprocess.run(["xdg-open", str(folder)], check=False)

@@ -1,0 +1,408 @@
+"""The batch summary: one row per workbook, the review-risk ranking, and the three summary files.
+
+A row is a plain ``dict`` keyed by the Chinese column names of :func:`columns` (so the xlsx,
+the CSV and the JSON carry the same data).  :func:`row_for` builds it from what
+:func:`perfxl.pipeline.process_bytes` returns, in the worker, so the local pool and a dask
+cluster produce identical rows.  :func:`review_risk` is the documented point system of the
+抽查建议 sheet; :data:`RISK_RULES` is its one definition (the sheet prints it).
+
+The summary files are perfxl's own, written with openpyxl (never a clerk's workbook).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .fileio import atomic_write_bytes
+from .findings import CATALOGUE
+from .rulepack import RulePack
+
+# Row statuses.  成功: processed, no 错误; 有错误: processed, findings of severity 错误;
+# 无法读取: the file is not a readable standard workbook; 处理失败: read, but a later stage
+# (write-back, report, an unexpected exception in the worker) failed.
+OK, HAS_ERRORS, UNREADABLE, FAILED = "成功", "有错误", "无法读取", "处理失败"
+STATUSES = (OK, HAS_ERRORS, UNREADABLE, FAILED)
+
+HEAD_COLUMNS = ("部门名称", "年度", "文件", "状态", "原因")
+TAIL_COLUMNS = ("基础得分", "加减分", "总分", "等级", "支出进度", "错误数", "警告数",
+                "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数")
+SCORE_COLUMNS = ("基础得分", "加减分", "总分")
+INT_COLUMNS = ("年度", "错误数", "警告数", "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数")
+
+# Findings that say two statements of the same fact disagree (text vs table, total vs parts):
+# every catalogue code ending in "-mismatch".
+CONSISTENCY_CODES = tuple(c for c in CATALOGUE if c.endswith("-mismatch"))
+
+SUMMARY_XLSX, SUMMARY_CSV, SUMMARY_JSON = "汇总表.xlsx", "汇总表.csv", "汇总表.json"
+
+
+def level1_names(pack: RulePack) -> tuple[str, ...]:
+    """The pack's 一级指标 in tree order (falling back to indicator order)."""
+    names = [k for k in pack.tree if "/" not in k]
+    for ind in pack.indicators:
+        if ind.level1 not in names:
+            names.append(ind.level1)
+    return tuple(names)
+
+
+def columns(pack: RulePack) -> tuple[str, ...]:
+    """Every column of the summary, in order."""
+    return HEAD_COLUMNS + level1_names(pack) + TAIL_COLUMNS
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a row (runs in the worker)
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return round(float(v), 6)
+    return None
+
+
+def _indicator_scores(scores: Any) -> dict[str, float | None]:
+    """indicator id → score, from whatever mapping the scoring engine exposes."""
+    for attr in ("indicators", "indicator_scores", "by_id", "scores", "items"):
+        m = getattr(scores, attr, None)
+        if isinstance(m, Mapping):
+            out = {}
+            for k, v in m.items():
+                out[k] = _num(v) if not hasattr(v, "score") else _num(v.score)
+            return out
+        if isinstance(m, (list, tuple)) and m and hasattr(m[0], "score"):
+            return {getattr(x, "id", None) or getattr(x, "indicator").id: _num(x.score) for x in m}
+    return {}
+
+
+def _rate_spending(scores: Any, model: Any) -> float | None:
+    rates = getattr(scores, "rates", None)
+    if isinstance(rates, Mapping) and "rate_spending" in rates:
+        v = rates["rate_spending"]
+        return _num(getattr(v, "value", v))
+    v = getattr(scores, "rate_spending", None)
+    if v is not None:
+        return _num(v)
+    # Fall back to the inputs: 已下达用款计划 ÷ 指标数 (the contract's definition).
+    q = [model.get("quota_basic"), model.get("quota_project")]
+    i = [model.get("issued_basic"), model.get("issued_project")]
+    if all(isinstance(x, (int, float)) for x in q + i) and sum(q):
+        return round(sum(i) / sum(q), 6)
+    return None
+
+
+def _manual_facts(model: Any, pack: RulePack) -> tuple[int, int, int]:
+    """(manual indicators, of which at full marks, of which at full marks with no 评价说明)."""
+    points = {i.id: i.points for i in pack.indicators if i.manual}
+    table = model.table("tbl_scores")
+    if table is None:
+        return len(points), 0, 0
+    full = unexplained = 0
+    for row in table.filled:
+        pid = row.get("指标编号")
+        if pid not in points:
+            continue
+        score = row.get("自评得分")
+        if isinstance(score, (int, float)) and score >= points[pid]:
+            full += 1
+            if not str(row.get("评价说明") or "").strip():
+                unexplained += 1
+    return len(points), full, unexplained
+
+
+def empty_row(pack: RulePack, file: str, status: str, reason: str = "") -> dict[str, Any]:
+    """A row with only the file, status and reason filled (unreadable / failed workbooks)."""
+    row: dict[str, Any] = {c: None for c in columns(pack)}
+    row.update({"文件": file, "状态": status, "原因": reason})
+    return row
+
+
+def row_for(file: str, processed: Any, pack: RulePack) -> dict[str, Any]:
+    """The summary row of one processed workbook (``processed``: a pipeline.Processed)."""
+    analysis = processed.analysis
+    if analysis is None:
+        return empty_row(pack, file, UNREADABLE, processed.error or "无法读取。")
+    model, scores, findings = analysis.model, analysis.scores, list(analysis.findings)
+    errors = sum(1 for f in findings if f.severity == "错误")
+    warnings = sum(1 for f in findings if f.severity == "警告")
+    if processed.error:
+        status, reason = FAILED, processed.error
+    elif errors:
+        status, reason = HAS_ERRORS, f"校验发现 {errors} 条错误"
+    else:
+        status, reason = OK, ""
+    row = empty_row(pack, file, status, reason)
+    year = model.get("fiscal_year")
+    row["部门名称"] = model.get("dept_name")
+    row["年度"] = int(year) if isinstance(year, (int, float)) and not isinstance(year, bool) else None
+    ind = _indicator_scores(scores)
+    for name in level1_names(pack):
+        vals = [ind.get(i.id) for i in pack.indicators if i.level1 == name]
+        row[name] = round(sum(v for v in vals if v is not None), 2) if any(v is not None for v in vals) else None
+    row["基础得分"] = _num(getattr(scores, "score_base", None))
+    row["加减分"] = _num(getattr(scores, "score_bonus", None))
+    row["总分"] = _num(getattr(scores, "score_total", None))
+    row["等级"] = getattr(scores, "grade", None) or None
+    row["支出进度"] = _rate_spending(scores, model)
+    row["错误数"], row["警告数"] = errors, warnings
+    row["人工指标数"], row["人工满分数"], row["人工满分无说明数"] = _manual_facts(model, pack)
+    row["一致性问题数"] = sum(1 for f in findings if f.code in CONSISTENCY_CODES)
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Review risk (抽查建议)
+
+# (rule, points, how it is counted) — printed on the 抽查建议 sheet; review_risk applies it.
+RISK_RULES: tuple[tuple[str, str, str], ...] = (
+    ("无法读取或处理失败", "50", "工作簿无法读取或处理失败，须人工查看原件"),
+    ("高分低支出", "30", "总分 ≥ 90 而支出进度 < 80%"),
+    ("人工评分全部满分且均无说明", "20", "全部人工评分指标为满分，且都没有评价说明"),
+    ("人工评分全部满分、部分无说明", "10", "全部人工评分指标为满分，其中部分没有评价说明"),
+    ("前后不一致", "每项 10，最多 30", "校验发现正文与表格、合计与分项不一致（代码：" + "、".join(CONSISTENCY_CODES) + "）"),
+    ("校验错误", "每条 5，最多 20", "校验结果中严重程度为“错误”的条数"),
+    ("警告较多", "每条 2，最多 20", "校验结果中严重程度为“警告”的条数"),
+)
+
+
+def review_risk(row: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """Risk points and the Chinese reasons behind them, by :data:`RISK_RULES`."""
+    points, reasons = 0, []
+    if row.get("状态") in (UNREADABLE, FAILED):
+        return 50, [f"{row['状态']}：{row.get('原因') or ''}".rstrip("：")]
+    total, rate = row.get("总分"), row.get("支出进度")
+    if isinstance(total, (int, float)) and isinstance(rate, (int, float)) and total >= 90 and rate < 0.8:
+        points += 30
+        reasons.append(f"自评总分 {total:.2f} 分而支出进度仅 {rate:.2%}")
+    n, full, unexplained = (row.get("人工指标数") or 0, row.get("人工满分数") or 0,
+                            row.get("人工满分无说明数") or 0)
+    if n and full >= n and unexplained:
+        if unexplained >= n:
+            points += 20
+            reasons.append(f"{n} 项人工评分指标全部满分，且均无评价说明")
+        else:
+            points += 10
+            reasons.append(f"{n} 项人工评分指标全部满分，其中 {unexplained} 项无评价说明")
+    k = row.get("一致性问题数") or 0
+    if k:
+        points += min(30, 10 * k)
+        reasons.append(f"正文与表格等前后不一致 {k} 处")
+    e = row.get("错误数") or 0
+    if e:
+        points += min(20, 5 * e)
+        reasons.append(f"校验错误 {e} 条")
+    w = row.get("警告数") or 0
+    if w:
+        points += min(20, 2 * w)
+        reasons.append(f"校验警告 {w} 条")
+    return points, reasons
+
+
+def review_ranking(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows ranked by risk points (then higher total first), each with 风险分 and 抽查理由."""
+    ranked = []
+    for row in rows:
+        pts, why = review_risk(row)
+        ranked.append({"部门名称": row.get("部门名称"), "文件": row.get("文件"), "状态": row.get("状态"),
+                       "风险分": pts, "抽查理由": "；".join(why) if why else "未发现明显风险",
+                       "总分": row.get("总分"), "支出进度": row.get("支出进度")})
+    ranked.sort(key=lambda r: (-r["风险分"], -(r["总分"] or 0), r["文件"] or ""))
+    for i, r in enumerate(ranked, 1):
+        r["排名"] = i
+    return [{"排名": r.pop("排名"), **r} for r in ranked]
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+def counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Number of rows per status (every status present, zeros included)."""
+    out = {s: 0 for s in STATUSES}
+    for r in rows:
+        out[r["状态"]] = out.get(r["状态"], 0) + 1
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(v: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def csv_bytes(rows: list[Mapping[str, Any]], cols: tuple[str, ...]) -> bytes:
+    """UTF-8 with BOM (Excel on Chinese Windows then opens it correctly), CRLF lines."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow(["" if r.get(c) is None else csv_safe(r.get(c)) for c in cols])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def json_bytes(rows: list[Mapping[str, Any]], meta: Mapping[str, Any]) -> bytes:
+    doc = {"meta": dict(meta), "rows": [dict(r) for r in rows], "抽查建议": review_ranking(rows)}
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+_HEAD_FILL = "DDEBF7"
+_STATUS_FILL = {HAS_ERRORS: "FFF2CC", UNREADABLE: "F8CBAD", FAILED: "F8CBAD"}
+_BANDS = (("90 分及以上", 90, None), ("80–90 分", 80, 90), ("60–80 分", 60, 80), ("60 分以下", None, 60))
+
+
+def _put(ws, row: int, col: int, value: Any, fmt: str | None = None):
+    """Write a cell; text stays text even when it starts with '=' (a department may be named so)."""
+    c = ws.cell(row, col, value)
+    if isinstance(value, str):
+        c.data_type = "s"
+    if fmt and isinstance(value, (int, float)):
+        c.number_format = fmt
+    return c
+
+
+def _fmt(col: str, level1: tuple[str, ...]) -> str | None:
+    if col == "支出进度":
+        return "0.00%"
+    if col in SCORE_COLUMNS or col in level1:
+        return "0.00"
+    if col in INT_COLUMNS:
+        return "0"
+    return None
+
+
+def _sheet_table(ws, name: str, cols: tuple[str, ...], rows: list[Mapping[str, Any]], fmts: Mapping[str, str | None],
+                 widths: Mapping[str, float], first_row: int = 1, first_col: int = 1, style: str = "TableStyleMedium2") -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    for j, col in enumerate(cols):
+        c = _put(ws, first_row, first_col + j, col)
+        c.font = Font(bold=True)
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(first_col + j)].width = widths.get(col, 10)
+    for i, r in enumerate(rows, 1):
+        for j, col in enumerate(cols):
+            c = _put(ws, first_row + i, first_col + j, r.get(col), fmts.get(col))
+            if col == "状态" and r.get(col) in _STATUS_FILL:
+                c.fill = PatternFill("solid", fgColor=_STATUS_FILL[r[col]])
+            if col in ("原因", "抽查理由"):
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+    if rows:  # an Excel table needs at least one data row
+        ref = (f"{get_column_letter(first_col)}{first_row}:"
+               f"{get_column_letter(first_col + len(cols) - 1)}{first_row + len(rows)}")
+        t = Table(displayName=name, ref=ref)
+        t.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True)
+        ws.add_table(t)
+
+
+def _distribution(ws, rows: list[Mapping[str, Any]], grades: list[str]) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    ws["A1"] = "得分分布"
+    ws["A1"].font = Font(size=14, bold=True)
+    scored = [r for r in rows if isinstance(r.get("总分"), (int, float))]
+    grade_rows = [{"等级": g, "工作簿数": sum(1 for r in scored if r.get("等级") == g)} for g in grades]
+    grade_rows.append({"等级": "未评分", "工作簿数": len(rows) - len(scored)})
+    band_rows = []
+    for label, lo, hi in _BANDS:
+        n = sum(1 for r in scored if (lo is None or r["总分"] >= lo) and (hi is None or r["总分"] < hi))
+        band_rows.append({"分数段": label, "工作簿数": n})
+    _sheet_table(ws, "tbl_grades", ("等级", "工作簿数"), grade_rows, {"工作簿数": "0"},
+                 {"等级": 12, "工作簿数": 10}, first_row=3, style="TableStyleLight9")
+    _sheet_table(ws, "tbl_bands", ("分数段", "工作簿数"), band_rows, {"工作簿数": "0"},
+                 {"分数段": 14, "工作簿数": 10}, first_row=3, first_col=4, style="TableStyleLight9")
+    for title, col, n, anchor in (("各等级工作簿数", 1, len(grade_rows), "G3"),
+                                  ("各分数段工作簿数", 4, len(band_rows), "G20")):
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = title
+        chart.y_axis.title = "工作簿数"
+        chart.legend = None
+        chart.add_data(Reference(ws, min_col=col + 1, min_row=3, max_row=3 + n), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=col, min_row=4, max_row=3 + n))
+        chart.width, chart.height = 16, 7.5
+        ws.add_chart(chart, anchor)
+
+
+def _notes(ws, meta: Mapping[str, Any]) -> None:
+    from openpyxl.styles import Font
+
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 90
+    ws["A1"] = "批量评分汇总说明"
+    ws["A1"].font = Font(size=14, bold=True)
+    r = 3
+    for k, v in meta.items():
+        if isinstance(v, Mapping):
+            v = "，".join(f"{a} {b}" for a, b in v.items())
+        _put(ws, r, 1, str(k)).font = Font(bold=True)
+        _put(ws, r, 2, "" if v is None else str(v))
+        r += 1
+    r += 1
+    for k, v in (("状态：成功", "已校验、评分并生成报告，未发现“错误”级问题。"),
+                 ("状态：有错误", "已评分并生成报告，但校验发现“错误”级问题（见各工作簿的“校验结果”）。"),
+                 ("状态：无法读取", "文件不是可读取的标准工作簿（损坏、空文件、改了扩展名等），原因见“原因”列。"),
+                 ("状态：处理失败", "读取成功，但写回或生成报告时失败，原因见“原因”列。"),
+                 ("支出进度", "已下达用款计划 ÷ 指标数（总预算口径）。"),
+                 ("一级指标得分", "该一级指标下各三级指标自评得分之和。")):
+        _put(ws, r, 1, k).font = Font(bold=True)
+        _put(ws, r, 2, v)
+        r += 1
+
+
+def xlsx_bytes(rows: list[Mapping[str, Any]], pack: RulePack, meta: Mapping[str, Any]) -> bytes:
+    """汇总表.xlsx: 汇总 (filterable table, frozen header), 抽查建议, 得分分布 (charts), 说明."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    level1 = level1_names(pack)
+    cols = columns(pack)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    widths = {"部门名称": 24, "文件": 30, "状态": 9, "原因": 40, "等级": 6, "支出进度": 10}
+    widths.update({c: 12 for c in level1})
+    _sheet_table(ws, "tbl_summary", cols, rows, {c: _fmt(c, level1) for c in cols}, widths)
+    ws.freeze_panes = "B2"
+    ws.row_dimensions[1].height = 30
+
+    rs = wb.create_sheet("抽查建议")
+    ranking = review_ranking(rows)
+    rcols = ("排名", "部门名称", "文件", "状态", "风险分", "抽查理由", "总分", "支出进度")
+    _sheet_table(rs, "tbl_review", rcols, ranking, {"排名": "0", "风险分": "0", "总分": "0.00", "支出进度": "0.00%"},
+                 {"排名": 6, "部门名称": 24, "文件": 30, "状态": 9, "风险分": 8, "抽查理由": 60})
+    rs.freeze_panes = "C2"
+    rs.cell(1, 10, "风险计分规则（风险分为各项之和，按风险分从高到低排列，同分时总分高者在前）").font = Font(bold=True)
+    _sheet_table(rs, "tbl_risk_rules", ("规则", "分值", "说明"),
+                 [{"规则": a, "分值": b, "说明": c} for a, b, c in RISK_RULES], {},
+                 {"规则": 26, "分值": 16, "说明": 60}, first_row=2, first_col=10, style="TableStyleLight1")
+
+    _distribution(wb.create_sheet("得分分布"), rows, grades=[g for g, _ in pack.grades])
+    _notes(wb.create_sheet("说明"), meta)
+    wb.properties.creator = "perfxl"
+    wb.properties.title = "部门整体支出绩效自评 批量汇总表"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_all(outdir: str | os.PathLike, rows: list[Mapping[str, Any]], pack: RulePack,
+              meta: Mapping[str, Any]) -> list[Path]:
+    """Write 汇总表.xlsx / .csv / .json into ``outdir`` (each atomically); rows sorted by file."""
+    outdir = Path(outdir)
+    rows = sorted(rows, key=lambda r: r["文件"])
+    cols = columns(pack)
+    meta = {"生成时间": dt.datetime.now().isoformat(timespec="seconds"), **meta, "统计": counts(rows)}
+    return [atomic_write_bytes(outdir / SUMMARY_XLSX, xlsx_bytes(rows, pack, meta)),
+            atomic_write_bytes(outdir / SUMMARY_CSV, csv_bytes(rows, cols)),
+            atomic_write_bytes(outdir / SUMMARY_JSON, json_bytes(rows, meta))]
