@@ -92,6 +92,15 @@ def _put(ws, coord: str, value: Any, kind: str | None = None):
     return c
 
 
+def _lines(text: Any, width: float) -> int:
+    """Rough number of wrapped lines a text needs in a column (CJK characters count double)."""
+    if not isinstance(text, str) or not text:
+        return 1
+    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return sum(1 + int(max(0, len(part) and sum(2 if ord(ch) > 0x2E7F else 1 for ch in part) - 1) // max(1, int(width * 1.1)))
+               for part in text.split("\n")) if units else 1
+
+
 def _iso_date(v: Any) -> Any:
     """ISO date strings of the data file become real dates; anything else stays as typed."""
     if isinstance(v, str):
@@ -123,6 +132,11 @@ def _title(ws, sheet: str) -> None:
     ws.column_dimensions["D"].width = 8
     ws.column_dimensions["E"].width = 60
     ws.sheet_view.showGridLines = False
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
 
 
 def _define(wb: Workbook, name: str, sheet: str, cell: str) -> None:
@@ -180,6 +194,9 @@ def _table(wb, ws, tdef: schema.TableDef, rows: list[Mapping[str, Any]], start: 
     n = max(1, len(rows) if rows else tdef.blank_rows)
     for r in range(n):
         data = rows[r] if r < len(rows) else {}
+        lines = max([1] + [_lines(data.get(c.header), c.width) for c in tdef.columns if c.kind == schema.TEXT])
+        if lines > 1:
+            ws.row_dimensions[head + 1 + r].height = min(409, 15 * lines)
         for i, col in enumerate(tdef.columns):
             c = ws.cell(head + 1 + r, first_col + i)
             v = data.get(col.header)
