@@ -150,31 +150,28 @@ def install(*, interpreter: str | None = None) -> Path:
 
 
 def xlstart_dir() -> Path:
-    """The user's Excel startup folder (XLSTART), as Excel's ``Application.StartupPath`` gives it."""
+    """The user's Excel startup folder (XLSTART), the one ``Application.StartupPath`` names."""
     if sys.platform.startswith("win"):
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "Microsoft" / "Excel" / "XLSTART"
+        appdata = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+        return Path(appdata) / "Microsoft" / "Excel" / "XLSTART"
     if sys.platform == "darwin":
         office = Path.home() / "Library" / "Group Containers" / "UBF8T346G9.Office"
         candidates = (office / "User Content.localized" / "Startup.localized" / "Excel",
                       office / "User Content" / "Startup" / "Excel")
-        for folder in candidates:
-            if folder.is_dir():
-                return folder
-        try:  # ask Excel itself, as xlwings does (starts Excel if needed)
-            from xlwings.cli import get_addin_dir
-            return Path(get_addin_dir())
-        except Exception:
-            return candidates[0]
+        return next((c for c in candidates if c.is_dir()), candidates[0])
     raise PerfxlError("只有 Windows 和 macOS 上的 Excel 有启动文件夹（XLSTART）。")
 
 
 def _install_mac_runpython() -> None:
-    # RunPython on macOS goes through an AppleScript file in Excel's sandboxed script folder.
-    try:
-        from xlwings.cli import runpython_install
-        runpython_install(None)
-    except Exception as e:
-        raise PerfxlError(f"加载项已安装，但未能启用 RunPython（{e}）；请在终端运行：xlwings runpython install") from None
+    """What ``xlwings runpython install`` does: RunPython on macOS goes through xlwings'
+    AppleScript file, which must sit in Excel's sandboxed script folder."""
+    package = template_path().parent
+    scripts = sorted(package.glob("xlwings-*.applescript"))
+    if not scripts:
+        raise PerfxlError("加载项已安装，但 xlwings 中找不到 RunPython 所需的 AppleScript 文件；请在终端运行：xlwings runpython install")
+    dest = Path.home() / "Library" / "Application Scripts" / "com.microsoft.Excel"
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(scripts[-1], dest / scripts[-1].name)
 
 
 def _read_module(path: Path) -> str:

@@ -9,6 +9,7 @@ they are installed), and tests import this module without Excel.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import traceback
@@ -20,7 +21,6 @@ from .reader import TableRef
 
 TITLE = "绩效自评"
 _MAX_MESSAGE = 900  # Excel's message box shows at most 1,024 characters
-
 
 
 def check() -> None:
@@ -85,13 +85,12 @@ def _run_action(action: str) -> None:
         _status(book, "绩效自评：正在处理，请稍候……")
         outcome = app.run_action(action, XlwingsSource(book), book.fullname)
         apply_edits(book, outcome.edits)
-        _status(book, False)
+        _status(book, False)  # before the (modal) message box
         _alert(book, outcome.message, critical=not outcome.ok)
     except Exception as e:
         _fail(book, e)
     finally:
         _status(book, False)
-
 
 
 class XlwingsSource:
@@ -139,7 +138,14 @@ class XlwingsSource:
 
 
 def apply_edits(book: Any, edits: Iterable[Any]) -> None:
-    """Apply :mod:`perfxl.xlsxpatch` edits to an open xlwings Book (nothing is saved)."""
+    """Apply :mod:`perfxl.xlsxpatch` edits to an open xlwings Book (nothing is saved).
+
+    Marks look as :mod:`perfxl.xlsxpatch` makes them in a file, so that each side recognises
+    the other's: the fill is a conditional format whose formula starts with ``"perfxl-``, the
+    note text is ``perfxl 错误：`` and the message (appended after a clerk's own note).  The
+    clerk's own fills and notes are never overwritten, and :class:`ClearMarks` removes only
+    what carries those markers.
+    """
     edits = list(edits)
     if not edits:
         return
@@ -147,49 +153,69 @@ def apply_edits(book: Any, edits: Iterable[Any]) -> None:
     updating = app.screen_updating
     app.screen_updating = False
     try:
+        marks: dict[tuple[str, str], list[Any]] = {}
         for edit in edits:
-            handler = _HANDLERS.get(type(edit).__name__)
+            kind = type(edit).__name__
+            if kind == "MarkCell":  # several marks of one cell make one note, as in the file
+                marks.setdefault((edit.sheet, edit.cell.replace("$", "").upper()), []).append(edit)
+                continue
+            _mark_cells(book, marks)
+            marks = {}
+            handler = _HANDLERS.get(kind)
             if handler is None:
                 raise TypeError(f"no Excel handler for edit {edit!r}")
             handler(book, edit)
+        _mark_cells(book, marks)
     finally:
         app.screen_updating = updating
 
 
+def _sheet_names(book) -> list[str]:
+    return [s.name for s in book.sheets]
+
+
 def _set_cell(book, e) -> None:
-    rng = book.sheets[e.sheet].range(e.cell)
+    sheet = book.sheets[e.sheet]
+    rng = sheet.range(e.cell)
+    if e.style_from:
+        rng.number_format = sheet.range(e.style_from).number_format
     if e.formula is not None:
-        rng.formula = e.formula
-    elif isinstance(e.value, str) and e.value.startswith(("=", "+", "-", "@")):
-        rng.value = "'" + e.value  # a clerk's text stays text, never a formula
+        # Excel computes the result itself; the file-format prefixes of newer functions
+        # (_xlfn.IFS) are not part of what a formula is typed as.
+        rng.formula = "=" + _FILE_PREFIX.sub("", e.formula.removeprefix("="))
+    elif isinstance(e.value, str) and e.value:
+        rng.value = "'" + e.value  # text stays text: never a formula, number or date
     else:
         rng.value = e.value
 
 
 def _define_name(book, e) -> None:
-    names = book.names
-    if names.contains(e.name):
-        names(e.name).delete()
-    names.add(e.name, "=" + e.refers_to.lstrip("="))
+    book.names.add(e.name, "=" + e.ref.removeprefix("="))  # replaces a name of the same scope
 
 
 def _ensure_sheet(book, e) -> None:
-    if e.name not in [s.name for s in book.sheets]:
-        book.sheets.add(e.name, after=book.sheets[len(book.sheets) - 1])
+    if e.sheet in _sheet_names(book):
+        return
+    sheets = book.sheets
+    if e.position is not None and e.position < len(sheets):
+        new = sheets.add(e.sheet, before=sheets[e.position])
+    else:
+        new = sheets.add(e.sheet, after=sheets[len(sheets) - 1])
+    if e.hidden:
+        new.visible = False
 
 
 def _clear_sheet(book, e) -> None:
-    if e.name in [s.name for s in book.sheets]:
-        book.sheets[e.name].clear()
+    book.sheets[e.sheet].clear()
 
 
 def _delete_sheet(book, e) -> None:
-    if e.name not in [s.name for s in book.sheets]:
+    if e.sheet not in _sheet_names(book):
         return
     alerts = book.app.display_alerts
     book.app.display_alerts = False  # Excel asks "delete this sheet?" otherwise
     try:
-        book.sheets[e.name].delete()
+        book.sheets[e.sheet].delete()
     finally:
         book.app.display_alerts = alerts
 
@@ -200,35 +226,53 @@ def _resize_table(book, e) -> None:
             if t.name == e.table:
                 t.resize(sheet.range(e.ref))
                 return
-    raise PerfxlError(f"找不到表格“{e.table}”，无法调整其大小。")
+    raise PerfxlError(f"工作簿中找不到表格“{e.table}”，无法调整其大小。")
 
 
 def _hyperlink(book, e) -> None:
-    book.sheets[e.sheet].range(e.cell).add_hyperlink(e.target, e.text, e.tip)
-
-
-def _mark_cell(book, e) -> None:
     rng = book.sheets[e.sheet].range(e.cell)
-    rng.color = e.color
-    note = rng.note
-    if note is not None:
-        note.text = e.note
-    else:
-        rng.add_note(e.note)
+    shown = rng.value
+    rng.add_hyperlink("#" + e.location, e.location if shown in (None, "") else str(shown),
+                      f"转到 {e.location}")
+
+
+def _mark_cells(book, marks: dict[tuple[str, str], list[Any]]) -> None:
+    if not marks:
+        return
+    from .xlsxpatch import _SEVERITIES  # one colour per severity, shared with the file writer
+
+    for (sheet, cell), group in marks.items():
+        rng = book.sheets[sheet].range(cell)
+        code, _, rgb = max((_SEVERITIES.get(m.severity, _SEVERITIES["错误"]) for m in group),
+                           key=lambda s: s[1])
+        rng.conditional_formats.add_custom(f'="{_MARK_CODE}{code}"<>""', fill_color="#" + rgb[-6:])
+        text = "\n".join(f"perfxl {m.severity}：\n{m.note}" for m in group)
+        note = rng.note
+        if note is None:
+            rng.add_note(text)
+        else:
+            note.text = note.text + "\n" + text
 
 
 def _clear_marks(book, e) -> None:
-    names = [s.name for s in book.sheets]
-    for sheet, cell in e.cells:
-        if sheet not in names:
-            continue
-        rng = book.sheets[sheet].range(cell)
-        rng.color = None
-        note = rng.note
-        if note is not None:
-            note.delete()
+    for sheet in book.sheets:
+        for rule in list(sheet.cells.conditional_formats):
+            if rule.type == "custom" and (rule.formula or "").startswith(f'="{_MARK_CODE}'):
+                rule.delete()
+        for note in list(sheet.notes):
+            found = _NOTE_MARK.search(note.text or "")
+            if found is None:
+                continue
+            kept = note.text[:found.start()]
+            if kept.strip():
+                note.text = kept  # the clerk's own note, as it was before perfxl appended
+            else:
+                note.delete()
 
 
+_FILE_PREFIX = re.compile(r"\b_xl(?:fn|ws)\.")
+_MARK_CODE = "perfxl-"
+_NOTE_MARK = re.compile(r"(?:^|\n)perfxl (?:错误|警告|提示)：\n")
 _HANDLERS = {
     "SetCell": _set_cell,
     "DefineName": _define_name,
@@ -237,10 +281,8 @@ _HANDLERS = {
     "DeleteSheet": _delete_sheet,
     "ResizeTable": _resize_table,
     "Hyperlink": _hyperlink,
-    "MarkCell": _mark_cell,
     "ClearMarks": _clear_marks,
 }
-
 
 
 def _caller() -> Any:

@@ -66,36 +66,6 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def _indicator_scores(scores: Any) -> dict[str, float | None]:
-    """indicator id → score, from whatever mapping the scoring engine exposes."""
-    for attr in ("indicators", "indicator_scores", "by_id", "scores", "items"):
-        m = getattr(scores, attr, None)
-        if isinstance(m, Mapping):
-            out = {}
-            for k, v in m.items():
-                out[k] = _num(v) if not hasattr(v, "score") else _num(v.score)
-            return out
-        if isinstance(m, (list, tuple)) and m and hasattr(m[0], "score"):
-            return {getattr(x, "id", None) or getattr(x, "indicator").id: _num(x.score) for x in m}
-    return {}
-
-
-def _rate_spending(scores: Any, model: Any) -> float | None:
-    rates = getattr(scores, "rates", None)
-    if isinstance(rates, Mapping) and "rate_spending" in rates:
-        v = rates["rate_spending"]
-        return _num(getattr(v, "value", v))
-    v = getattr(scores, "rate_spending", None)
-    if v is not None:
-        return _num(v)
-    # Fall back to the inputs: 已下达用款计划 ÷ 指标数 (the contract's definition).
-    q = [model.get("quota_basic"), model.get("quota_project")]
-    i = [model.get("issued_basic"), model.get("issued_project")]
-    if all(isinstance(x, (int, float)) for x in q + i) and sum(q):
-        return round(sum(i) / sum(q), 6)
-    return None
-
-
 def _manual_facts(model: Any, pack: RulePack) -> tuple[int, int, int]:
     """(manual indicators, of which at full marks, of which at full marks with no 评价说明)."""
     points = {i.id: i.points for i in pack.indicators if i.manual}
@@ -133,22 +103,25 @@ def row_for(file: str, processed: Any, pack: RulePack) -> dict[str, Any]:
     if processed.error:
         status, reason = FAILED, processed.error
     elif errors:
-        status, reason = HAS_ERRORS, f"校验发现 {errors} 条错误"
+        titles = dict.fromkeys(CATALOGUE[f.code].title if f.code in CATALOGUE else f.code
+                               for f in findings if f.severity == "错误")
+        status, reason = HAS_ERRORS, f"校验发现 {errors} 条错误：" + "、".join(titles)
     else:
         status, reason = OK, ""
     row = empty_row(pack, file, status, reason)
     year = model.get("fiscal_year")
     row["部门名称"] = model.get("dept_name")
     row["年度"] = int(year) if isinstance(year, (int, float)) and not isinstance(year, bool) else None
-    ind = _indicator_scores(scores)
+    ind = scores.indicators
     for name in level1_names(pack):
         vals = [ind.get(i.id) for i in pack.indicators if i.level1 == name]
+        # None scores count 0, as in score_base
         row[name] = round(sum(v for v in vals if v is not None), 2) if any(v is not None for v in vals) else None
-    row["基础得分"] = _num(getattr(scores, "score_base", None))
-    row["加减分"] = _num(getattr(scores, "score_bonus", None))
-    row["总分"] = _num(getattr(scores, "score_total", None))
-    row["等级"] = getattr(scores, "grade", None) or None
-    row["支出进度"] = _rate_spending(scores, model)
+    row["基础得分"] = _num(scores.score_base)
+    row["加减分"] = _num(scores.score_bonus)
+    row["总分"] = _num(scores.score_total)
+    row["等级"] = scores.grade or None
+    row["支出进度"] = _num(scores.rates.get("rate_spending"))
     row["错误数"], row["警告数"] = errors, warnings
     row["人工指标数"], row["人工满分数"], row["人工满分无说明数"] = _manual_facts(model, pack)
     row["一致性问题数"] = sum(1 for f in findings if f.code in CONSISTENCY_CODES)
@@ -160,13 +133,13 @@ def row_for(file: str, processed: Any, pack: RulePack) -> dict[str, Any]:
 
 # (rule, points, how it is counted) — printed on the 抽查建议 sheet; review_risk applies it.
 RISK_RULES: tuple[tuple[str, str, str], ...] = (
-    ("无法读取或处理失败", "50", "工作簿无法读取或处理失败，须人工查看原件"),
+    ("无法读取或处理失败", "100", "工作簿无法读取或处理失败：无任何数据可供核对，须退回重报或人工查看原件"),
     ("高分低支出", "30", "总分 ≥ 90 而支出进度 < 80%"),
     ("人工评分全部满分且均无说明", "20", "全部人工评分指标为满分，且都没有评价说明"),
     ("人工评分全部满分、部分无说明", "10", "全部人工评分指标为满分，其中部分没有评价说明"),
     ("前后不一致", "每项 10，最多 30", "校验发现正文与表格、合计与分项不一致（代码：" + "、".join(CONSISTENCY_CODES) + "）"),
     ("校验错误", "每条 5，最多 20", "校验结果中严重程度为“错误”的条数"),
-    ("警告较多", "每条 2，最多 20", "校验结果中严重程度为“警告”的条数"),
+    ("警告较多", "每条 2，最多 20", "校验结果中严重程度为“警告”的条数（已按“前后不一致”计分的不重复计）"),
 )
 
 
@@ -174,7 +147,7 @@ def review_risk(row: Mapping[str, Any]) -> tuple[int, list[str]]:
     """Risk points and the Chinese reasons behind them, by :data:`RISK_RULES`."""
     points, reasons = 0, []
     if row.get("状态") in (UNREADABLE, FAILED):
-        return 50, [f"{row['状态']}：{row.get('原因') or ''}".rstrip("：")]
+        return 100, [f"{row['状态']}：{row.get('原因') or ''}".rstrip("：")]
     total, rate = row.get("总分"), row.get("支出进度")
     if isinstance(total, (int, float)) and isinstance(rate, (int, float)) and total >= 90 and rate < 0.8:
         points += 30
@@ -196,7 +169,7 @@ def review_risk(row: Mapping[str, Any]) -> tuple[int, list[str]]:
     if e:
         points += min(20, 5 * e)
         reasons.append(f"校验错误 {e} 条")
-    w = row.get("警告数") or 0
+    w = max(0, (row.get("警告数") or 0) - k)
     if w:
         points += min(20, 2 * w)
         reasons.append(f"校验警告 {w} 条")

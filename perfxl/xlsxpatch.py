@@ -16,12 +16,15 @@ Design notes
   and a stale ``calcChain.xml`` is removed, so Excel, WPS and LibreOffice recompute on open.
 * :class:`MarkCell` highlights a cell with a conditional format (a ``dxf`` appended to
   ``styles.xml``) whose formula carries a ``"perfxl-…"`` marker, and adds a legacy note by the
-  author ``perfxl``. Cell XML (including its ``s`` style index) is never changed by a mark.
-  What is needed to undo a mark exactly (dxfs appended, parts created, the original text of a
-  clerk's note that a mark was appended to) is kept in a custom XML part
-  (``customXml/itemN.xml``, root ``{urn:perfxl:marks:1}marks``), which Excel keeps on save.
+  author ``perfxl`` (on a cell that already has a clerk's note, two runs — a bold
+  ``perfxl 错误：`` header and the text — are appended to that note instead, since a cell holds
+  one note). Cell XML (including its ``s`` style index) is never changed by a mark.
+  What is needed to undo marks exactly (which dxfs were appended, which parts and content types
+  were created) is kept in a custom XML part (``customXml/itemN.xml``, root
+  ``{urn:perfxl:marks:1}marks``, keyed by sheet name), which Excel keeps on save.
   :class:`ClearMarks` removes all of it again; without that part (e.g. after another program
-  dropped it) it still removes every recognisable mark.
+  dropped it) it still removes every recognisable mark (marker formulas, author ``perfxl``,
+  header runs), leaving at most an unused dxf behind.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ import stat
 import tempfile
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -245,7 +249,7 @@ _ERROR_LITERALS = frozenset(
     {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 )
 _WORKSHEET_LABELS = frozenset(
-    {"worksheets", "工作表", "工作表 ", "arbeitsblätter", "feuilles de calcul", "hojas de cálculo", "ワークシート"}
+    {"worksheets", "工作表", "arbeitsblätter", "feuilles de calcul", "hojas de cálculo", "ワークシート"}
 )
 
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]{0,6})$")
@@ -344,13 +348,25 @@ def _child(parent, name: str, ns: str = NS_MAIN):
     return parent.find(f"{{{ns}}}{name}")
 
 
-def _insert_ordered(parent, name: str, order: Sequence[str], attrib: dict | None = None):
+def _nsmap_for(parent, wanted: dict[str, str]) -> dict[str, str] | None:
+    """The subset of ``wanted`` prefix→namespace declarations not already in scope at ``parent``."""
+    scope = parent.nsmap
+    missing = {p: ns for p, ns in wanted.items() if ns not in scope.values()}
+    return missing or None
+
+
+def _sub(parent, tag: str, attrib: dict | None = None, nsmap: dict[str, str] | None = None):
+    """SubElement that declares ``nsmap`` prefixes only where they are not yet in scope."""
+    return etree.SubElement(parent, tag, attrib or {}, nsmap=_nsmap_for(parent, nsmap) if nsmap else None)
+
+
+def _insert_ordered(parent, name: str, order: Sequence[str], attrib: dict | None = None, nsmap=None):
     """Create child ``name`` (main namespace) in its schema position and return it.
 
     The element is created with SubElement so it reuses the parent's namespace declarations,
     then moved before the first sibling that must follow it.
     """
-    el = etree.SubElement(parent, M + name, attrib or {})
+    el = _sub(parent, M + name, attrib, nsmap)
     later = set(order[order.index(name) + 1 :])
     for sib in parent:
         if sib is el:
@@ -378,6 +394,20 @@ def _graft(parent, src, before=None):
 
 def _c14n(el) -> bytes:
     return etree.tostring(el, method="c14n")
+
+
+def _excl_c14n(el) -> bytes:
+    return etree.tostring(el, method="c14n", exclusive=True)
+
+
+def _dxf_element(code: str):
+    """The differential format of a mark severity: a solid light fill, nothing else."""
+    dxf = etree.Element(M + "dxf", nsmap={None: NS_MAIN})
+    rgb = _SEV_BY_CODE[code][2] if code in _SEV_BY_CODE else "00000000"
+    pf = etree.SubElement(etree.SubElement(dxf, M + "fill"), M + "patternFill", {"patternType": "solid"})
+    etree.SubElement(pf, M + "fgColor", {"rgb": rgb})
+    etree.SubElement(pf, M + "bgColor", {"rgb": rgb})
+    return dxf
 
 
 def _excel_serial(value, date1904: bool) -> float:
@@ -426,6 +456,8 @@ class _Rel:
 
 class _Package:
     def __init__(self, data: bytes):
+        self._src = memoryview(data)
+        self._rels_cache: dict[str, list[_Rel]] = {}
         try:
             self._zf = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zf.infolist()
@@ -487,6 +519,8 @@ class _Package:
         real = self.name(part)
         assert real is not None and real in self._trees, part
         self._dirty.add(real)
+        if real.endswith(".rels"):
+            self._rels_cache.pop(real, None)
 
     def create_xml(self, part: str, root, decl: bytes | None = XML_DECL) -> None:
         real = self.name(part) or part
@@ -497,6 +531,7 @@ class _Package:
         self._trees[real] = root
         self._decl[real] = decl
         self._dirty.add(real)
+        self._rels_cache.pop(real, None)
 
     def delete(self, part: str) -> None:
         real = self.name(part)
@@ -507,6 +542,7 @@ class _Package:
         self._data.pop(real, None)
         self._trees.pop(real, None)
         self._dirty.discard(real)
+        self._rels_cache.pop(real, None)
         self.remove_override(real)
 
     def unique_name(self, pattern: str) -> str:
@@ -522,24 +558,34 @@ class _Package:
         return (decl or b"") + body
 
     def to_bytes(self) -> bytes:
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-            for real, info in self._entries.items():
-                if real in self._dirty:
-                    payload = self._serialize(real)
-                elif real in self._data:
-                    payload = self._data[real]
-                else:
-                    payload = None
-                if info is None:
-                    zi = zipfile.ZipInfo(real, date_time=(1980, 1, 1, 0, 0, 0))
-                    zi.compress_type = zipfile.ZIP_DEFLATED
-                else:
-                    zi = _clone_info(info)
-                    if payload is None:
-                        payload = self._zf.read(info)
-                zout.writestr(zi, payload)
-        return out.getvalue()
+        """The new package. Untouched entries are copied with their compressed bytes as they are."""
+        w = _ZipWriter()
+        for real, info in self._entries.items():
+            if real in self._dirty:
+                payload = self._serialize(real)
+            elif real in self._data:
+                payload = self._data[real]
+            elif info is not None:
+                w.copy_raw(info, self._raw_entry(info))
+                continue
+            else:  # pragma: no cover - created parts are always dirty or have data
+                payload = b""
+            w.add(real, payload, info)
+        return w.finish()
+
+    def _raw_entry(self, info: zipfile.ZipInfo) -> bytes:
+        """Compressed bytes of an entry, read straight from the source package."""
+        buf = self._src
+        off = info.header_offset
+        if buf[off : off + 4] != b"PK\x03\x04" or info.flag_bits & 0x1:
+            raise WorkbookError(f"工作簿部件 {info.filename} 的 zip 头无效或已加密，文件可能已损坏")
+        n = int.from_bytes(buf[off + 26 : off + 28], "little")
+        m = int.from_bytes(buf[off + 28 : off + 30], "little")
+        start = off + 30 + n + m
+        raw = buf[start : start + info.compress_size]
+        if len(raw) != info.compress_size:
+            raise WorkbookError(f"工作簿部件 {info.filename} 被截断，文件可能已损坏")
+        return raw
 
     # -- relationships ------------------------------------------------------------------------
     @staticmethod
@@ -549,6 +595,9 @@ class _Package:
 
     def rels(self, part: str) -> list[_Rel]:
         rn = self.rels_name(part)
+        got = self._rels_cache.get(rn)
+        if got is not None:
+            return got
         if not self.exists(rn):
             return []
         root = self.xml(rn)
@@ -567,6 +616,7 @@ class _Package:
                     target = posixpath.normpath(posixpath.join(base, t))
                 target = self.name(target) or target
             out.append(_Rel(el, el.get("Id") or "", el.get("Type") or "", target, ext))
+        self._rels_cache[rn] = out
         return out
 
     def rel_by_id(self, part: str, rid: str) -> _Rel | None:
@@ -674,28 +724,87 @@ def _declaration(raw: bytes) -> bytes | None:
     return raw[start:end]
 
 
-def _clone_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    zi.compress_type = info.compress_type
-    zi.comment = info.comment
-    zi.create_system = info.create_system
-    zi.create_version = info.create_version
-    zi.extract_version = info.extract_version
-    zi.external_attr = info.external_attr
-    zi.internal_attr = info.internal_attr
-    zi.extra = _strip_zip64(info.extra)
-    return zi
+class _ZipWriter:
+    """Minimal ZIP writer: stores new payloads deflated and copies untouched entries raw.
 
+    Raw copying keeps an untouched entry's compressed bytes, method, CRC and timestamp exactly
+    as they were (and avoids re-compressing images and large sheets). Packages needing Zip64
+    (over 4 GiB or 65535 entries) are refused; no workbook comes near that.
+    """
 
-def _strip_zip64(extra: bytes) -> bytes:
-    out, i = b"", 0
-    while i + 4 <= len(extra):
-        hid = int.from_bytes(extra[i : i + 2], "little")
-        ln = int.from_bytes(extra[i + 2 : i + 4], "little")
-        if hid != 0x0001:
-            out += extra[i : i + 4 + ln]
-        i += 4 + ln
-    return out
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        self._central: list[bytes] = []
+
+    @staticmethod
+    def _dos(date_time) -> tuple[int, int]:
+        y, mo, d, h, mi, sec = date_time
+        if y < 1980:
+            y, mo, d, h, mi, sec = 1980, 1, 1, 0, 0, 0
+        return (h << 11) | (mi << 5) | (sec // 2), ((y - 1980) << 9) | (mo << 5) | d
+
+    def _entry(self, name: str, method: int, crc: int, csize: int, usize: int, raw: bytes,
+               date_time, create: int, external_attr: int, internal_attr: int, comment: bytes) -> None:
+        if max(csize, usize, self._out.tell()) >= 0xFFFFFFFF or len(self._central) >= 0xFFFF:
+            raise WorkbookError("工作簿过大（超过 4 GB 或 65535 个部件），无法处理")
+        fname = name.encode("utf-8")
+        flags = 0x800 if not name.isascii() else 0
+        dtime, ddate = self._dos(date_time)
+        offset = self._out.tell()
+        version = 20
+        self._out.write(
+            b"PK\x03\x04"
+            + version.to_bytes(2, "little") + flags.to_bytes(2, "little") + method.to_bytes(2, "little")
+            + dtime.to_bytes(2, "little") + ddate.to_bytes(2, "little") + crc.to_bytes(4, "little")
+            + csize.to_bytes(4, "little") + usize.to_bytes(4, "little")
+            + len(fname).to_bytes(2, "little") + (0).to_bytes(2, "little") + fname
+        )
+        self._out.write(raw)
+        self._central.append(
+            b"PK\x01\x02"
+            + create.to_bytes(2, "little") + version.to_bytes(2, "little") + flags.to_bytes(2, "little")
+            + method.to_bytes(2, "little") + dtime.to_bytes(2, "little") + ddate.to_bytes(2, "little")
+            + crc.to_bytes(4, "little") + csize.to_bytes(4, "little") + usize.to_bytes(4, "little")
+            + len(fname).to_bytes(2, "little") + (0).to_bytes(2, "little") + len(comment).to_bytes(2, "little")
+            + (0).to_bytes(2, "little") + internal_attr.to_bytes(2, "little") + external_attr.to_bytes(4, "little")
+            + offset.to_bytes(4, "little") + fname + comment
+        )
+
+    def copy_raw(self, info: zipfile.ZipInfo, raw: bytes) -> None:
+        self._entry(
+            info.filename, info.compress_type, info.CRC, info.compress_size, info.file_size, raw,
+            info.date_time, (info.create_system << 8) | min(info.create_version, 63),
+            info.external_attr, info.internal_attr, info.comment[:0xFFFF],
+        )
+
+    def add(self, name: str, payload: bytes, info: zipfile.ZipInfo | None) -> None:
+        method = info.compress_type if info is not None else zipfile.ZIP_DEFLATED
+        if method != zipfile.ZIP_STORED:
+            method = zipfile.ZIP_DEFLATED
+            co = zlib.compressobj(6, zlib.DEFLATED, -15)
+            raw = co.compress(payload) + co.flush()
+        else:
+            raw = payload
+        if info is not None:
+            date_time, create, ext_attr, int_attr, comment = (
+                info.date_time, (info.create_system << 8) | min(info.create_version, 63),
+                info.external_attr, info.internal_attr, info.comment[:0xFFFF],
+            )
+        else:
+            date_time, create, ext_attr, int_attr, comment = (1980, 1, 1, 0, 0, 0), 20, 0, 0, b""
+        self._entry(name, method, zlib.crc32(payload), len(raw), len(payload), raw,
+                    date_time, create, ext_attr, int_attr, comment)
+
+    def finish(self) -> bytes:
+        cd_offset = self._out.tell()
+        cd = b"".join(self._central)
+        self._out.write(cd)
+        n = len(self._central)
+        self._out.write(
+            b"PK\x05\x06" + (0).to_bytes(4, "little") + n.to_bytes(2, "little") + n.to_bytes(2, "little")
+            + len(cd).to_bytes(4, "little") + cd_offset.to_bytes(4, "little") + (0).to_bytes(2, "little")
+        )
+        return self._out.getvalue()
 
 
 # --------------------------------------------------------------------------------------------
@@ -732,11 +841,14 @@ class _Workbook:
         self.root = pkg.xml(self.part)
         if self.root.tag != M + "workbook":
             raise WorkbookError("不支持此工作簿格式（workbook.xml 的命名空间不是标准 SpreadsheetML，可能是 Strict Open XML）")
+        self._sheet_cache: list[_SheetRef] | None = None
         self.sheets_el = _child(self.root, "sheets")
         if self.sheets_el is None:
             raise WorkbookError("工作簿没有任何工作表，文件可能已损坏")
 
     def sheets(self) -> list[_SheetRef]:
+        if self._sheet_cache is not None:
+            return self._sheet_cache
         rels = {r.id: r for r in self.pkg.rels(self.part)}
         out = []
         for i, el in enumerate(self.sheets_el.iterchildren(M + "sheet")):
@@ -745,6 +857,7 @@ class _Workbook:
             out.append(
                 _SheetRef(el.get("name") or "", el, i, rid, rel.target if rel and not rel.external else None, rel.type if rel else "")
             )
+        self._sheet_cache = out
         return out
 
     def find(self, name: str, *, required: bool = True) -> _SheetRef | None:
@@ -776,6 +889,7 @@ class _Workbook:
 
     def touch(self) -> None:
         self.pkg.touch(self.part)
+        self._sheet_cache = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -992,7 +1106,6 @@ class _SheetMarkState:
     comments_created: bool = False
     vml_created: bool = False
     shapetype_added: bool = False
-    originals: dict[str, object] = field(default_factory=dict)  # ref -> original <comment> (own tree)
 
 
 @dataclass
@@ -1002,7 +1115,7 @@ class _MarkState:
     dxfs_created: bool = False
     dxf_ids: dict[str, int] = field(default_factory=dict)
     vml_default_added: bool = False
-    sheets: dict[str, _SheetMarkState] = field(default_factory=dict)
+    sheets: dict[str, _SheetMarkState] = field(default_factory=dict)  # by sheet name (stable across saves)
 
     def empty(self) -> bool:
         return not self.dxf_ids and not self.sheets and not self.vml_default_added
@@ -1017,6 +1130,8 @@ class _Patcher:
         self._marks: _MarkState | None = None
         self._marks_part: str | None = None
         self._marks_dirty = False
+        self._comment_index: dict[str, dict[tuple[int, int], object]] = {}
+        self._vml_top: dict[str, int] = {}
 
     def sheet(self, name: str) -> _Sheet:
         part = self.wb.worksheet_part(name)
@@ -1216,10 +1331,11 @@ class _Patcher:
         pkg.set_override(part, CT_WORKSHEET)
         rid = pkg.add_rel(wb.part, RT_WORKSHEET, part)
         ids = [int(s.el.get("sheetId") or 0) for s in sheets]
-        el = etree.SubElement(wb.sheets_el, M + "sheet", {"name": name, "sheetId": str(max(ids, default=0) + 1)})
+        attrs = {"name": name, "sheetId": str(max(ids, default=0) + 1)}
         if e.hidden:
-            el.set("state", "hidden")
-        el.set(R_ID, rid)
+            attrs["state"] = "hidden"
+        attrs[R_ID] = rid
+        el = _sub(wb.sheets_el, M + "sheet", attrs, {"r": NS_R})
         if pos < len(sheets):
             sheets[pos].el.addprevious(el)
         self._shift_sheet_indexes(pos, +1)
@@ -1284,7 +1400,7 @@ class _Patcher:
             self._sheets.pop(ref.part, None)
             self._delete_subtree(ref.part)
             if self._marks is not None:
-                self._marks.sheets.pop(ref.part, None)
+                self._marks.sheets.pop(ref.name, None)
                 self._marks_dirty = True
         for rel in wb.related(RT_CALC_CHAIN):
             pkg.delete(rel.target)
@@ -1494,11 +1610,7 @@ class _Patcher:
         if st.dxf_base is None:
             st.dxf_base = len(dxfs.findall(M + "dxf"))
             st.dxf_count_attr = dxfs.get("count")
-        rgb = _SEV_BY_CODE[code][2]
-        dxf = etree.SubElement(dxfs, M + "dxf")
-        pf = etree.SubElement(etree.SubElement(dxf, M + "fill"), M + "patternFill", {"patternType": "solid"})
-        etree.SubElement(pf, M + "fgColor", {"rgb": rgb})
-        etree.SubElement(pf, M + "bgColor", {"rgb": rgb})
+        _graft(dxfs, _dxf_element(code))
         n = len(dxfs.findall(M + "dxf"))
         dxfs.set("count", str(n))
         st.dxf_ids[code] = n - 1
@@ -1517,7 +1629,7 @@ class _Patcher:
         rownum, col = _parse_cell(e.cell)
         ref = _ref(rownum, col)
         st = self._mark_state()
-        sst = st.sheets.setdefault(sh.part, _SheetMarkState())
+        sst = st.sheets.setdefault(self.wb.find(e.sheet).name, _SheetMarkState())
         self._marks_dirty = True
         self._mark_fill(sh, ref, code)
         self._mark_note(sh, sst, st, rownum, col, ref, e.severity, e.note)
@@ -1603,30 +1715,26 @@ class _Patcher:
         else:
             etree.SubElement(authors, M + "author").text = _AUTHOR
             aid = len(names)
-        existing = None
-        for cm in clist.iterchildren(M + "comment"):
-            if (cm.get("ref") or "").upper() == ref:
-                existing = cm
-                break
-        if existing is None:
-            cm = etree.SubElement(clist, M + "comment", {"ref": ref, "authorId": str(aid), "shapeId": "0"})
-            for other in clist.iterchildren(M + "comment"):
-                if other is cm:
-                    continue
+        idx = self._comment_index.get(comments)
+        if idx is None:  # (row, col) keys in document order, and the elements by key
+            idx = {}
+            for cm in clist.iterchildren(M + "comment"):
                 try:
-                    orow, ocol = _parse_cell(other.get("ref") or "")
+                    idx.setdefault(_parse_cell(cm.get("ref") or ""), cm)
                 except InvalidEditError:
                     continue
-                if (orow, ocol) > (rownum, col):
-                    other.addprevious(cm)
-                    break
+            self._comment_index[comments] = idx
+        existing = idx.get((rownum, col))
+        if existing is None:
+            cm = etree.SubElement(clist, M + "comment", {"ref": ref, "authorId": str(aid), "shapeId": "0"})
+            later = [k for k in idx if k > (rownum, col)] if idx and max(idx) > (rownum, col) else []
+            if later:
+                idx[min(later)].addprevious(cm)
+            idx[(rownum, col)] = cm
             text = etree.SubElement(cm, M + "text")
             _note_runs(text, severity, note, first=True)
             self._add_note_shape(sh, sst, st, vml, rownum, col)
         else:
-            if existing.get("authorId") != str(aid) and ref not in sst.originals:
-                holder = etree.Element(f"{{{NS_STATE}}}holder", nsmap={None: NS_STATE})
-                sst.originals[ref] = _graft(holder, existing)
             text = _child(existing, "text")
             if text is None:
                 text = etree.SubElement(existing, M + "text")
@@ -1655,17 +1763,16 @@ class _Patcher:
                 pkg.add_default("vml", CT_VML)
                 st.vml_default_added = True
             rid = pkg.add_rel(sh.part, RT_VML, vml)
-            ld = _insert_ordered(sh.root, "legacyDrawing", _WS_ORDER)
-            ld.set(R_ID, rid)
+            _insert_ordered(sh.root, "legacyDrawing", _WS_ORDER, {R_ID: rid}, {"r": NS_R})
             sh.touch()
             sst.vml_created = True
         root = _parse_vml(pkg, vml)
         if not any(t.get("id") == "_x0000_t202" for t in root.iter(f"{{{NS_V}}}shapetype")):
-            stype = etree.SubElement(
+            stype = _sub(
                 root,
                 f"{{{NS_V}}}shapetype",
                 {"id": "_x0000_t202", "coordsize": "21600,21600", f"{{{NS_O}}}spt": "202", "path": "m,l,21600r21600,l21600,xe"},
-                nsmap={"v": NS_V, "o": NS_O},
+                {"v": NS_V, "o": NS_O},
             )
             etree.SubElement(stype, f"{{{NS_V}}}stroke", {"joinstyle": "miter"})
             etree.SubElement(stype, f"{{{NS_V}}}path", {"gradientshapeok": "t", f"{{{NS_O}}}connecttype": "rect"})
@@ -1675,18 +1782,20 @@ class _Patcher:
             if not sst.vml_created:
                 sst.shapetype_added = True
         # Shape id: next free number in this drawing (idmap block × 1024 + n).
-        top = 0
-        for shp in root.iter(f"{{{NS_V}}}shape"):
-            for attr in ("id", f"{{{NS_O}}}spid"):
-                m = re.match(r"_x0000_s(\d+)$", shp.get(attr) or "")
-                if m:
-                    top = max(top, int(m.group(1)))
-        if top == 0:
-            idm = root.find(f".//{{{NS_O}}}idmap")
-            block = int(((idm.get("data") if idm is not None else "") or "1").split(",")[0] or 1)
-            top = block * 1024
+        top = self._vml_top.get(vml, 0)
+        if not top:
+            for shp in root.iter(f"{{{NS_V}}}shape"):
+                for attr in ("id", f"{{{NS_O}}}spid"):
+                    m = re.match(r"_x0000_s(\d+)$", shp.get(attr) or "")
+                    if m:
+                        top = max(top, int(m.group(1)))
+            if top == 0:
+                idm = root.find(f".//{{{NS_O}}}idmap")
+                data = ((idm.get("data") if idm is not None else "") or "1").split(",")[0].strip()
+                top = (int(data) if data.isdigit() else 1) * 1024
+        self._vml_top[vml] = top + 1
         r0, c0 = rownum - 1, col - 1
-        shape = etree.SubElement(
+        shape = _sub(
             root,
             f"{{{NS_V}}}shape",
             {
@@ -1697,7 +1806,7 @@ class _Patcher:
                 "fillcolor": "#ffffe1",
                 f"{{{NS_O}}}insetmode": "auto",
             },
-            nsmap={"v": NS_V, "o": NS_O, "x": NS_X},
+            {"v": NS_V, "o": NS_O, "x": NS_X},
         )
         etree.SubElement(shape, f"{{{NS_V}}}fill", {"color2": "#ffffe1"})
         etree.SubElement(shape, f"{{{NS_V}}}shadow", {"on": "t", "color": "black", "obscured": "t"})
@@ -1726,11 +1835,13 @@ class _Patcher:
 
     def clear_marks(self, e: ClearMarks | None = None) -> None:
         pkg, wb = self.pkg, self.wb
+        self._comment_index.clear()
+        self._vml_top.clear()
         st = self._mark_state()
         for ref in wb.sheets():
             if ref.rtype != RT_WORKSHEET or not ref.part or not pkg.exists(ref.part):
                 continue
-            sst = st.sheets.get(ref.part)
+            sst = st.sheets.get(ref.name)
             if sst is None and ref.part not in self._sheets and b"perfxl" not in pkg.read(ref.part):
                 comments = [r.target for r in pkg.rels(ref.part) if r.type == RT_COMMENTS and r.target]
                 if not any(pkg.exists(c) and b">perfxl<" in pkg.read(c) for c in comments):
@@ -1742,7 +1853,10 @@ class _Patcher:
             dxfs = _child(root, "dxfs")
             if dxfs is not None:
                 items = dxfs.findall(M + "dxf")
-                if len(items) == st.dxf_base + len(st.dxf_ids):
+                ours = {i: code for code, i in st.dxf_ids.items()}
+                if len(items) == st.dxf_base + len(st.dxf_ids) and all(
+                    _excl_c14n(items[i]) == _excl_c14n(_dxf_element(ours.get(i, ""))) for i in range(st.dxf_base, len(items))
+                ):
                     for d in items[st.dxf_base :]:
                         dxfs.remove(d)
                     if st.dxfs_created and st.dxf_base == 0:
@@ -1754,8 +1868,20 @@ class _Patcher:
                     pkg.touch(part)
         if st.vml_default_added and not any(n.lower().endswith(".vml") for n in pkg.names()):
             pkg.remove_default("vml")
+        # The state part goes too, so marks added later in this batch recreate every part in
+        # the same order as on an unmarked workbook (ClearMarks + marks == marks alone).
         self._marks = _MarkState()
+        self._drop_state_part()
         self._marks_dirty = True
+
+    def _drop_state_part(self) -> None:
+        part = self._marks_part
+        if part is not None and self.pkg.exists(part):
+            for r in self.pkg.rels(part):
+                if r.target:
+                    self.pkg.delete(r.target)
+            self._drop_related(self.wb.part, part)
+        self._marks_part = None
 
     def _clear_sheet_marks(self, sh: _Sheet, sst: _SheetMarkState) -> None:
         pkg = self.pkg
@@ -1782,11 +1908,9 @@ class _Patcher:
             if clist is not None:
                 for cm in list(clist.iterchildren(M + "comment")):
                     ref = (cm.get("ref") or "").upper()
-                    if ref in sst.originals:
-                        _graft(clist, sst.originals[ref], before=cm)
-                        clist.remove(cm)
-                        changed = True
-                    elif aid is not None and cm.get("authorId") == aid:
+                    if aid is None or cm.get("authorId") != aid:
+                        changed |= _strip_note_runs(cm)  # a clerk's note we appended to
+                    else:
                         clist.remove(cm)
                         try:
                             removed_cells.add(_parse_cell(ref))
@@ -1825,7 +1949,8 @@ class _Patcher:
                     if t.get("id") == "_x0000_t202":
                         t.getparent().remove(t)
             pkg.touch(vml)
-            if sst.vml_created and next(root.iter(f"{{{NS_V}}}shape"), None) is None:
+            comments_left = comments is not None and pkg.exists(comments)
+            if next(root.iter(f"{{{NS_V}}}shape"), None) is None and (sst.vml_created or not comments_left):
                 ld = _child(sh.root, "legacyDrawing")
                 if ld is not None:
                     sh.root.remove(ld)
@@ -1844,20 +1969,14 @@ class _Patcher:
         st = self._marks if self._marks is not None else _MarkState()
         part = self._marks_part
         if st.empty():
-            if part is not None and pkg.exists(part):
-                for r in pkg.rels(part):
-                    if r.target:
-                        pkg.delete(r.target)
-                self._drop_related(wb.part, part)
-                if pkg.exists(posixpath.dirname(part) + "/"):
-                    pass
-            self._marks_part = None
+            self._drop_state_part()
             return
         root = _dump_mark_state(st)
         if part is None or not pkg.exists(part):
-            part = pkg.unique_name("customXml/item{n}.xml")
-            n = re.search(r"(\d+)\.xml$", part).group(1)
-            props = f"customXml/itemProps{n}.xml"
+            n = 1
+            while pkg.exists(f"customXml/item{n}.xml") or pkg.exists(f"customXml/itemProps{n}.xml"):
+                n += 1
+            part, props = f"customXml/item{n}.xml", f"customXml/itemProps{n}.xml"
             guid = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:perfxl:marks:1")).upper() + "}"
             proot = etree.fromstring(
                 (
@@ -1899,8 +2018,41 @@ def _note_runs(text, severity: str, note: str, first: bool) -> None:
         etree.SubElement(pr, M + "charset", {"val": "134"})
         _set_text(etree.SubElement(r, M + "t"), _xstring(s))
 
-    run(("" if first else "\n") + f"perfxl {severity}：", True)
+    run(("" if first else "\n") + f"{_AUTHOR} {severity}：", True)
     run("\n" + note, False)
+
+
+_HEADER_RE = re.compile(r"^\n?perfxl (错误|警告|提示)：$")
+
+
+def _strip_note_runs(comment) -> bool:
+    """Remove the runs perfxl appended to someone else's note; True if anything changed.
+
+    Our runs come in pairs: a bold header "perfxl 错误：" and the note text. A note that was
+    plain text before (``<text><t>…</t></text>``) and is a single plain run again is unwrapped.
+    """
+    text = _child(comment, "text")
+    if text is None:
+        return False
+    runs = list(text.iterchildren(M + "r"))
+    changed = False
+    i = 0
+    while i < len(runs):
+        if _HEADER_RE.match(runs[i].findtext(M + "t") or ""):
+            text.remove(runs[i])
+            if i + 1 < len(runs):
+                text.remove(runs[i + 1])
+            changed = True
+            i += 2
+        else:
+            i += 1
+    left = list(text.iterchildren(M + "r"))
+    if changed and len(left) == 1 and _child(left[0], "rPr") is None and _child(text, "t") is None:
+        t = _child(left[0], "t")
+        if t is not None:
+            left[0].addprevious(t)
+            text.remove(left[0])
+    return changed
 
 
 def _parse_vml(pkg: _Package, part: str):
@@ -1937,16 +2089,11 @@ def _load_mark_state(root) -> _MarkState:
     if ct is not None:
         st.vml_default_added = ct.get("vmlDefaultAdded") == "1"
     for sh in root.iterchildren(S + "sheet"):
-        sst = _SheetMarkState(
+        st.sheets[sh.get("name")] = _SheetMarkState(
             comments_created=sh.get("commentsCreated") == "1",
             vml_created=sh.get("vmlCreated") == "1",
             shapetype_added=sh.get("shapetypeAdded") == "1",
         )
-        for o in sh.iterchildren(S + "original"):
-            cm = o.find(M + "comment")
-            if cm is not None:
-                sst.originals[o.get("ref")] = cm
-        st.sheets[sh.get("part")] = sst
     return st
 
 
@@ -1961,20 +2108,17 @@ def _dump_mark_state(st: _MarkState):
             etree.SubElement(sty, S + "dxf", {"severity": code, "id": str(i)})
     if st.vml_default_added:
         etree.SubElement(root, S + "contentTypes", {"vmlDefaultAdded": "1"})
-    for part, sst in st.sheets.items():
-        el = etree.SubElement(
+    for name, sst in st.sheets.items():
+        etree.SubElement(
             root,
             S + "sheet",
             {
-                "part": part,
+                "name": name,
                 "commentsCreated": "1" if sst.comments_created else "0",
                 "vmlCreated": "1" if sst.vml_created else "0",
                 "shapetypeAdded": "1" if sst.shapetype_added else "0",
             },
         )
-        for ref, cm in sst.originals.items():
-            o = etree.SubElement(el, S + "original", {"ref": ref})
-            _graft(o, cm)
     return root
 
 

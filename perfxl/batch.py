@@ -1,0 +1,532 @@
+"""`perfxl batch`: a folder of workbooks in, every output and a reviewer's summary out.
+
+The work unit is :func:`perfxl.pipeline.process_bytes` on one file's bytes, run by
+:func:`work` in a worker process (``concurrent.futures``) or on a dask.distributed cluster
+(``scheduler=``): the worker gets bytes and returns bytes, so no shared disk is needed.  The
+main process alone writes, each file atomically, under ``outdir`` mirroring the input folders;
+the input folder is only ever read.  A cache in ``outdir`` (:data:`CACHE_NAME`) lets a re-run
+skip workbooks whose content, rule pack, perfxl version and options are unchanged.
+
+Exit codes (:attr:`BatchResult.exit_code`): 0 every workbook succeeded; 1 some have errors,
+could not be read or failed; 130 interrupted (Ctrl-C; the summary covers what finished).  When
+the batch itself cannot run (folder missing, output folder inside the input folder, no
+workbooks) :func:`run` raises :class:`BatchError` — the CLI's exit code 2.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+from . import __version__
+from . import summary as sm
+from .errors import PerfxlError
+from .fileio import atomic_write_bytes
+from .rulepack import RulePack
+from .rulepack import load as load_rules
+
+SUFFIXES = (".xlsx", ".xlsm")
+CACHE_NAME = ".perfxl-cache.json"
+CACHE_FORMAT = 1
+EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+class BatchError(PerfxlError):
+    """The batch as a whole cannot run (the CLI maps it to exit code 2)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The work unit (runs in a worker process or on a dask worker)
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one workbook produced: its summary row and its output files as bytes.
+
+    ``files`` maps an output kind (``workbook``, ``report``, ``pdf``, ``findings``) to bytes;
+    ``timings`` holds seconds per pipeline stage (read, check_score, writeback, report).
+    """
+
+    file: str
+    row: dict
+    files: dict
+    timings: dict = field(default_factory=dict)
+
+
+def _findings_doc(file: str, row: dict, findings: list) -> bytes:
+    try:
+        from .validate import findings_json
+
+        items = findings_json(findings)
+    except ImportError:  # pragma: no cover - validation always ships with perfxl
+        from dataclasses import asdict
+
+        items = [asdict(f) for f in findings]
+    doc = {"文件": file, "部门名称": row.get("部门名称"), "年度": row.get("年度"), "状态": row["状态"],
+           "原因": row.get("原因") or "", "错误数": row.get("错误数") or 0, "警告数": row.get("警告数") or 0,
+           "校验结果": items}
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def work(data: bytes, file: str, pack: RulePack, pdf: bool = False) -> Outcome:
+    """Process one workbook given as bytes; never raises (an exception becomes 处理失败)."""
+    from .pipeline import process_bytes
+
+    name = PurePosixPath(file).name
+    try:
+        p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True)
+        row = sm.row_for(file, p, pack)
+        files = {}
+        if p.workbook:
+            files["workbook"] = p.workbook
+        if p.report:
+            files["report"] = p.report
+        if p.pdf:
+            files["pdf"] = p.pdf
+        elif pdf and p.report and row["状态"] in (sm.OK, sm.HAS_ERRORS):
+            row["原因"] = "；".join(x for x in (row["原因"], "未能生成 PDF（需要 LibreOffice）") if x)
+        findings = list(p.analysis.findings) if p.analysis is not None else []
+        files["findings"] = _findings_doc(file, row, findings)
+        return Outcome(file, row, files, dict(p.timings))
+    except Exception as e:  # any bug in any stage must not stop the other workbooks
+        row = sm.empty_row(pack, file, sm.FAILED, f"{name}：处理时发生意外错误（{type(e).__name__}: {e}）。")
+        return Outcome(file, row, {"findings": _findings_doc(file, row, [])})
+
+
+def _init_worker() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: only the parent handles it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and names
+
+def find_workbooks(indir: Path, recursive: bool = False) -> list[Path]:
+    """Workbook files under ``indir`` as paths relative to it, sorted; skips Office lock files
+    (``~$*``), hidden files and hidden folders."""
+    found = []
+    if recursive:
+        for root, dirs, files in os.walk(indir):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in files:
+                found.append(Path(root, f).relative_to(indir))
+    else:
+        found = [Path(e.name) for e in os.scandir(indir) if e.is_file()]
+    return sorted((p for p in found if p.suffix.lower() in SUFFIXES and not p.name.startswith(("~$", "."))),
+                  key=lambda p: p.as_posix())
+
+
+def output_names(rel: Path, clash: bool = False) -> dict[str, str]:
+    """Output paths (relative to outdir) of one workbook.  ``clash``: another workbook in the
+    same folder has the same stem (a.xlsx and a.xlsm), so the suffix is kept in the names."""
+    stem = rel.name if clash else rel.stem
+    suffix = ".xlsm" if rel.suffix.lower() == ".xlsm" else ".xlsx"
+    parent = rel.parent
+    return {"workbook": (parent / f"{stem}-已评分{suffix}").as_posix(),
+            "report": (parent / f"{stem}-自评报告.docx").as_posix(),
+            "pdf": (parent / f"{stem}-自评报告.pdf").as_posix(),
+            "findings": (parent / f"{stem}-校验结果.json").as_posix()}
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def pack_hash(pack: RulePack) -> str:
+    """sha256 of the rule pack file's content (of the pack's fields when it has no file)."""
+    data = None
+    src = Path(pack.source) if pack.source else None
+    if src is not None and src.is_file():
+        data = src.read_bytes()
+    elif pack.source and "/" not in pack.source and "\\" not in pack.source:
+        try:
+            data = resources.files("perfxl.rules").joinpath(pack.source).read_bytes()
+        except (FileNotFoundError, OSError):
+            data = None
+    if data is None:
+        data = repr(pack).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Result
+
+@dataclass
+class BatchResult:
+    """What a batch did.  ``rows``: the summary rows (finished and reused), sorted by file."""
+
+    indir: Path
+    outdir: Path
+    rows: list = field(default_factory=list)
+    processed: int = 0          # workbooks run through the pipeline in this run
+    skipped: int = 0            # unchanged workbooks whose cached outputs were reused
+    total: int = 0              # workbooks found
+    elapsed: float = 0.0        # seconds, end to end
+    interrupted: bool = False
+    timings: dict = field(default_factory=dict)  # stage → summed seconds over processed workbooks
+    summary_files: list = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return sm.counts(self.rows)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        c = self.counts
+        return EXIT_OK if c[sm.OK] == len(self.rows) == self.total else EXIT_SOME_FAILED
+
+    @property
+    def line(self) -> str:
+        """The final line, e.g. 共 12 个工作簿：成功 9，有错误 2，无法读取 1，用时 3.4 秒."""
+        c = self.counts
+        parts = [f"成功 {c[sm.OK]}", f"有错误 {c[sm.HAS_ERRORS]}", f"无法读取 {c[sm.UNREADABLE]}"]
+        if c[sm.FAILED]:
+            parts.append(f"处理失败 {c[sm.FAILED]}")
+        text = f"共 {self.total} 个工作簿：" + "，".join(parts) + f"，用时 {self.elapsed:.1f} 秒"
+        if self.skipped:
+            text += f"（{self.skipped} 个未变化，沿用上次结果）"
+        if self.interrupted:
+            text += f"。已中断：{self.total - len(self.rows)} 个未处理，汇总表只含已完成的工作簿"
+        return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines: the same work unit on a local process pool or on a dask cluster
+
+class _LocalEngine:
+    """A process pool.  If a worker process dies (killed, out of memory) the pool breaks and
+    every pending workbook fails with it: those are re-run one at a time in a fresh pool, so
+    only the workbook that kills its worker again is recorded as 处理失败."""
+
+    PRELOAD = ["perfxl.batch", "perfxl.pipeline", "perfxl.reader", "perfxl.scoring", "perfxl.validate",
+               "perfxl.writeback", "perfxl.marks", "perfxl.xlsxpatch", "perfxl.report"]
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.window = jobs * 3
+        self._pool = None
+        self._futures: dict = {}  # future → (data, file, pack, pdf)
+
+    def _executor(self):
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            # forkserver: safe when the parent runs threads (tqdm, dask); the preload makes
+            # every worker start with perfxl already imported.
+            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+            if ctx.get_start_method() == "forkserver":
+                ctx.set_forkserver_preload(self.PRELOAD)
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker)
+        return self._pool
+
+    def submit(self, data: bytes, file: str, pack: RulePack, pdf: bool) -> None:
+        fut = self._executor().submit(work, data, file, pack, pdf)
+        self._futures[fut] = (data, file, pack, pdf)
+
+    def pending(self) -> int:
+        return len(self._futures)
+
+    def next_done(self) -> Iterator[Outcome]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
+        suspects = []
+        for fut in done:
+            data, file, pack, pdf = self._futures.pop(fut)
+            try:
+                yield fut.result()
+            except BrokenProcessPool:
+                suspects.append((data, file, pack, pdf))
+            except Exception as e:  # e.g. a result that cannot be pickled
+                yield _failed(file, pack, f"{type(e).__name__}: {e}")
+        if not suspects:
+            return
+        wait(list(self._futures))  # the rest of a broken pool fails too
+        suspects += list(self._futures.values())
+        self._futures.clear()
+        self._discard_pool()
+        for data, file, pack, pdf in suspects:
+            try:
+                yield self._executor().submit(work, data, file, pack, pdf).result()
+            except BrokenProcessPool:
+                self._discard_pool()
+                yield _failed(file, pack, "处理该文件时处理进程意外退出")
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+
+    def harvest(self) -> Iterator[Outcome]:
+        """After :meth:`cancel`: the results that had finished all the same."""
+        for fut in list(self._futures):
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                yield fut.result()
+        self._futures.clear()
+
+    def cancel(self) -> None:
+        """Cancel what has not started, let the running tasks finish, stop the workers."""
+        for fut in self._futures:
+            fut.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+class _DaskEngine:
+    """The same work unit on a dask.distributed cluster: bytes in, bytes out, no shared disk."""
+
+    def __init__(self, scheduler: Any, jobs: int | None):
+        try:
+            from distributed import Client, as_completed
+        except ImportError:
+            raise BatchError("使用 --scheduler 需要安装 dask.distributed：pip install \"dask[distributed]\"。") from None
+        if isinstance(scheduler, Client):
+            self.client, self._own = scheduler, False
+        else:
+            try:
+                self.client, self._own = Client(scheduler, timeout="10s"), True
+            except (OSError, TimeoutError) as e:
+                raise BatchError(f"无法连接 dask 调度器 {scheduler}：{e}") from None
+        threads = sum(self.client.nthreads().values()) or 1
+        self.window = (jobs or threads) * 3
+        self._ac = as_completed(with_results=False)
+        self._futures: dict = {}
+        self._pack_future = None
+
+    def submit(self, data: bytes, file: str, pack: RulePack, pdf: bool) -> None:
+        if self._pack_future is None:
+            self._pack_future = self.client.scatter(pack, broadcast=True, hash=False)
+        fut = self.client.submit(work, data, file, self._pack_future, pdf, pure=False)
+        self._futures[fut.key] = (fut, file, pack)
+        self._ac.add(fut)
+
+    def pending(self) -> int:
+        return len(self._futures)
+
+    def next_done(self) -> Iterator[Outcome]:
+        fut = next(self._ac)
+        _, file, pack = self._futures.pop(fut.key)
+        try:
+            yield fut.result()
+        except Exception as e:  # a worker lost, a pickling problem …
+            yield _failed(file, pack, f"{type(e).__name__}: {e}")
+        finally:
+            fut.release()
+
+    def harvest(self) -> Iterator[Outcome]:
+        for fut, _, _ in list(self._futures.values()):
+            if fut.status == "finished":
+                yield fut.result()
+        self._futures.clear()
+
+    def cancel(self) -> None:
+        futs = [f for f, _, _ in self._futures.values()]
+        if futs:
+            self.client.cancel([f for f in futs if f.status != "finished"])
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+def _failed(file: str, pack: RulePack, why: str) -> Outcome:
+    row = sm.empty_row(pack, file, sm.FAILED, f"{PurePosixPath(file).name}：处理失败（{why}）。")
+    return Outcome(file, row, {"findings": _findings_doc(file, row, [])})
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache
+
+def _load_cache(path: Path) -> dict:
+    """relative path → {"key", "outputs", "row"}; an unreadable cache is an empty one."""
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT:
+        return {}
+    entries = doc.get("entries")
+    return {k: v for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
+
+
+def _save_cache(path: Path, entries: dict) -> None:
+    doc = {"format": CACHE_FORMAT, "perfxl": __version__, "entries": entries}
+    atomic_write_bytes(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch
+
+def _check_dirs(indir: str | os.PathLike, outdir: str | os.PathLike) -> tuple[Path, Path]:
+    src = Path(indir).expanduser()
+    if not src.exists():
+        raise BatchError(f"输入文件夹不存在：{src}")
+    if not src.is_dir():
+        raise BatchError(f"{src} 不是文件夹；处理单个工作簿请用 perfxl run。")
+    src = src.resolve()
+    dst = Path(outdir).expanduser().resolve()
+    if _inside(dst, src):
+        raise BatchError(f"输出文件夹 {dst} 位于输入文件夹 {src} 之内（或与之相同）。"
+                         "为保证原始工作簿不被改动，请把输出放到输入文件夹之外。")
+    if dst.exists() and not dst.is_dir():
+        raise BatchError(f"输出位置 {dst} 已存在且不是文件夹。")
+    return src, dst
+
+
+def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | str | os.PathLike | None = None,
+        pdf: bool = False, jobs: int | None = None, recursive: bool = False, scheduler: Any = None,
+        progress: bool = True) -> BatchResult:
+    """Check, score, write back and report every workbook of ``indir``; write the summary.
+
+    ``pack``: a RulePack, a rule pack file, or None for the default pack.  ``jobs``: worker
+    processes (default ``os.cpu_count()``; 1 still uses one worker process).  ``scheduler``: a
+    dask.distributed scheduler address (or a ``Client``) to run on instead of local processes.
+    ``progress``: a tqdm bar on stderr and a final line with the totals.
+
+    Outputs under ``outdir`` (subfolders mirrored): ``<stem>-已评分.xlsx|.xlsm``,
+    ``<stem>-自评报告.docx`` (``.pdf`` with ``pdf=True``), ``<stem>-校验结果.json``; and
+    汇总表.xlsx / 汇总表.csv / 汇总表.json.  Ctrl-C stops cleanly: pending work is cancelled, the
+    summary of what finished is written and the result has ``exit_code`` 130.
+    Raises :class:`BatchError` when the batch itself cannot run.
+    """
+    t_start = time.perf_counter()
+    src, dst = _check_dirs(indir, outdir)
+    if not isinstance(pack, RulePack):
+        pack = load_rules(pack)
+    try:
+        files = find_workbooks(src, recursive)
+    except OSError as e:
+        raise BatchError(f"无法读取输入文件夹 {src}：{e.strerror or e}") from None
+    if not files:
+        hint = "" if recursive else "（子文件夹中的工作簿需加 --recursive）"
+        raise BatchError(f"输入文件夹 {src} 中没有 .xlsx/.xlsm 工作簿{hint}。")
+    stems: dict[tuple[str, str], int] = {}
+    for rel in files:
+        stems[(rel.parent.as_posix(), rel.stem)] = stems.get((rel.parent.as_posix(), rel.stem), 0) + 1
+    names = {rel.as_posix(): output_names(rel, stems[(rel.parent.as_posix(), rel.stem)] > 1) for rel in files}
+    for outs in names.values():  # an output that would land in the input folder: refuse upfront
+        for p in outs.values():
+            if _inside((dst / p).resolve(), src):
+                raise BatchError(f"输出文件 {dst / p} 会写入输入文件夹 {src}，已停止。请换一个输出文件夹。")
+    try:
+        dst.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BatchError(f"无法创建输出文件夹 {dst}：{e.strerror or e}") from None
+
+    phash = pack_hash(pack)
+    salt = hashlib.sha256(json.dumps([__version__, phash, {"pdf": pdf, "mark": True, "report": True}])
+                          .encode()).hexdigest()
+    cache_path = dst / CACHE_NAME
+    # An entry's key covers the file's content, the rule pack, perfxl's version and the options;
+    # entries with another key still tell which outputs are ours to replace.
+    old_cache = _load_cache(cache_path)
+    cache: dict = {}
+    result = BatchResult(src, dst, total=len(files))
+    rows: dict[str, dict] = {}
+    keys: dict[str, str] = {}
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    engine = _DaskEngine(scheduler, jobs) if scheduler else _LocalEngine(jobs)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), desc="评分中", unit="个", file=sys.stderr, dynamic_ncols=True,
+                   smoothing=0.1, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                             "[{elapsed}<{remaining}, {rate_fmt}]")
+    last_save = time.monotonic()
+
+    def finish(out: Outcome) -> None:
+        nonlocal last_save
+        outs = names[out.file]
+        written = []
+        for kind, body in out.files.items():
+            atomic_write_bytes(dst / outs[kind], body)
+            written.append(outs[kind])
+        prev = old_cache.get(out.file) or {}
+        for stale in set(prev.get("outputs", [])) - set(written):  # e.g. the report of a file now broken
+            if stale in outs.values():
+                (dst / stale).unlink(missing_ok=True)
+        rows[out.file] = out.row
+        cache[out.file] = {"key": keys[out.file], "outputs": sorted(written), "row": out.row}
+        result.processed += 1
+        for stage, secs in out.timings.items():
+            result.timings[stage] = result.timings.get(stage, 0.0) + secs
+        if bar is not None:
+            bar.update(1)
+        if time.monotonic() - last_save > 5:
+            _save_cache(cache_path, {**old_cache, **cache})
+            last_save = time.monotonic()
+
+    def feed() -> Iterator[tuple[bytes, str]]:
+        for rel in files:
+            file = rel.as_posix()
+            try:
+                data = (src / rel).read_bytes()
+            except OSError as e:
+                row = sm.empty_row(pack, file, sm.UNREADABLE, f"{rel.name}：无法打开文件（{e.strerror or e}）。")
+                keys[file] = ""
+                finish(Outcome(file, row, {"findings": _findings_doc(file, row, [])}))
+                continue
+            keys[file] = hashlib.sha256(salt.encode() + hashlib.sha256(data).digest()).hexdigest()
+            entry = old_cache.get(file)
+            if (entry and entry.get("key") == keys[file]
+                    and all((dst / p).is_file() for p in entry.get("outputs", []))):
+                rows[file] = entry["row"]
+                cache[file] = entry
+                result.skipped += 1
+                if bar is not None:
+                    bar.update(1)
+                continue
+            yield data, file
+
+    try:
+        try:
+            todo = feed()
+            for data, file in todo:
+                engine.submit(data, file, pack, pdf)
+                while engine.pending() >= engine.window:
+                    for out in engine.next_done():
+                        finish(out)
+            while engine.pending():
+                for out in engine.next_done():
+                    finish(out)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            engine.cancel()
+            for out in engine.harvest():
+                finish(out)
+        finally:
+            engine.close()
+            if bar is not None:
+                bar.close()
+    finally:
+        # Previous entries of workbooks not seen this run (interrupted) stay valid for the next.
+        kept = {k: v for k, v in old_cache.items() if k not in cache and k in names}
+        _save_cache(cache_path, {**kept, **cache})
+        result.rows = sorted(rows.values(), key=lambda r: r["文件"])
+        result.elapsed = time.perf_counter() - t_start
+        meta = {"perfxl 版本": __version__, "评分规则包": f"{pack.name}（{pack.id}）",
+                "输入文件夹": str(src), "工作簿总数": len(files), "本次处理": result.processed,
+                "沿用上次结果": result.skipped, "已中断": "是" if result.interrupted else "否"}
+        result.summary_files = sm.write_all(dst, result.rows, pack, meta)
+        result.elapsed = time.perf_counter() - t_start
+        if progress:
+            sys.stderr.write(result.line + "\n")
+            sys.stderr.flush()
+    return result

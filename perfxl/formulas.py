@@ -1,0 +1,846 @@
+"""Scoring rules as expressions: one definition, two executors.
+
+Every rate, indicator method, award rule and total is written once, below, as a small expression
+tree (:class:`Expr`).  :func:`evaluate` computes it in Python with spreadsheet semantics (empty
+cells, ``""`` results, Excel/LibreOffice tolerant comparison and addition, ROUND half away from
+zero); :func:`render` turns the same tree into the Excel formula text that
+:mod:`perfxl.writeback` writes.  So the cached value and the live formula cannot drift, and
+tests/test_formulas_libreoffice.py proves a real engine agrees.
+
+Only functions every engine computes alike are available: IF, AND, OR, MIN, MAX, ROUND, SUM,
+SUMIFS, COUNTIFS, COUNTA, IFERROR, INDEX, MATCH.
+
+Parameter cells: every number a rule uses is a workbook defined name ``p_<indicator>_<key>``
+(``p_spending_rate_zero_at``), ``p_award_*``, ``p_total_*`` or ``p_grade_*``, whose value comes
+from the rule pack; see :func:`param_name` and the ``params`` of each :class:`Method`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+
+from .cellref import quote_sheet
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .rulepack import Indicator
+
+
+# ---------------------------------------------------------------------------------------------
+# Values.  A cell value is float | str | bool | None (None: an empty cell) | XlError.
+# A formula whose result is "" shows an empty cell; Python callers see it as None.
+
+
+@dataclass(frozen=True)
+class XlError:
+    """A spreadsheet error value such as ``#DIV/0!``; propagates like in Excel."""
+
+    code: str
+
+
+DIV0, VALUE, NA, NAME, REF = (XlError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NAME?", "#REF!"))
+
+_E48 = 1.0 / (16777216.0 * 16777216.0)  # 2**-48: LibreOffice's rtl::math::approxEqual
+_E44 = _E48 * 16.0
+
+
+def approx_equal(a: float, b: float) -> bool:
+    """Equality as spreadsheet engines compare numbers (relative tolerance 2**-48)."""
+    if a == b:
+        return True
+    if a == 0.0 or b == 0.0:
+        return False
+    d = abs(a - b)
+    if not math.isfinite(d):
+        return False
+    a, b = abs(a), abs(b)
+    if d > a * _E44 or d > b * _E44:
+        return False
+    return d < a * _E48 and d < b * _E48
+
+
+def approx_add(a: float, b: float) -> float:
+    """a + b, snapped to 0 when the operands cancel within tolerance (as engines do)."""
+    if ((a < 0.0 < b) or (b < 0.0 < a)) and approx_equal(a, -b):
+        return 0.0
+    return a + b
+
+
+def approx_sub(a: float, b: float) -> float:
+    if ((a < 0.0 and b < 0.0) or (a > 0.0 and b > 0.0)) and approx_equal(a, b):
+        return 0.0
+    return a - b
+
+
+def excel_round(x: float, digits: int = 2) -> float:
+    """Excel's ROUND: on the 15-significant-digit value, half away from zero.
+
+    (Python's ``round`` rounds half to even on the binary value: round(2.675, 2) == 2.67.)
+    """
+    if not math.isfinite(x):
+        return x
+    d = Decimal(format(x, ".15g"))
+    q = Decimal(1).scaleb(-digits)
+    return float(d.quantize(q, rounding=ROUND_HALF_UP)) + 0.0  # + 0.0: no -0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Expression nodes
+
+
+class Expr:
+    """Base of the expression tree; arithmetic operators build :class:`BinOp` nodes,
+    ``eq/ne/lt/le/gt/ge`` build :class:`Compare` nodes."""
+
+    def __add__(self, o): return BinOp("+", self, lit(o))
+    def __radd__(self, o): return BinOp("+", lit(o), self)
+    def __sub__(self, o): return BinOp("-", self, lit(o))
+    def __rsub__(self, o): return BinOp("-", lit(o), self)
+    def __mul__(self, o): return BinOp("*", self, lit(o))
+    def __rmul__(self, o): return BinOp("*", lit(o), self)
+    def __truediv__(self, o): return BinOp("/", self, lit(o))
+    def __rtruediv__(self, o): return BinOp("/", lit(o), self)
+
+    def eq(self, o): return Compare("=", self, lit(o))
+    def ne(self, o): return Compare("<>", self, lit(o))
+    def lt(self, o): return Compare("<", self, lit(o))
+    def le(self, o): return Compare("<=", self, lit(o))
+    def gt(self, o): return Compare(">", self, lit(o))
+    def ge(self, o): return Compare(">=", self, lit(o))
+
+    def blank(self):
+        """``x=""``: true for an empty cell and for a formula that shows nothing."""
+        return Compare("=", self, Text(""))
+
+
+@dataclass(frozen=True, eq=False)
+class Num(Expr):
+    value: float
+
+
+@dataclass(frozen=True, eq=False)
+class Text(Expr):
+    value: str
+
+
+@dataclass(frozen=True, eq=False)
+class Name(Expr):
+    """A workbook-scope defined name (an input, a rate, a score, a parameter or a range)."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Cell(Expr):
+    """One cell by address (the same-row cells of an award row)."""
+
+    sheet: str
+    cell: str
+
+
+@dataclass(frozen=True, eq=False)
+class BinOp(Expr):
+    op: str
+    a: Expr
+    b: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(Expr):
+    op: str
+    a: Expr
+    b: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Call(Expr):
+    fn: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class TableAgg(Expr):
+    """SUMIFS / COUNTIFS / COUNTA over columns of an Excel table, rendered as A1 ranges.
+
+    ``criteria``: (header, criterion) pairs; a criterion is a text to match (case-insensitive)
+    or ``"<>"`` (not empty).
+    """
+
+    fn: str
+    table: str
+    target: str | None
+    criteria: tuple[tuple[str, str], ...] = ()
+
+
+def any_blank(names: Iterable[str]) -> Expr:
+    """``x=""`` for one name, ``OR(x="",y="",…)`` for several."""
+    tests = [Name(n).blank() for n in names]
+    return tests[0] if len(tests) == 1 else OR(*tests)
+
+
+def lit(v: Any) -> Expr:
+    if isinstance(v, Expr):
+        return v
+    if isinstance(v, str):
+        return Text(v)
+    return Num(v)
+
+
+def _call(fn: str) -> Callable[..., Call]:
+    return lambda *args: Call(fn, tuple(lit(a) for a in args))
+
+
+IF, AND, OR, MIN, MAX, ROUND, SUM, IFERROR, INDEX, MATCH = (
+    _call(f) for f in ("IF", "AND", "OR", "MIN", "MAX", "ROUND", "SUM", "IFERROR", "INDEX", "MATCH"))
+
+
+def SUMIFS(table: str, target: str, *criteria: tuple[str, str]) -> TableAgg:
+    return TableAgg("SUMIFS", table, target, tuple(criteria))
+
+
+def COUNTIFS(table: str, *criteria: tuple[str, str]) -> TableAgg:
+    return TableAgg("COUNTIFS", table, None, tuple(criteria))
+
+
+def COUNTA(table: str, target: str) -> TableAgg:
+    return TableAgg("COUNTA", table, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# Executor 1: Python, with spreadsheet semantics
+
+
+class Env(Protocol):
+    """What :func:`evaluate` reads: names and table columns, as the spreadsheet would see them."""
+
+    def name(self, name: str) -> Any:
+        """Value of a defined name (a list for a range name); XlError NAME when undefined."""
+
+    def cell(self, sheet: str, cell: str) -> Any: ...
+
+    def column(self, table: str, header: str) -> list[Any]:
+        """The data cells of a table column, top to bottom (raises KeyError when absent)."""
+
+
+def _number(v: Any) -> float | XlError:
+    """A value used in arithmetic: empty → 0, TRUE → 1, numeric text → number, else #VALUE!."""
+    if isinstance(v, XlError):
+        return v
+    if v is None:
+        return 0.0
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            f = float(v.strip())
+        except ValueError:
+            return VALUE
+        return f if math.isfinite(f) else VALUE
+    return VALUE
+
+
+def _truth(v: Any) -> bool | XlError:
+    if isinstance(v, XlError):
+        return v
+    if v is None:
+        return False
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return v != 0
+    if isinstance(v, str) and v.strip().upper() in ("TRUE", "FALSE"):
+        return v.strip().upper() == "TRUE"
+    return VALUE
+
+
+def _rank(v: Any) -> int:
+    return 2 if isinstance(v, bool) else 1 if isinstance(v, str) else 0
+
+
+def _compare(op: str, a: Any, b: Any) -> bool | XlError:
+    for v in (a, b):
+        if isinstance(v, XlError):
+            return v
+    # An empty cell compares as "" against text, as 0 otherwise.
+    if a is None:
+        a = "" if isinstance(b, str) or b is None else (False if isinstance(b, bool) else 0.0)
+    if b is None:
+        b = "" if isinstance(a, str) else (False if isinstance(a, bool) else 0.0)
+    ra, rb = _rank(a), _rank(b)
+    if ra != rb:
+        c = -1 if ra < rb else 1
+    elif ra == 1:
+        x, y = a.casefold(), b.casefold()
+        c = 0 if x == y else (-1 if x < y else 1)
+    elif ra == 2:
+        c = 0 if a == b else (-1 if a < b else 1)
+    else:
+        a, b = float(a), float(b)
+        c = 0 if approx_equal(a, b) else (-1 if a < b else 1)
+    return {"=": c == 0, "<>": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
+
+
+def _arith(op: str, a: Any, b: Any) -> Any:
+    x, y = _number(a), _number(b)
+    if isinstance(x, XlError):
+        return x
+    if isinstance(y, XlError):
+        return y
+    if op == "+":
+        return approx_add(x, y)
+    if op == "-":
+        return approx_sub(x, y)
+    if op == "*":
+        return x * y
+    if y == 0:
+        return DIV0
+    return x / y
+
+
+def _criterion_matches(criterion: str, v: Any) -> bool:
+    if criterion == "<>":
+        return v is not None and v != ""
+    return isinstance(v, str) and v.casefold() == criterion.casefold()
+
+
+def _aggregate_args(node: Call, env: Env) -> list[float] | XlError:
+    """Numbers of SUM/MIN/MAX: a reference to an empty or text cell is skipped (as in Excel)."""
+    out = []
+    for arg in node.args:
+        v = evaluate(arg, env)
+        if isinstance(v, XlError):
+            return v
+        if isinstance(arg, (Name, Cell)):
+            items = v if isinstance(v, list) else [v]
+            out += [float(i) for i in items if isinstance(i, (int, float)) and not isinstance(i, bool)]
+            continue
+        n = _number(v)
+        if isinstance(n, XlError):
+            return n
+        out.append(n)
+    return out
+
+
+def _call_eval(node: Call, env: Env) -> Any:
+    fn, args = node.fn, node.args
+    if fn == "IF":
+        c = _truth(evaluate(args[0], env))
+        if isinstance(c, XlError):
+            return c
+        if c:
+            return evaluate(args[1], env)
+        return evaluate(args[2], env) if len(args) > 2 else False
+    if fn == "IFERROR":
+        v = evaluate(args[0], env)
+        return evaluate(args[1], env) if isinstance(v, XlError) else v
+    if fn in ("AND", "OR"):
+        vals = [_truth(evaluate(a, env)) for a in args]
+        for v in vals:
+            if isinstance(v, XlError):
+                return v
+        return all(vals) if fn == "AND" else any(vals)
+    if fn in ("MIN", "MAX", "SUM"):
+        nums = _aggregate_args(node, env)
+        if isinstance(nums, XlError):
+            return nums
+        if fn == "SUM":
+            return math.fsum(nums)
+        if not nums:
+            return 0.0
+        return min(nums) if fn == "MIN" else max(nums)
+    if fn == "ROUND":
+        x, n = _number(evaluate(args[0], env)), _number(evaluate(args[1], env))
+        if isinstance(x, XlError):
+            return x
+        if isinstance(n, XlError):
+            return n
+        return excel_round(x, int(n))
+    if fn == "MATCH":  # exact match only (third argument 0)
+        v = evaluate(args[0], env)
+        rng = evaluate(args[1], env)
+        if isinstance(v, XlError):
+            return v
+        if not isinstance(rng, list):
+            rng = [rng]
+        if v is None:
+            return NA
+        for i, item in enumerate(rng, start=1):
+            if item is not None and _compare("=", v, item) is True:
+                return float(i)
+        return NA
+    if fn == "INDEX":
+        rng, k = evaluate(args[0], env), _number(evaluate(args[1], env))
+        if isinstance(k, XlError):
+            return k
+        if not isinstance(rng, list):
+            rng = [rng]
+        i = int(k)
+        return rng[i - 1] if 1 <= i <= len(rng) else REF
+    raise ValueError(f"unknown function {fn}")
+
+
+def evaluate(node: Expr, env: Env) -> Any:
+    """Compute ``node`` as a spreadsheet would: float | str | bool | None | XlError."""
+    if isinstance(node, Num):
+        return float(node.value)
+    if isinstance(node, Text):
+        return node.value
+    if isinstance(node, Name):
+        return env.name(node.name)
+    if isinstance(node, Cell):
+        return env.cell(node.sheet, node.cell)
+    if isinstance(node, BinOp):
+        return _arith(node.op, evaluate(node.a, env), evaluate(node.b, env))
+    if isinstance(node, Compare):
+        return _compare(node.op, evaluate(node.a, env), evaluate(node.b, env))
+    if isinstance(node, Call):
+        return _call_eval(node, env)
+    if isinstance(node, TableAgg):
+        try:
+            cols = {h: env.column(node.table, h) for h, _ in node.criteria}
+            if node.target is not None:
+                cols[node.target] = env.column(node.table, node.target)
+        except KeyError:
+            return REF
+        n = len(next(iter(cols.values())))
+        rows = [i for i in range(n) if all(_criterion_matches(c, cols[h][i]) for h, c in node.criteria)]
+        if node.fn == "COUNTIFS":
+            return float(len(rows))
+        target = cols[node.target]
+        if node.fn == "COUNTA":
+            return float(sum(1 for v in target if v is not None and v != ""))
+        return math.fsum(float(target[i]) for i in rows
+                         if isinstance(target[i], (int, float)) and not isinstance(target[i], bool))
+    raise TypeError(f"not an expression: {node!r}")
+
+
+def result(value: Any) -> float | str | None:
+    """A formula result as Python callers see it: "" (and errors) → None, numbers → float."""
+    if value is None or value == "" or isinstance(value, XlError):
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Executor 2: Excel formula text
+
+
+class Refs(Protocol):
+    def column_range(self, table: str, header: str) -> str:
+        """``'人员编制'!$H$9:$H$14`` for a table column's data cells (KeyError when absent)."""
+
+
+def _num_text(v: float) -> str:
+    if float(v).is_integer():
+        return str(int(v))
+    return repr(float(v))
+
+
+def render(node: Expr, refs: Refs) -> str:
+    """Excel formula text for ``node`` (without the leading ``=``)."""
+    if isinstance(node, Num):
+        t = _num_text(node.value)
+        return f"({t})" if t.startswith("-") else t
+    if isinstance(node, Text):
+        return '"' + node.value.replace('"', '""') + '"'
+    if isinstance(node, Name):
+        return node.name
+    if isinstance(node, Cell):
+        return f"{quote_sheet(node.sheet)}!{node.cell}"
+    if isinstance(node, (BinOp, Compare)):
+        def side(x: Expr) -> str:
+            s = render(x, refs)
+            return f"({s})" if isinstance(x, (BinOp, Compare)) else s
+        return f"{side(node.a)}{node.op}{side(node.b)}"
+    if isinstance(node, Call):
+        return f"{node.fn}(" + ",".join(render(a, refs) for a in node.args) + ")"
+    if isinstance(node, TableAgg):
+        if node.fn == "COUNTA":
+            return f"COUNTA({refs.column_range(node.table, node.target)})"
+        parts = [refs.column_range(node.table, node.target)] if node.target else []
+        for header, crit in node.criteria:
+            parts += [refs.column_range(node.table, header), render(Text(crit), refs)]
+        return f"{node.fn}(" + ",".join(parts) + ")"
+    raise TypeError(f"not an expression: {node!r}")
+
+
+def names_used(node: Expr) -> set[str]:
+    """Every defined name an expression refers to."""
+    if isinstance(node, Name):
+        return {node.name}
+    if isinstance(node, (BinOp, Compare)):
+        return names_used(node.a) | names_used(node.b)
+    if isinstance(node, Call):
+        return set().union(*(names_used(a) for a in node.args)) if node.args else set()
+    return set()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rates (the contract's rate_* outputs)
+
+
+@dataclass(frozen=True)
+class RateDef:
+    """rate = numerator ÷ denominator; empty ("") when a required input is empty, the
+    denominator is zero, or an input is not a number (IFERROR)."""
+
+    name: str
+    numerator: Expr
+    denominator: Expr
+    required: tuple[str, ...]  # single-cell inputs that must be filled
+    den_label: str  # the denominator, in Chinese, for messages
+
+    @property
+    def expr(self) -> Expr:
+        body = IF(self.denominator.eq(0), "", self.numerator / self.denominator)
+        if self.required:
+            body = IF(any_blank(self.required), "", body)
+        return IFERROR(body, "")
+
+
+_N = Name
+RATES: tuple[RateDef, ...] = (
+    RateDef("rate_issued_basic", _N("issued_basic"), _N("quota_basic"),
+            ("issued_basic", "quota_basic"), "指标数·基本支出"),
+    RateDef("rate_issued_project", _N("issued_project"), _N("quota_project"),
+            ("issued_project", "quota_project"), "指标数·项目支出"),
+    RateDef("rate_spending", _N("issued_basic") + _N("issued_project"),
+            _N("quota_basic") + _N("quota_project"),
+            ("issued_basic", "issued_project", "quota_basic", "quota_project"), "指标数合计（基本支出 + 项目支出）"),
+    RateDef("rate_spending_incl_payable", _N("issued_basic") + _N("issued_project") + _N("payable_unpaid"),
+            _N("quota_basic") + _N("quota_project"),
+            ("issued_basic", "issued_project", "quota_basic", "quota_project"), "指标数合计（基本支出 + 项目支出）"),
+    RateDef("rate_carryover", _N("carryover_balance"), _N("upper_funds_total"),
+            ("carryover_balance", "upper_funds_total"), "上级资金总量"),
+    RateDef("rate_stock_change", _N("stock_curr") - _N("stock_prev"), _N("stock_prev"),
+            ("stock_curr", "stock_prev"), "上年末存量资金"),
+    RateDef("rate_staff_control", SUMIFS("tbl_units", "年末实有人数", ("层级", "本级")),
+            SUMIFS("tbl_units", "核定编制数", ("层级", "本级")), (), "本级核定编制数合计"),
+    RateDef("rate_sangong", _N("sangong_actual"), _N("sangong_budget"),
+            ("sangong_actual", "sangong_budget"), "“三公”经费预算数"),
+    RateDef("rate_public", _N("public_actual"), _N("public_budget"),
+            ("public_actual", "public_budget"), "日常公用经费预算数"),
+    RateDef("rate_sme_share", _N("proc_sme"), _N("proc_goods") + _N("proc_works") + _N("proc_services"),
+            ("proc_sme",), "政府采购合计（货物 + 工程 + 服务）"),
+    RateDef("rate_key_tasks", COUNTIFS("tbl_key_tasks", ("完成状态", "已完成"), ("重点工作", "<>")),
+            COUNTA("tbl_key_tasks", "重点工作"), (), "已填写的重点工作数"),
+    RateDef("rate_target_coverage", _N("projects_with_targets"), _N("projects_total"),
+            ("projects_with_targets", "projects_total"), "项目总数"),
+)
+RATE_BY_NAME = {r.name: r for r in RATES}
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicator methods
+
+
+def param_name(indicator: str, key: str) -> str:
+    """The defined name of an indicator's parameter cell, e.g. ``p_spending_rate_zero_at``."""
+    return f"p_{indicator}_{key}"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter cell an indicator needs: key (name suffix), Chinese label, value, note."""
+
+    key: str
+    label: str
+    value: float | str
+    note: str = ""
+
+
+def _pct(v: float) -> str:
+    return f"{v * 100:g}%"
+
+
+@dataclass(frozen=True)
+class Method:
+    """An indicator scoring method.
+
+    ``required``/``optional``: the TOML ``params`` keys (``one_of``: exactly one of these);
+    ``check``: further checks of the params → Chinese problem or None; ``specs``: the
+    parameter cells; ``body``: the unrounded score given the parameters and non-empty inputs;
+    ``computed``: what the 计算值 column shows (default: the input rate).
+    """
+
+    name: str
+    label: str
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    one_of: frozenset[str] = frozenset()
+    uses_input: bool = True
+    check: Callable[["Indicator"], str | None] = lambda ind: None
+    specs: Callable[["Indicator"], list[ParamSpec]] = lambda ind: []
+    body: Callable[["Indicator", Callable[[str], Expr], Expr], Expr] | None = None
+    computed: Callable[["Indicator", Callable[[str], Expr]], Expr] | None = None
+
+    def inputs(self, ind: "Indicator") -> tuple[str, ...]:
+        """The rate names the indicator reads."""
+        if self.name == "sum_checks":
+            return tuple(c["input"] for c in ind.params.get("checks", ()))
+        return (ind.input,) if self.uses_input and ind.input else ()
+
+
+def _num_ok(*vals) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals)
+
+
+def _check_linear(ind) -> str | None:
+    z, f = ind.params.get("zero_at"), ind.params.get("full_at")
+    if not _num_ok(z, f):
+        return "zero_at / full_at 应为数字"
+    if z == f:
+        return "zero_at 与 full_at 不能相等"
+    return None
+
+
+def _check_bands(ind) -> str | None:
+    up, sc, other = ind.params.get("upper"), ind.params.get("score"), ind.params.get("else")
+    if not isinstance(up, list) or not isinstance(sc, list) or not up:
+        return "upper 与 score 应为非空列表"
+    if len(up) != len(sc):
+        return f"upper 有 {len(up)} 个上限而 score 有 {len(sc)} 个得分，个数应相同"
+    if not _num_ok(*up, *sc, other):
+        return "upper、score、else 应为数字"
+    if any(b <= a for a, b in zip(up, up[1:])):
+        return "upper 上限应从小到大排列"
+    if any(s < 0 or s > ind.points for s in (*sc, other)):
+        return f"各档得分应在 0 与分值 {ind.points:g} 之间"
+    return None
+
+
+def _check_threshold(ind) -> str | None:
+    v = ind.params.get("at_most", ind.params.get("at_least"))
+    return None if _num_ok(v) else "阈值应为数字"
+
+
+def _check_deduct(ind) -> str | None:
+    p = ind.params
+    if p.get("direction") not in ("above", "below"):
+        return f"direction 应为 \"above\"（高于基准线扣分）或 \"below\"（低于基准线扣分），不是 {p.get('direction')!r}"
+    if not _num_ok(p.get("line"), p.get("per_point")) or p["per_point"] <= 0:
+        return "line 应为数字，per_point 应为正数"
+    return None
+
+
+def _check_sum_checks(ind) -> str | None:
+    from . import schema
+
+    checks = ind.params.get("checks")
+    if not isinstance(checks, list) or not checks:
+        return "checks 应为非空列表"
+    rates = {o.name for o in schema.RATE_OUTPUTS}
+    total = 0.0
+    for k, c in enumerate(checks, start=1):
+        if not isinstance(c, dict):
+            return f"第 {k} 个检查项格式不对"
+        keys = set(c)
+        bounds = keys & {"at_most", "at_least"}
+        extra = keys - {"input", "at_most", "at_least", "score", "label"}
+        if extra:
+            return f"第 {k} 个检查项有多余参数：{'、'.join(sorted(extra))}"
+        if len(bounds) != 1:
+            return f"第 {k} 个检查项应有且只有 at_most 或 at_least 之一"
+        if "input" not in c or "score" not in c:
+            return f"第 {k} 个检查项缺少 {'input' if 'input' not in c else 'score'}"
+        if c["input"] not in rates:
+            return f"第 {k} 个检查项的 input “{c['input']}”不是标准比率名称（可用：{'、'.join(sorted(rates))}）"
+        if not _num_ok(c["score"], c[bounds.pop()]):
+            return f"第 {k} 个检查项的阈值和得分应为数字"
+        total += c["score"]
+    if not approx_equal(total, float(ind.points)):
+        return f"各检查项得分合计 {total:g} 不等于分值 {ind.points:g}"
+    return None
+
+
+def _points(ind) -> ParamSpec:
+    return ParamSpec("points", "分值", ind.points, "该指标满分")
+
+
+def _specs_ratio(ind):
+    return [_points(ind)]
+
+
+def _specs_linear(ind):
+    z, f = ind.params["zero_at"], ind.params["full_at"]
+    return [_points(ind),
+            ParamSpec("zero_at", "0 分点", z, f"比率{'≤' if z < f else '≥'}该值得 0 分"),
+            ParamSpec("full_at", "满分点", f, f"比率{'≥' if z < f else '≤'}该值得满分，其间线性计分")]
+
+
+def _specs_bands(ind):
+    out = [_points(ind)]
+    for k, (u, s) in enumerate(zip(ind.params["upper"], ind.params["score"]), start=1):
+        out.append(ParamSpec(f"upper_{k}", f"第 {k} 档上限", u, f"比率 ≤ 该值（{_pct(u)}）"))
+        out.append(ParamSpec(f"score_{k}", f"第 {k} 档得分", s, f"落入第 {k} 档的得分"))
+    out.append(ParamSpec("else", "其余情况得分", ind.params["else"], "高于最后一档上限时的得分"))
+    return out
+
+
+def _specs_threshold(ind):
+    if "at_most" in ind.params:
+        return [_points(ind), ParamSpec("at_most", "满分上限", ind.params["at_most"], "比率 ≤ 该值得满分，否则 0 分")]
+    return [_points(ind), ParamSpec("at_least", "满分下限", ind.params["at_least"], "比率 ≥ 该值得满分，否则 0 分")]
+
+
+def _specs_deduct(ind):
+    word = "超过" if ind.params["direction"] == "above" else "低于"
+    return [_points(ind),
+            ParamSpec("line", "基准线", ind.params["line"], f"比率不{word}该值得满分"),
+            ParamSpec("per_point", "每个百分点扣分", ind.params["per_point"],
+                      f"每{word}基准线 1 个百分点扣的分数，扣完为止")]
+
+
+def _specs_sum_checks(ind):
+    out = [_points(ind)]
+    for k, c in enumerate(ind.params["checks"], start=1):
+        label = c.get("label") or c["input"]
+        if "at_most" in c:
+            out.append(ParamSpec(f"{k}_at_most", f"检查 {k} 上限", c["at_most"], f"{label}：{c['input']} ≤ 该值"))
+        else:
+            out.append(ParamSpec(f"{k}_at_least", f"检查 {k} 下限", c["at_least"], f"{label}：{c['input']} ≥ 该值"))
+        out.append(ParamSpec(f"{k}_score", f"检查 {k} 得分", c["score"], f"{label}：达到时得分"))
+    return out
+
+
+def _body_ratio(ind, P, x):
+    return P("points") * MIN(1, MAX(0, x))
+
+
+def _body_linear(ind, P, x):
+    return P("points") * MIN(1, MAX(0, (x - P("zero_at")) / (P("full_at") - P("zero_at"))))
+
+
+def _body_bands(ind, P, x):
+    expr: Expr = P("else")
+    for k in range(len(ind.params["upper"]), 0, -1):
+        expr = IF(x.le(P(f"upper_{k}")), P(f"score_{k}"), expr)
+    return expr
+
+
+def _body_threshold(ind, P, x):
+    cond = x.le(P("at_most")) if "at_most" in ind.params else x.ge(P("at_least"))
+    return IF(cond, P("points"), 0)
+
+
+def _body_deduct(ind, P, x):
+    over = (x - P("line")) if ind.params["direction"] == "above" else (P("line") - x)
+    return MAX(0, P("points") - P("per_point") * MAX(0, over * 100))
+
+
+def _check_conditions(ind, P):
+    for k, c in enumerate(ind.params["checks"], start=1):
+        x = Name(c["input"])
+        yield (k, x.le(P(f"{k}_at_most")) if "at_most" in c else x.ge(P(f"{k}_at_least")))
+
+
+def _body_sum_checks(ind, P, x):
+    total: Expr | None = None
+    for k, cond in _check_conditions(ind, P):
+        term = IF(cond, P(f"{k}_score"), 0)
+        total = term if total is None else total + term
+    return MIN(P("points"), total)
+
+
+def _computed_sum_checks(ind, P):
+    """计算值 of sum_checks: how many checks are met."""
+    total: Expr | None = None
+    for _, cond in _check_conditions(ind, P):
+        term = IF(cond, 1, 0)
+        total = term if total is None else total + term
+    return total
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("manual", "人工评分", uses_input=False),
+    Method("ratio", "按比率计分", specs=_specs_ratio, body=_body_ratio),
+    Method("linear", "线性计分", frozenset({"zero_at", "full_at"}), check=_check_linear,
+           specs=_specs_linear, body=_body_linear),
+    Method("bands", "分档计分", frozenset({"upper", "score", "else"}), check=_check_bands,
+           specs=_specs_bands, body=_body_bands),
+    Method("threshold", "达标计分", one_of=frozenset({"at_most", "at_least"}), check=_check_threshold,
+           specs=_specs_threshold, body=_body_threshold),
+    Method("deduct_per_point", "按百分点扣分", frozenset({"line", "direction", "per_point"}),
+           check=_check_deduct, specs=_specs_deduct, body=_body_deduct),
+    Method("sum_checks", "多项检查累加", frozenset({"checks"}), uses_input=False, check=_check_sum_checks,
+           specs=_specs_sum_checks, body=_body_sum_checks, computed=_computed_sum_checks),
+)}
+
+
+def _P(ind_id: str) -> Callable[[str], Expr]:
+    return lambda key: Name(param_name(ind_id, key))
+
+
+def indicator_expr(ind: "Indicator") -> Expr | None:
+    """The score of an automatic indicator: "" when an input rate is empty, else the method's
+    score ROUNDed to 2 decimals.  None for a manual indicator."""
+    m = METHODS[ind.method]
+    if m.body is None:
+        return None
+    inputs = m.inputs(ind)
+    x = Name(ind.input) if ind.input else Num(0)
+    score = ROUND(m.body(ind, _P(ind.id), x), 2)
+    return IF(any_blank(inputs), "", score) if inputs else score
+
+
+def computed_expr(ind: "Indicator") -> Expr | None:
+    """What the 计算值 cell of an automatic indicator shows (its input rate by default)."""
+    m = METHODS[ind.method]
+    if m.body is None:
+        return None
+    if m.computed is None:
+        return Name(ind.input)
+    inputs = m.inputs(ind)
+    return IF(any_blank(inputs), "", m.computed(ind, _P(ind.id)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Awards (加减分), totals and grade
+
+AWARD_LEVELS_RANGE = "p_award_levels"
+AWARD_POINTS_RANGE = "p_award_points"
+AWARD_CAP = "p_award_cap"
+TOTAL_CAP = "p_total_cap"
+TOTAL_CAP_ON = "p_total_cap_on"
+
+
+def award_row_expr(sheet: str, level_cell: str, type_cell: str) -> Expr:
+    """自评得分 of one tbl_awards row: a 加分 row scores by its 授奖级别 (0 for an unknown
+    level); any other row shows nothing (减分 rows hold the clerk's deduction instead)."""
+    lookup = INDEX(Name(AWARD_POINTS_RANGE), MATCH(Cell(sheet, level_cell), Name(AWARD_LEVELS_RANGE), 0))
+    return IF(Cell(sheet, type_cell).eq("加分"), ROUND(IFERROR(lookup, 0), 2), "")
+
+
+def bonus_expr() -> Expr:
+    """score_bonus = min(cap, Σ 加分) − Σ 减分 (the cap limits additions; deductions count fully)."""
+    plus = SUMIFS("tbl_awards", "自评得分", ("类型", "加分"))
+    minus = SUMIFS("tbl_awards", "自评得分", ("类型", "减分"))
+    return ROUND(MIN(Name(AWARD_CAP), plus) - minus, 2)
+
+
+def base_expr(indicator_ids: Iterable[str]) -> Expr:
+    """score_base = Σ score_<id> (an empty or text score counts 0, as SUM does)."""
+    return ROUND(SUM(*(Name(f"score_{i}") for i in indicator_ids)), 2)
+
+
+def total_expr() -> Expr:
+    raw = Name("score_base") + Name("score_bonus")
+    return ROUND(IF(Name(TOTAL_CAP_ON).eq(1), MIN(Name(TOTAL_CAP), raw), raw), 2)
+
+
+def grade_expr(n_grades: int) -> Expr:
+    """Bands by lower edge, best first; the last band takes everything below."""
+    expr: Expr = Name(f"p_grade_{n_grades}_name")
+    for k in range(n_grades - 1, 0, -1):
+        expr = IF(Name("score_total").ge(Name(f"p_grade_{k}_min")), Name(f"p_grade_{k}_name"), expr)
+    return expr
+
+
+def formula(node: Expr, refs: Refs) -> str:
+    """``=`` + :func:`render`."""
+    return "=" + render(node, refs)

@@ -1,0 +1,78 @@
+"""The Word self-assessment report (部门整体支出绩效自评报告).
+
+``render_report(model, scores, out_path)`` writes the report of one workbook: the context
+(:mod:`.context`: every figure and sentence, formatted) rendered into the default template
+(:mod:`.docx_template`, GB/T 9704-2012 layout) or a bureau's own ``template`` (:mod:`.render`,
+sandboxed), optionally with charts (:mod:`.charts`) and a PDF beside it (:mod:`.pdf`,
+LibreOffice).  Files are written atomically: a reader never sees half a report.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..fileio import atomic_write_bytes
+
+__all__ = ["render_report", "build_context", "report_bytes"]
+
+
+def _pack_for(scores: Any, pack: Any) -> Any:
+    if pack is not None:
+        return pack
+    if getattr(scores, "pack", None) is not None:
+        return scores.pack
+    from ..rulepack import load
+
+    return load()
+
+
+def build_context(model, scores, pack=None, findings: Iterable[Any] | None = None) -> dict:
+    """The report's context (a plain dict of formatted Chinese strings); see :mod:`.context`."""
+    from . import context
+
+    return context.build(model, scores, _pack_for(scores, pack), findings)
+
+
+def report_bytes(model, scores, template: str | os.PathLike | None = None, findings=None, *,
+                 pack=None, charts: bool = False) -> bytes:
+    """The .docx report as bytes (nothing written to disk)."""
+    from . import context, render
+
+    pack = _pack_for(scores, pack)
+    ctx = context.build(model, scores, pack, findings)
+    images = {}
+    if charts:
+        from . import charts as ch
+
+        images = ch.render_all(context.chart_data(model, scores, pack))
+    return render.render_bytes(ctx, template, images)
+
+
+def render_report(model, scores, out_path: str | os.PathLike, template: str | os.PathLike | None = None,
+                  pdf: bool = False, findings: Iterable[Any] | None = None, *, pack=None,
+                  charts: bool = False) -> Path:
+    """Write the report of ``model`` scored as ``scores`` to ``out_path``; return that path.
+
+    ``template``: a .docx to render into instead of the default (restyled in Word/WPS);
+    ``pdf``: also write ``out_path`` with suffix .pdf (LibreOffice).  An ``out_path`` ending in
+    .pdf writes only the PDF.  ``findings``: validation findings, offered to templates as
+    ``findings``.  ``pack``: the rule pack the scores came from (default: ``scores.pack`` or the
+    default pack) — it decides the numbering of 三、绩效分析.  ``charts``: add the expenditure
+    and score charts (matplotlib, about 0.1 s each).
+
+    Raises :class:`~perfxl.errors.TemplateError` for template problems and
+    :class:`~perfxl.errors.PerfxlError` when the PDF cannot be made.
+    """
+    out = Path(out_path)
+    data = report_bytes(model, scores, template, findings, pack=pack, charts=charts)
+    if out.suffix.lower() == ".pdf":
+        from .pdf import docx_to_pdf_bytes
+
+        return atomic_write_bytes(out, docx_to_pdf_bytes(data))
+    atomic_write_bytes(out, data)
+    if pdf:
+        from .pdf import docx_to_pdf_bytes
+
+        atomic_write_bytes(out.with_suffix(".pdf"), docx_to_pdf_bytes(data))
+    return out

@@ -1,0 +1,127 @@
+"""Number, date and list formatting exactly as the reference report writes them.
+
+Every function is pure and total: ``None`` (a value the workbook does not hold, or a rate whose
+denominator is zero) becomes the placeholder ``××`` that Chinese drafts use for a missing
+figure, so a gap is visible in the report instead of a made-up number.  Rounding is Excel's
+(half away from zero) on the decimal text of the float, so 0.0125 → 1.25%, not 1.24%.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable
+
+MISSING = "××"
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def _dec(x: float | int, places: int) -> Decimal:
+    q = Decimal(1).scaleb(-places)
+    return Decimal(repr(float(x)) if isinstance(x, float) else str(x)).quantize(q, ROUND_HALF_UP)
+
+
+def _is_num(x) -> bool:
+    return isinstance(x, (int, float, Decimal)) and not isinstance(x, bool) and x == x
+
+
+def money(x, places: int = 2) -> str:
+    """万元 amount with thousands separators and fixed decimals: 12820.47 → '12,820.47'."""
+    if not _is_num(x):
+        return MISSING
+    d = _dec(x, places)
+    if d == 0:
+        d = abs(d)  # never print '-0.00'
+    return f"{d:,.{places}f}"
+
+
+def pct(x, places: int = 2) -> str:
+    """A fraction as a percentage: 0.7712 → '77.12%'.  All-zero decimals are dropped as the
+    reference does ('100%', not '100.00%'); otherwise the decimals are fixed ('7.60%')."""
+    if not _is_num(x):
+        return MISSING + "%"
+    d = _dec(Decimal(repr(float(x))) * 100, places)
+    if d == d.to_integral_value():
+        return f"{int(d)}%"
+    return f"{d:.{places}f}%"
+
+
+def share(x) -> str:
+    """Share of a total with one decimal, as in 占总支出比重: 0.076044 → '7.6%'."""
+    return pct(x, 1)
+
+
+def points(x) -> str:
+    """Points without trailing zeros: 98.31 → '98.31', 2.0 → '2', 3.50 → '3.5'."""
+    if not _is_num(x):
+        return MISSING
+    d = _dec(x, 2)
+    if d == 0:
+        return "0"
+    s = f"{d:.2f}".rstrip("0").rstrip(".")
+    return s
+
+
+def integer(x) -> str:
+    """A count: 172 → '172' (floats from the reader are whole numbers)."""
+    if not _is_num(x):
+        return MISSING
+    return str(int(_dec(x, 0)))
+
+
+def cn_count(n) -> str:
+    """A small count in Chinese numerals as the reference writes '四个下属单位': 4 → '四',
+    11 → '十一', 20 → '二十'; 100 and more stay Arabic."""
+    if not _is_num(n):
+        return MISSING
+    n = int(n)
+    if n < 0 or n >= 100:
+        return str(n)
+    if n < 10:
+        return _DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _DIGITS[tens]) + "十" + ("" if ones == 0 else _DIGITS[ones])
+
+
+def cn_ordinal(n: int) -> str:
+    """Heading ordinal: 1 → '一' (for 一、 and （一）)."""
+    return cn_count(n)
+
+
+def _as_date(d) -> dt.date | None:
+    if isinstance(d, dt.datetime):
+        return d.date()
+    if isinstance(d, dt.date):
+        return d
+    if isinstance(d, str):
+        try:
+            return dt.date.fromisoformat(d.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def date(d) -> str:
+    """'2024年5月20日' (no zero padding); missing → '××××年××月××日'."""
+    v = _as_date(d)
+    if v is None:
+        return "××××年××月××日"
+    return f"{v.year}年{v.month}月{v.day}日"
+
+
+def dot_date(d) -> str:
+    """Compact table date as in 表5: '2023.2.2', '2023.12.11'."""
+    v = _as_date(d)
+    if v is None:
+        return MISSING
+    return f"{v.year}.{v.month}.{v.day}"
+
+
+def join_cn(items: Iterable[str]) -> str:
+    """'A、B、C和D'; two items 'A和B'; one item as is."""
+    items = [s for s in items if s]
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return "、".join(items[:-1]) + "和" + items[-1]

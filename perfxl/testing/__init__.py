@@ -1,0 +1,1 @@
+"""Helpers for perfxl's own tests (not used at run time)."""

@@ -1,0 +1,890 @@
+"""All checks of a standard workbook: model (+ rule pack, + scores) → findings.
+
+:func:`check` runs every check and returns every finding at once, sorted by sheet order and
+cell; it never raises on bad data (a value that cannot be read is a finding, not an exception).
+Each check is a plain function ``(ctx) -> iterable of Finding`` listed in :data:`CHECKS`.
+Codes and severities come from :data:`perfxl.findings.CATALOGUE`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from . import schema
+from .cellref import col_to_index, split_cell, split_range
+from .findings import CATALOGUE, SEVERITIES, SEVERITY_RANK, Finding
+from .model import Row, Table, Value, WorkbookModel
+from .rulepack import RulePack
+from .rulepack import load as load_rules
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 0.005          # money compares at half a cent of a 万元 figure shown with 2 decimals
+LONG_TEXT = 10_000         # characters
+MIN_DUPLICATE_PARAGRAPH = 30  # shorter paragraphs (headings, "无") may repeat legitimately
+EXECUTED_FULL = 0.995      # 执行数 ÷ 全年预算数 at or above this reads as "完成预算 100%"
+SPENDING_FAR_BELOW = 0.90  # … while 支出进度 below this contradicts it
+HIGH_TOTAL, LOW_SPENDING = 90.0, 0.80
+
+Check = Callable[["Ctx"], Iterable[Finding]]
+
+_KIND_TEXT = {schema.MONEY: "金额（数字，单位万元）", schema.INT: "整数", schema.NUMBER: "数字",
+              schema.RATE: "百分比或小数", schema.DATE: "日期（如 2024年5月20日）", schema.TEXT: "文字"}
+_SERIAL = "序号"
+_AWARD_EVIDENCE = ("授奖机关", "授奖时间", "授奖依据")
+_EMPTY_MARKERS = {"无", "暂无", "没有", "无问题", "暂无问题", "没有问题", "不存在问题", "未发现问题",
+                  "无改进措施", "暂无改进措施", "/", "-", "—", "——", "NA", "N/A", "不适用"}
+_GENERIC_PHRASES = ("进一步加强", "有待提高", "有待加强", "有待进一步", "继续努力", "不断完善", "加强管理",
+                    "存在不足", "持续改进", "认真落实", "进一步完善", "进一步提高", "严格执行")
+_PUNCT = re.compile(r"[\s。．.、，,；;：:！!？?“”\"'‘’（）()【】\[\]…]+")
+_SIGNED_NUMBER = re.compile(r"^[+-][\d.,\s%％]*$")
+
+
+# --------------------------------------------------------------------------- formatting helpers
+
+def money(v: float) -> str:
+    """12820.47 → '12,820.47 万元'."""
+    return f"{v:,.2f} 万元"
+
+
+def pct(v: float) -> str:
+    """0.7712 → '77.12%'."""
+    return f"{v * 100:.2f}%"
+
+
+def number(v: float) -> str:
+    """43 → '43', 1.81 → '1.81'."""
+    return str(int(round(v))) if abs(v - round(v)) < 1e-9 else f"{v:.2f}"
+
+
+def date_text(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def shown(raw: Any, limit: int = 30) -> str:
+    """A cell's content as quoted in a message, shortened."""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, (dt.datetime, dt.date)):
+        raw = date_text(raw)
+    s = str(raw).replace("\n", " ")
+    return s if len(s) <= limit else s[:limit] + "…"
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# --------------------------------------------------------------------------- context
+
+@dataclass
+class Ctx:
+    """What every check reads: the model, the rule pack, optional scores, findings so far."""
+
+    model: WorkbookModel
+    pack: RulePack
+    scores: Any = None
+    found: list[Finding] = field(default_factory=list)
+
+    def value(self, name: str) -> Value | None:
+        return self.model.fields.get(name)
+
+    def num(self, name: str) -> float | None:
+        """A numeric field's value; None when empty, unreadable or absent."""
+        v = self.model.fields.get(name)
+        return v.value if v is not None and _is_num(v.value) else None
+
+    def label(self, name: str) -> str:
+        f = schema.FIELD_BY_NAME.get(name)
+        return f.label if f else name
+
+    @property
+    def year(self) -> int | None:
+        y = self.num("fiscal_year")
+        return int(y) if y is not None and _plausible_year(y) else None
+
+    def location(self, name: str) -> tuple[str, str]:
+        """(sheet, cell) of a field or output name; the schema sheet and '' when unknown."""
+        v = self.model.fields.get(name) or self.model.outputs.get(name)
+        if v is not None:
+            return v.sheet, v.cell
+        if name in self.model.names:
+            return self.model.names[name]
+        f = schema.FIELD_BY_NAME.get(name)
+        return (f.sheet if f else ""), ""
+
+    def has(self, code: str) -> bool:
+        return any(f.code == code for f in self.found)
+
+    def rate(self, name: str) -> float | None:
+        """A rate: from the scores when given, else computed from inputs, else the cell's cache."""
+        rates = getattr(self.scores, "rates", None) or {}
+        v = rates.get(name) if hasattr(rates, "get") else None
+        if _is_num(v):
+            return float(v)
+        if name == "rate_spending":
+            q = [self.num("quota_basic"), self.num("quota_project")]
+            i = [self.num("issued_basic"), self.num("issued_project")]
+            if all(x is not None for x in q + i) and sum(q) > 0:
+                return sum(i) / sum(q)
+        out = self.model.outputs.get(name)
+        return float(out.value) if out is not None and _is_num(out.value) else None
+
+
+def _plausible_year(y: float) -> bool:
+    return 2000 <= y <= dt.date.today().year + 1 and float(y).is_integer()
+
+
+def _at(code: str, v: Value, message: str, hint: str, table: Table | None = None,
+        row: Row | None = None) -> Finding:
+    return Finding.at(code, v.sheet, v.cell, message, hint, table=table.name if table else None,
+                      row=row.row if row else None)
+
+
+# --------------------------------------------------------------------------- table helpers
+
+def _tdef(table: Table) -> schema.TableDef:
+    return schema.TABLE_BY_NAME[table.name]
+
+
+def _row_empty(tdef: schema.TableDef, row: Row) -> bool:
+    """A row counts as empty when only its 序号 or computed cells hold something
+    (clerks often number a block of rows before filling them)."""
+    skip = {_SERIAL} | {c.header for c in tdef.columns if c.computed}
+    return all(v.empty for h, v in row.cells.items() if h not in skip)
+
+
+def _rows(ctx: Ctx, name: str) -> tuple[Table | None, list[tuple[int, Row]]]:
+    """A table and its non-empty rows with their 1-based position in the table."""
+    t = ctx.model.tables.get(name)
+    if t is None:
+        return None, []
+    tdef = _tdef(t)
+    return t, [(i, r) for i, r in enumerate(t.rows, start=1) if not _row_empty(tdef, r)]
+
+
+def _header_cell(table: Table, header: str | None = None) -> str:
+    """The header-row cell of a column (the table's first column when ``header`` is absent)."""
+    (c1, r1), _ = split_range(table.ref)
+    col = table.columns.get(header) if header else None
+    return f"{col or c1}{r1}"
+
+
+def _where(table: Table, i: int, header: str) -> str:
+    return f"“{table.sheet}”表第 {i} 行的“{header}”"
+
+
+# --------------------------------------------------------------------------- checks: structure
+
+def check_structure(ctx: Ctx) -> Iterator[Finding]:
+    """Contract names and tables the workbook lacks; table columns whose header was changed."""
+    for name in ctx.model.missing:
+        if name in schema.TABLE_BY_NAME:
+            tdef = schema.TABLE_BY_NAME[name]
+            yield Finding.at(
+                "table-missing", tdef.sheet, "",
+                f"找不到表格“{name}”（{tdef.caption}）：表格已被删除、改名，或所在工作表“{tdef.sheet}”已被删除。",
+                f"请在“{tdef.sheet}”工作表恢复表格 {name}（可从 perfxl new 生成的新模板复制），表格名称和表头文字不要改动。",
+                table=name)
+        else:
+            f = schema.FIELD_BY_NAME.get(name)
+            sheet, label = (f.sheet, f.label) if f else ("", name)
+            yield Finding.at(
+                "name-missing", sheet, "",
+                f"找不到名称“{name}”（{label}）：名称已被删除、改名，或指向的工作表已被删除。",
+                f"请在“公式 → 名称管理器”中恢复名称 {name}，使其指向“{sheet}”工作表中“{label}”的单元格。")
+    for table in ctx.model.tables.values():
+        absent = [h for h in _tdef(table).headers if h not in table.columns]
+        for h in absent:
+            yield Finding.at(
+                "column-missing", table.sheet, _header_cell(table),
+                f"表格“{table.name}”缺少“{h}”列（表头应为：{'、'.join(_tdef(table).headers)}）。",
+                f"请把表头改回“{h}”，或恢复被删除的列。", table=table.name)
+
+
+# --------------------------------------------------------------------------- checks: values
+
+_EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!"}
+_NUMERIC = (schema.MONEY, schema.INT, schema.NUMBER, schema.RATE)
+
+
+def _value_problem(v: Value, kind: str, what: str) -> Finding | None:
+    """wrong-type / date-impossible for an unreadable value; number-as-text for a number typed
+    as text (read leniently here, but an Excel formula over it gives #VALUE!)."""
+    if not v.problem:
+        if kind in _NUMERIC and isinstance(v.raw, str) and v.value is not None:
+            return _at("number-as-text", v, f"{what}中的“{shown(v.raw)}”是文本格式的数字，引用它的 Excel 公式可能算不出结果。",
+                       "请把单元格格式改为“数值”或“常规”，再重新输入该数字（不要加单引号、单位或文字）。")
+        return None
+    if isinstance(v.raw, str) and v.raw.strip() in _EXCEL_ERRORS:
+        return _at("wrong-type", v, f"{what}的公式结果是错误值“{v.raw.strip()}”，应为{_KIND_TEXT.get(kind, kind)}。",
+                   "请检查该公式引用的单元格（多为某个分项填了文字），或恢复模板中的公式。")
+    if kind == schema.DATE and v.problem == "日期不存在":
+        return _at("date-impossible", v, f"{what}填写的“{shown(v.raw)}”不是存在的日期。",
+                   "请核对年、月、日，按“2024年5月20日”或“2024-05-20”的格式填写。")
+    return _at("wrong-type", v, f"{what}填写的“{shown(v.raw)}”{v.problem}，应为{_KIND_TEXT.get(kind, kind)}。",
+               "请只填写数值本身（不要带单位、文字或说明），说明文字请写在旁边的单元格或报告正文中。"
+               if kind != schema.DATE else "请填写日期，如“2024年5月20日”或“2024-05-20”。")
+
+
+def check_fields(ctx: Ctx) -> Iterator[Finding]:
+    """Single-cell inputs: unreadable, required but empty, negative, implausible year/date."""
+    for f in schema.FIELDS:
+        v = ctx.value(f.name)
+        if v is None:
+            continue
+        what = f"“{f.label}”"
+        bad = _value_problem(v, f.kind, what)
+        if bad:
+            yield bad
+            if bad.code != "number-as-text":
+                continue
+        if f.required and v.value is None:
+            yield _at("required-empty", v, f"{what}为必填项，尚未填写。", f"请在“{f.sheet}”工作表填写{what}。")
+            continue
+        if f.name == "fiscal_year":
+            if v.value is not None and not _plausible_year(v.value):
+                yield _at("year-implausible", v, f"年度填写为“{shown(v.raw)}”，不是合理的四位年份。",
+                          "请填写评价的预算年度，如 2023。")
+            continue
+        if f.kind in (schema.MONEY, schema.INT) and _is_num(v.value) and v.value < 0:
+            shown_v = money(v.value) if f.kind == schema.MONEY else number(v.value)
+            yield _at("negative-value", v, f"{what}为 {shown_v}，不应为负数。", "请核对并填写非负数。")
+        if f.kind == schema.DATE and isinstance(v.value, dt.date) and ctx.year:
+            y = ctx.year
+            first, last = dt.date(y, 11, 1), dt.date(y + 1, 12, 31)
+            if not first <= v.value <= last:
+                yield _at("report-date-out-of-period", v,
+                          f"{what}为 {date_text(v.value)}，评价年度为 {y} 年，应在 {date_text(first)}至"
+                          f"{date_text(last)}之间。", "请核对填报日期（通常为评价年度次年的上半年）和年度。")
+
+
+def check_table_cells(ctx: Ctx) -> Iterator[Finding]:
+    """Table cells: unreadable, required but empty, not a dropdown choice, negative counts."""
+    for table in ctx.model.tables.values():
+        tdef = _tdef(table)
+        _, rows = _rows(ctx, table.name)
+        for i, row in rows:
+            for col in tdef.columns:
+                v = row.cells.get(col.header)
+                if v is None:
+                    continue
+                what = _where(table, i, col.header)
+                bad = _value_problem(v, col.kind, what)
+                if bad:
+                    yield bad
+                    if bad.code != "number-as-text":
+                        continue
+                if v.value is None:
+                    if col.required and not (table.name == "tbl_awards" and col.header in _AWARD_EVIDENCE):
+                        yield _at("required-empty", v, f"{what}为必填项，尚未填写。",
+                                  f"请填写“{col.header}”，或删除整行。", table, row)
+                    continue
+                if col.choices and str(v.value).strip() not in col.choices:
+                    yield _at("invalid-choice", v, f"{what}填写为“{shown(v.raw)}”，不是可选值（{'、'.join(col.choices)}）。",
+                              "请从下拉列表中选择。", table, row)
+                if col.kind == schema.INT and col.header != _SERIAL and _is_num(v.value) and v.value < 0:
+                    yield _at("negative-value", v, f"{what}为 {number(v.value)}，不应为负数。", "请填写非负整数。",
+                              table, row)
+
+
+def check_text(ctx: Ctx) -> Iterator[Finding]:
+    """Text that would run as a formula in an exported CSV; text too long for a cell."""
+    cells: list[tuple[Value, str, Table | None, Row | None]] = []
+    for f in schema.FIELDS:
+        v = ctx.value(f.name)
+        if v is not None:
+            cells.append((v, f.kind, None, None))
+    for table in ctx.model.tables.values():
+        kinds = {c.header: c.kind for c in _tdef(table).columns}
+        for row in table.rows:
+            for h, v in row.cells.items():
+                cells.append((v, kinds.get(h, schema.TEXT), table, row))
+    for v, kind, table, row in cells:
+        raw = v.raw
+        if not isinstance(raw, str) or not raw:
+            continue
+        if len(raw) > LONG_TEXT:
+            yield _at("text-too-long", v, f"单元格文字长 {len(raw):,} 字，超过 {LONG_TEXT:,} 字。",
+                      "请精简文字，或把长文分成多段、多行填写。", table, row)
+        s = raw.strip()
+        if kind == schema.TEXT and len(s) > 1 and raw[0] in "=+-@" and not _SIGNED_NUMBER.match(s):
+            yield _at("formula-like-text", v, f"文字“{shown(raw)}”以“{raw[0]}”开头，导出为 CSV 时可能被当作公式执行。",
+                      f"如非必要，请去掉开头的“{raw[0]}”或在其前加中文说明文字。", table, row)
+
+
+def check_table_shape(ctx: Ctx) -> Iterator[Finding]:
+    """Empty rows in the middle of a table; duplicate 序号."""
+    for table in ctx.model.tables.values():
+        tdef = _tdef(table)
+        empty = [_row_empty(tdef, r) for r in table.rows]
+        last_filled = max((i for i, e in enumerate(empty) if not e), default=-1)
+        i = 0
+        while i < last_filled:
+            if empty[i]:
+                j = i
+                while empty[j + 1]:
+                    j += 1
+                first_row, last_row = table.rows[i].row, table.rows[j].row
+                span = f"第 {first_row} 行" if i == j else f"第 {first_row}–{last_row} 行"
+                col = next(iter(table.columns.values()), "A")
+                yield Finding.at("blank-row", table.sheet, f"{col}{first_row}",
+                                 f"“{table.sheet}”表（{table.name}）中间的{span}是空行，其后仍有数据。",
+                                 "请删除空行（右键 → 删除 → 表格行），或在空行中补填内容。",
+                                 table=table.name, row=first_row)
+                i = j + 1
+            else:
+                i += 1
+        if _SERIAL in table.columns:
+            seen: dict[Any, Value] = {}
+            for r in (r for r, e in zip(table.rows, empty) if not e):
+                v = r.cells.get(_SERIAL)
+                if v is None or v.value is None:
+                    continue
+                if v.value in seen:
+                    yield _at("duplicate-serial", v,
+                              f"序号 {shown(v.value)} 重复（{seen[v.value].cell} 已使用）。", "请按顺序重新编号。",
+                              table, r)
+                else:
+                    seen[v.value] = v
+
+
+# --------------------------------------------------------------------------- checks: totals
+
+def check_sums(ctx: Ctx) -> Iterator[Finding]:
+    """Totals typed over their formula; totals that must match each other (not compared when
+    a total is already wrong: one typed-over cell is one finding)."""
+    typed_over = False
+    for f in schema.DERIVED_FIELDS:
+        total = ctx.value(f.name)
+        parts = [ctx.value(p) for p in f.parts]
+        if total is None or not _is_num(total.value) or any(p is None or p.problem for p in parts):
+            continue
+        nums = [p.value for p in parts if _is_num(p.value)]
+        if not nums:
+            continue
+        s = sum(nums)
+        if abs(total.value - s) > TOLERANCE:
+            names = "、".join(ctx.label(p) for p in f.parts)
+            formula = "=" + "+".join(f.parts)
+            typed_over = True
+            yield _at("sum-mismatch", total,
+                      f"“{f.label}”为 {money(total.value)}，但各分项（{names}）之和为 {money(s)}。",
+                      f"“{f.label}”应由公式自动合计：请恢复公式 {formula}，或核对各分项金额。")
+    inc, exp = ctx.num("income_total"), ctx.num("exp_total")
+    if typed_over:
+        inc = exp = None
+    if inc is not None and exp is not None and abs(inc - exp) > TOLERANCE:
+        yield _at("income-expense-mismatch", ctx.value("exp_total"),
+                  f"财政拨款支出合计为 {money(exp)}，总收入为 {money(inc)}，两者相差 {money(abs(inc - exp))}。",
+                  "请核对收入、支出各项金额；如差额为结转结余等正常原因，请在报告中说明。")
+    annual, executed = ctx.num("budget_annual"), ctx.num("budget_executed")
+    if annual is not None and executed is not None and executed > annual + TOLERANCE:
+        yield _at("executed-exceeds-budget", ctx.value("budget_executed"),
+                  f"执行数为 {money(executed)}，大于全年预算数 {money(annual)}。",
+                  "请核对全年预算数（应含年中追加调整）和执行数。")
+    if executed is not None and exp is not None and abs(executed - exp) > TOLERANCE:
+        yield _at("executed-expense-mismatch", ctx.value("budget_executed"),
+                  f"执行数为 {money(executed)}，而“收支情况”的财政拨款支出合计为 {money(exp)}。",
+                  "请核对两者口径是否一致；口径不同时请在报告中说明。")
+
+
+def check_staff(ctx: Ctx) -> Iterator[Finding]:
+    """年末实有 vs 核定编制 per unit row; the stated head count vs the units' sum.
+
+    The stated count may or may not include 工勤 staff (the reference report's does not), so it
+    is accepted when it equals the sum with or without the 工勤 rows.
+    """
+    table, rows = _rows(ctx, "tbl_units")
+    total = workers = counted = 0
+    for i, row in rows:
+        actual, quota = row.get("年末实有人数"), row.get("核定编制数")
+        if _is_num(actual):
+            total += actual
+            counted += 1
+            if row.get("编制类型") == "工勤":
+                workers += actual
+        if _is_num(actual) and _is_num(quota) and actual > quota:
+            name = row.get("单位名称") or f"第 {i} 行"
+            kind = row.get("编制类型") or ""
+            yield _at("staff-over-quota", row["年末实有人数"],
+                      f"{shown(name)}（{row.get('层级') or ''}{kind}）年末实有 {number(actual)} 人，"
+                      f"超过核定编制 {number(quota)} 人。",
+                      "请核对实有人数和核定编制数；确属超编的，请在报告中说明原因。", table, row)
+    stated = ctx.value("staff_actual_stated")
+    if stated is None or not _is_num(stated.value) or not counted:
+        return
+    if all(abs(stated.value - s) > 1e-9 for s in (total, total - workers)):
+        parts = f"（其中工勤人员 {number(workers)} 人，不含工勤为 {number(total - workers)} 人）" if workers else ""
+        yield _at("staff-total-mismatch", stated,
+                  f"年末实有人数（正文口径）填写为 {number(stated.value)} 人，但“人员编制”表各单位年末实有人数之和为 "
+                  f"{number(total)} 人{parts}。",
+                  "请核对正文所写人数与各单位人数，使两者一致；口径不同（如含编外人员）时请在报告中说明。")
+
+
+def check_budget(ctx: Ctx) -> Iterator[Finding]:
+    """已下达 ≤ 指标数; 100 % executed beside a low 支出进度; procurement, projects, assets."""
+    for issued, quota in (("issued_basic", "quota_basic"), ("issued_project", "quota_project")):
+        i, q = ctx.num(issued), ctx.num(quota)
+        if i is not None and q is not None and i > q + TOLERANCE:
+            yield _at("issued-exceeds-quota", ctx.value(issued),
+                      f"“{ctx.label(issued)}”为 {money(i)}，大于“{ctx.label(quota)}”{money(q)}。",
+                      "已下达用款计划不应超过指标数，请核对两项金额。")
+    annual, executed = ctx.num("budget_annual"), ctx.num("budget_executed")
+    spending = ctx.rate("rate_spending")
+    if annual and executed is not None and spending is not None:
+        done = executed / annual
+        if done >= EXECUTED_FULL and spending < SPENDING_FAR_BELOW:
+            yield _at("execution-progress-mismatch", ctx.value("budget_executed"),
+                      f"执行数 {money(executed)}为全年预算数 {money(annual)}的 {pct(done)}（即“完成预算的 100%”），"
+                      f"但支出进度（已下达用款计划 ÷ 指标数）仅为 {pct(spending)}，两者矛盾。",
+                      "请核对全年预算数、执行数与表3 指标数、已下达用款计划的口径，并在报告中说明差异原因。")
+    sme = ctx.num("proc_sme")
+    procs = [ctx.num(n) for n in ("proc_goods", "proc_works", "proc_services")]
+    if sme is not None and sme > sum(p or 0 for p in procs) + TOLERANCE:
+        yield _at("sme-exceeds-procurement", ctx.value("proc_sme"),
+                  f"授予中小企业合同金额为 {money(sme)}，大于政府采购合计（货物 + 工程 + 服务）"
+                  f"{money(sum(p or 0 for p in procs))}。", "请核对政府采购各项金额与中小企业合同金额。")
+    with_t, total = ctx.num("projects_with_targets"), ctx.num("projects_total")
+    if with_t is not None and total is not None and with_t > total:
+        yield _at("targets-exceed-projects", ctx.value("projects_with_targets"),
+                  f"设置绩效目标的项目数为 {number(with_t)} 个，大于项目总数 {number(total)} 个。",
+                  "请核对项目总数和设置了绩效目标的项目数。")
+    net, orig = ctx.num("asset_net"), ctx.num("asset_original")
+    if net is not None and orig is not None and net > orig + TOLERANCE:
+        yield _at("asset-net-exceeds-original", ctx.value("asset_net"),
+                  f"资产净值为 {money(net)}，大于资产原值 {money(orig)}。", "请核对资产原值与净值（净值 = 原值 − 累计折旧）。")
+
+
+# Rates bounded by 100 %, and the input check that already explains an out-of-range value.
+_RATE_BOUNDS = {
+    "rate_issued_basic": (0, 1, "issued-exceeds-quota"), "rate_issued_project": (0, 1, "issued-exceeds-quota"),
+    "rate_spending": (0, 1, "issued-exceeds-quota"), "rate_sme_share": (0, 1, "sme-exceeds-procurement"),
+    "rate_key_tasks": (0, 1, None), "rate_target_coverage": (0, 1, "targets-exceed-projects"),
+    "rate_spending_incl_payable": (0, None, None), "rate_carryover": (0, None, None),
+    "rate_staff_control": (0, None, None), "rate_sangong": (0, None, None), "rate_public": (0, None, None),
+    "rate_stock_change": (-1, None, None),
+}
+
+
+def check_rates(ctx: Ctx) -> Iterator[Finding]:
+    """Rate cells whose value cannot be (typed over the formula, or wrong inputs)."""
+    labels = {o.name: o.label for o in schema.RATE_OUTPUTS}
+    for name, (lo, hi, explained_by) in _RATE_BOUNDS.items():
+        v = ctx.model.outputs.get(name)
+        if v is None or not _is_num(v.value):
+            continue
+        if (v.value < lo - 1e-9 or (hi is not None and v.value > hi + 1e-9)) and not (
+                explained_by and ctx.has(explained_by)):
+            rng = f"在 {pct(lo)} 到 {pct(hi)} 之间" if hi is not None else f"不小于 {pct(lo)}"
+            yield _at("rate-out-of-range", v, f"“{labels.get(name, name)}”为 {pct(v.value)}，应{rng}。",
+                      "比率由公式自动计算，请勿手工填写；请运行“评分”重新写入公式，并核对相关金额。")
+
+
+# --------------------------------------------------------------------------- checks: scoring table
+
+def check_scores_table(ctx: Ctx) -> Iterator[Finding]:
+    """Indicators vs the rule pack; manual scores in range, with reasons for deductions."""
+    table, rows = _rows(ctx, "tbl_scores")
+    if table is None:
+        return
+    inds = {i.id: i for i in ctx.pack.indicators}
+    seen: set[str] = set()
+    manual: list[tuple[Row, float, float, Value | None]] = []  # row, score, points, 评价说明
+    for _, row in rows:
+        idv = row.cells.get("指标编号")
+        iid = idv.value if idv is not None else None
+        if iid is None:
+            continue
+        iid = str(iid).strip()
+        if iid in seen:
+            yield _at("indicator-duplicate", idv, f"指标编号“{shown(iid)}”在评分表中重复出现。",
+                      "请删除重复的行，每个指标只保留一行。", table, row)
+            continue
+        seen.add(iid)
+        ind = inds.get(iid)
+        name = (ind.name if ind else row.get("三级指标")) or iid
+        if ind is None:
+            yield _at("indicator-unknown", idv, f"指标编号“{shown(iid)}”不在评分规则“{ctx.pack.name}”中，该行不会计分。",
+                      "请核对指标编号（请勿改动评分表的指标编号），或改用对应的评分规则包。", table, row)
+        pv = row.cells.get("分值")
+        points = ind.points if ind else (pv.value if pv is not None and _is_num(pv.value) else None)
+        if ind and pv is not None and _is_num(pv.value) and abs(pv.value - ind.points) > TOLERANCE:
+            yield _at("points-changed", pv, f"“{name}”的分值为 {number(pv.value)}，评分规则规定为 {number(ind.points)} 分。",
+                      f"请把分值改回 {number(ind.points)}（分值由评分规则决定，请勿手工修改）。", table, row)
+        is_manual = ind.manual if ind else row.get("评分方式") == "人工"
+        sv = row.cells.get("自评得分")
+        if not is_manual or sv is None or sv.problem or points is None:
+            continue
+        if sv.value is None:
+            yield _at("score-missing", sv, f"“{name}”为人工评分指标（{number(points)} 分），尚未填写自评得分。",
+                      "请填写自评得分，并在“评价说明”中写明评分依据。", table, row)
+        elif sv.value < 0 or sv.value > points + 1e-9:
+            yield _at("score-out-of-range", sv, f"“{name}”的自评得分为 {number(sv.value)}，应在 0 到 {number(points)} 分之间。",
+                      f"请填写 0 到 {number(points)} 之间的得分。", table, row)
+        else:
+            manual.append((row, float(sv.value), float(points), row.cells.get("评价说明")))
+    for ind in ctx.pack.indicators:
+        if ind.id not in seen:
+            yield Finding.at("indicator-missing", table.sheet, _header_cell(table, "指标编号"),
+                             f"评分表中找不到指标“{ind.name}”（{ind.id}，{number(ind.points)} 分）。",
+                             "请恢复该指标所在的行（可从 perfxl new 生成的新模板复制），请勿删除评分表的行。",
+                             table=table.name)
+    unexplained = [(r, s, p, e) for r, s, p, e in manual if e is None or e.empty]
+    all_full = bool(manual) and all(abs(s - p) < TOLERANCE for _, s, p, _ in manual)
+    if len(manual) >= 2 and all_full and len(unexplained) == len(manual):
+        row, _, _, e = manual[0]
+        cell = e if e is not None else row["自评得分"]
+        yield _at("all-full-marks-unexplained", cell,
+                  f"全部 {len(manual)} 项人工评分指标均为满分，且都没有评价说明。",
+                  "请逐项写明评分依据（完成了什么、有何佐证材料），确有不足的应如实扣分。", table, row)
+        return
+    for row, s, p, e in unexplained:
+        name = inds[row.get("指标编号")].name if row.get("指标编号") in inds else row.get("三级指标")
+        where = e if e is not None else row["自评得分"]
+        if s < p - TOLERANCE:
+            yield _at("deduction-unexplained", where,
+                      f"“{name}”自评 {number(s)} 分（满分 {number(p)} 分），扣了 {number(p - s)} 分，但评价说明为空。",
+                      "请在“评价说明”中写明扣分原因。", table, row)
+        else:
+            yield _at("full-marks-unexplained", where, f"“{name}”自评满分 {number(p)} 分，但评价说明为空。",
+                      "请在“评价说明”中写明得满分的依据。", table, row)
+
+
+def check_awards(ctx: Ctx) -> Iterator[Finding]:
+    """加减分: evidence (机关, 时间, 依据), date in the fiscal year, points of 减分 rows."""
+    table, rows = _rows(ctx, "tbl_awards")
+    year = ctx.year
+    for i, row in rows:
+        title = shown(row.get("项目名称") or f"第 {i} 行")
+        for h in _AWARD_EVIDENCE:
+            v = row.cells.get(h)
+            if v is not None and v.empty:
+                yield _at("award-evidence-missing", v, f"加减分项“{title}”未填写{h}。",
+                          f"请填写{h}（以表彰文件为准）；无法提供的，该项不能申报加分。", table, row)
+        d = row.cells.get("授奖时间")
+        if d is not None and isinstance(d.value, dt.date) and year and d.value.year != year:
+            yield _at("award-date-outside-year", d,
+                      f"加减分项“{title}”的授奖时间为 {date_text(d.value)}，不在评价年度 {year} 年内。",
+                      f"只有 {year} 年内获得的表彰可以申报加分，请核对授奖时间或删除该行。", table, row)
+        if row.get("类型") == "减分":
+            pv = row.cells.get("自评得分")
+            if pv is not None and pv.value is None and not pv.problem:
+                yield _at("penalty-points-missing", pv, f"减分项“{title}”未填写扣分。",
+                          "请在“自评得分”中填写扣分（正数，如 1）。", table, row)
+            elif pv is not None and _is_num(pv.value) and pv.value < 0:
+                yield _at("negative-value", pv, f"减分项“{title}”的扣分为 {number(pv.value)}，应填写正数。",
+                          f"请填写 {number(-pv.value)}（系统会自动扣减）。", table, row)
+
+
+# --------------------------------------------------------------------------- checks: narrative
+
+def _norm(text: str) -> str:
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text))
+
+
+def _section_of(heading: Any) -> str | None:
+    s = str(heading or "")
+    if "问题" in s:
+        return "五、存在问题"
+    if "改进" in s or "措施" in s or "整改" in s:
+        return "六、改进措施"
+    return None
+
+
+def check_narrative(ctx: Ctx) -> Iterator[Finding]:
+    """五、存在问题 and 六、改进措施: present, not empty/"无", not a short platitude."""
+    table, rows = _rows(ctx, "tbl_narrative")
+    if table is None:
+        return
+    for section in schema.NARRATIVE_SECTIONS[1:]:
+        mine = [(i, r) for i, r in rows if _section_of(r.get("章节")) == section]
+        if not mine:
+            yield Finding.at("narrative-section-missing", table.sheet, _header_cell(table, "章节"),
+                             f"报告正文中没有“{section}”部分。",
+                             f"请在表格中增加一行，章节填“{section}”，正文如实写明{section[2:]}。", table=table.name)
+            continue
+        text = "".join(str(r.get("标题") or "") + str(r.get("正文") or "") for _, r in mine)
+        norm = _norm(text)
+        first = mine[0][1]
+        cell = first.cells.get("正文") or first.cells.get("章节")
+        if norm.upper() in _EMPTY_MARKERS or not norm:
+            yield _at("narrative-section-empty", cell,
+                      f"“{section}”没有实质内容（{'填写为“' + shown(text.strip()) + '”' if text.strip() else '未填写'}）。",
+                      f"请如实写明{section[2:]}；自评发现的扣分项、支出进度偏慢等都应在此说明。", table, first)
+        elif len(norm) < 15 or (len(norm) < 40 and not re.search(r"\d", norm)
+                                and any(p in norm for p in _GENERIC_PHRASES)):
+            yield _at("narrative-boilerplate", cell, f"“{section}”只有一句套话：“{shown(text.strip(), 40)}”。",
+                      f"请结合本部门的具体数据和事项写明{section[2:]}，如支出进度、存量资金、资产管理等。", table, first)
+
+
+def check_duplicates(ctx: Ctx) -> Iterator[Finding]:
+    """The same paragraph twice: across report sections and 评价说明 texts."""
+    sources: list[tuple[Value, Table, Row]] = []
+    for name, header in (("tbl_narrative", "正文"), ("tbl_scores", "评价说明")):
+        table, rows = _rows(ctx, name)
+        for _, r in rows:
+            v = r.cells.get(header)
+            if v is not None and isinstance(v.raw, str):
+                sources.append((v, table, r))
+    first: dict[str, Value] = {}
+    for v, table, row in sources:
+        for para in re.split(r"[\r\n]+", v.raw):
+            key = _norm(para)
+            if len(key) < MIN_DUPLICATE_PARAGRAPH:
+                continue
+            if key in first:
+                yield _at("duplicate-text", v, f"此处的段落“{shown(para.strip(), 24)}”与 {first[key].ref} 的段落相同。",
+                          "请删除重复段落，或按本部分的内容改写。", table, row)
+                break
+            first[key] = v
+
+
+# --------------------------------------------------------------------------- checks: plausibility, scores
+
+def check_plausibility(ctx: Ctx) -> Iterator[Finding]:
+    """A high total beside a low 支出进度."""
+    total = getattr(ctx.scores, "score_total", None)
+    if not _is_num(total):
+        out = ctx.model.outputs.get("score_total")
+        total = out.value if out is not None and _is_num(out.value) else None
+    spending = ctx.rate("rate_spending")
+    if total is None or spending is None or not (total >= HIGH_TOTAL and spending < LOW_SPENDING):
+        return
+    sheet, cell = ctx.location("score_total")
+    yield Finding.at("high-score-low-spending", sheet, cell,
+                     f"总分为 {number(total)} 分，但支出进度仅为 {pct(spending)}（低于 {pct(LOW_SPENDING)}）。",
+                     "请复核各项人工评分是否偏高，并在“五、存在问题”中说明支出进度偏慢的原因。")
+
+
+_REF_IN_TEXT = re.compile(r"([^\s（）()“”!，。：；]+)!\$?([A-Z]{1,3})\$?(\d+)")
+_ROW_IN_TEXT = re.compile(r"第 ?(\d+) ?行")
+
+
+def _row_of(cell: str) -> int | None:
+    try:
+        return split_cell(cell)[1]
+    except ValueError:
+        return None
+
+
+def _get(p: Any, *names: str) -> Any:
+    for n in names:
+        v = p.get(n) if isinstance(p, dict) else getattr(p, n, None)
+        if v not in (None, "", ()):
+            return v
+    return None
+
+
+def _denominator_cells(ctx: Ctx, rate: str) -> list[tuple[str, str]]:
+    """Cells of a rate's denominator inputs, the empty or zero ones first."""
+    try:
+        from .formulas import RATE_BY_NAME, names_used
+    except ImportError:
+        return []
+    rdef = RATE_BY_NAME.get(rate)
+    if rdef is None:
+        return []
+    names = sorted(names_used(rdef.denominator), key=lambda n: (ctx.num(n) not in (None, 0), n))
+    cells = [ctx.location(n) for n in names if n in ctx.model.fields]
+    stack = [rdef.denominator]
+    while stack:  # table aggregates (SUMIFS over a column): the column's header cell
+        node = stack.pop()
+        table, target = getattr(node, "table", None), getattr(node, "target", None)
+        if table in ctx.model.tables and target in ctx.model.tables[table].columns:
+            cells.append((ctx.model.tables[table].sheet, _header_cell(ctx.model.tables[table], target)))
+        stack += [x for k in ("a", "b") if (x := getattr(node, k, None)) is not None]
+        stack += list(getattr(node, "args", ()) or ())
+    return cells
+
+
+def _problem_location(ctx: Ctx, key: str, text: str) -> tuple[str, str, bool]:
+    """(sheet, cell, whole_row) of a scoring problem: a cell named in its text, else by its key."""
+    for m in _REF_IN_TEXT.finditer(text):
+        if m.group(1) in ctx.model.sheets:
+            return m.group(1), f"{m.group(2)}{m.group(3)}", False
+    row = _ROW_IN_TEXT.search(text)
+    if row:
+        table = ctx.model.tables.get("tbl_awards" if key == "加减分" else "tbl_scores")
+        if table is not None:
+            return table.sheet, f"{next(iter(table.columns.values()), 'A')}{row.group(1)}", True
+    if key in ctx.model.fields:
+        return (*ctx.location(key), False)
+    if key.startswith("rate_"):
+        cells = _denominator_cells(ctx, key)
+        return (*(cells[0] if cells else ctx.location(key)), False)
+    if f"score_{key}" in ctx.model.names:
+        return (*ctx.model.names[f"score_{key}"], False)
+    return "", "", False
+
+
+def check_scoring_problems(ctx: Ctx) -> Iterator[Finding]:
+    """Problems the scoring engine reports (a zero denominator, …), at the input cell concerned.
+
+    ``scores.problems`` holds (key, Chinese reason) pairs — key a rate, indicator id, field name
+    or "加减分" — or Findings.  A problem at a cell (or table row) that already has a finding is
+    the same problem seen from the scoring side and is left out, as are indicators that could not
+    be scored because a rate could not be computed (the rate's finding says why).
+    """
+    found_cells = {(f.sheet, f.cell) for f in ctx.found if f.cell}
+    found_rows = {(f.sheet, _row_of(f.cell)) for f in ctx.found if f.cell}
+    score_ids = {str(r.get("指标编号")).strip() for r in (ctx.model.tables.get("tbl_scores") or
+                                                       Table("", "", "A1", {}, ())).rows if r.get("指标编号")}
+    pack_ids = {i.id for i in ctx.pack.indicators}
+    for p in getattr(ctx.scores, "problems", None) or ():
+        if isinstance(p, Finding):
+            yield p if p.code in CATALOGUE else Finding.at("scoring-problem", p.sheet, p.cell, p.message, p.hint,
+                                                            table=p.table, row=p.row)
+            continue
+        if isinstance(p, tuple) and len(p) == 2:
+            key, text, code = str(p[0]), str(p[1]), ""
+        else:
+            key = str(_get(p, "key", "inputs", "input", "name", "rate") or "")
+            if key.startswith(("(", "[")) or not isinstance(_get(p, "inputs", "input"), (str, type(None))):
+                key = str(next(iter(_get(p, "inputs", "input")), ""))
+            text, code = str(_get(p, "message", "text") or p), str(_get(p, "code", "kind") or "")
+            sheet, cell = _get(p, "sheet"), _get(p, "cell")
+            if sheet and cell:
+                text = f"{text}（{sheet}!{cell}）" if f"{sheet}!{cell}" not in text else text
+        if key in pack_ids and ("未能自动评分" in text or key not in score_ids):
+            continue  # explained by the rate's finding / by indicator-missing
+        sheet, cell, whole_row = _problem_location(ctx, key, text)
+        if cell and ((sheet, cell) in found_cells or (whole_row and (sheet, _row_of(cell)) in found_rows)):
+            continue
+        if key.startswith("rate_") and "缺少名称" in text:
+            code = "name-missing"
+        elif code not in CATALOGUE:
+            low = code.lower()
+            undefined = any(k in low for k in ("zero", "denominator", "undefined", "divide")) or \
+                (key.startswith("rate_") and "无法计算" in text)
+            code = "rate-undefined" if undefined else "scoring-problem"
+        hint = str(_get(p, "hint") or "") if not isinstance(p, tuple) else ""
+        hint = hint or ("请填写或改正该单元格；比率的分母不能为零或为空。" if code == "rate-undefined"
+                        else "请核对相关单元格的数据。")
+        yield Finding.at(code, sheet, cell, text, hint)
+        if cell:
+            found_cells.add((sheet, cell))
+
+
+CHECKS: tuple[Check, ...] = (
+    check_structure, check_fields, check_table_cells, check_text, check_table_shape, check_sums,
+    check_staff, check_budget, check_rates, check_scores_table, check_awards, check_narrative,
+    check_duplicates, check_plausibility, check_scoring_problems,
+)
+
+
+# --------------------------------------------------------------------------- entry points
+
+def sort_findings(findings: Iterable[Finding], sheets: Iterable[str] = ()) -> list[Finding]:
+    """By the workbook's sheet order (then the standard order), then cell (row, column)."""
+    order = list(dict.fromkeys([*sheets, *schema.SHEET_ORDER]))
+    rank = {s: i for i, s in enumerate(order)}
+
+    def key(f: Finding):
+        try:
+            col, row = split_cell(f.cell)
+            pos = (row, col_to_index(col))
+        except ValueError:
+            pos = (0, 0)
+        return rank.get(f.sheet, len(rank)), f.sheet, pos, SEVERITY_RANK.get(f.severity, 3), f.code
+    return sorted(findings, key=key)
+
+
+def check(model: WorkbookModel, pack: RulePack | None = None, scores: Any = None) -> list[Finding]:
+    """Every finding about ``model``, sorted by sheet order then cell.
+
+    ``pack``: the rule pack (default: the bundled one) for the scoring-table checks; ``scores``:
+    a ``scoring.Scores`` when available (rates, total and scoring problems are then used).
+    Never raises on bad data.
+    """
+    ctx = Ctx(model, pack or load_rules(), scores)
+    seen: set[tuple[str, str, str, str]] = set()
+    for chk in CHECKS:
+        for f in chk(ctx):
+            if (f.code, f.sheet, f.cell, f.message) not in seen:
+                seen.add((f.code, f.sheet, f.cell, f.message))
+                ctx.found.append(f)
+    return sort_findings(ctx.found, model.sheets)
+
+
+def check_file(path: str | os.PathLike, pack: RulePack | None = None) -> tuple[WorkbookModel, list[Finding]]:
+    """Read, score (when the scoring engine is available) and check one workbook file.
+
+    Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all.
+    """
+    from .reader import read
+
+    pack = pack or load_rules()
+    model = read(path)
+    scores, failed = None, None
+    try:
+        from . import scoring
+    except ImportError:
+        scoring = None
+    if scoring is not None:
+        try:
+            scores = scoring.score(model, pack)
+        except Exception as e:  # a scoring bug must not hide the other findings
+            log.exception("scoring failed on %s", path)
+            failed = Finding.at("scoring-failed", schema.S_SCORES, "",
+                                f"评分计算失败（{type(e).__name__}），与得分有关的校验未完成。",
+                                "请先改正其他错误后重试；如仍失败，请把工作簿发给技术支持。")
+    findings = check(model, pack, scores)
+    if failed:
+        findings = sort_findings([*findings, failed], model.sheets)
+    return model, findings
+
+
+# --------------------------------------------------------------------------- output
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * (width - _width(s))
+
+
+def summary_line(findings: list[Finding]) -> str:
+    """'共 3 条：错误 1 条，警告 2 条，提示 0 条。'"""
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    return f"共 {len(findings)} 条：" + "，".join(f"{s} {counts[s]} 条" for s in SEVERITIES) + "。"
+
+
+def format_findings_text(findings: list[Finding], title: str | None = None) -> str:
+    """A readable table grouped by sheet (单元格 | 严重程度 | 代码 | 问题, with 建议 below),
+    columns aligned for CJK width; ``title`` (e.g. the file name) heads it."""
+    lines = [f"校验结果：{title}" if title else "校验结果", ""]
+    if not findings:
+        return "\n".join(lines + ["未发现问题。"]) + "\n"
+    heads = ("单元格", "严重程度", "代码", "问题")
+    w_cell = max(_width(heads[0]), *(_width(f.cell or "—") for f in findings))
+    w_sev = _width(heads[1])
+    w_code = max(_width(heads[2]), *(_width(f.code) for f in findings))
+    indent = " " * (w_cell + w_sev + w_code + 6)
+    by_sheet: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_sheet.setdefault(f.sheet or "（工作簿）", []).append(f)
+    for sheet, items in by_sheet.items():
+        lines.append(f"【{sheet}】（{len(items)} 条）")
+        lines.append("  ".join([_pad(heads[0], w_cell), _pad(heads[1], w_sev), _pad(heads[2], w_code), heads[3]]))
+        lines.append("  ".join(["-" * w_cell, "-" * w_sev, "-" * w_code, "-" * 8]))
+        for f in items:
+            lines.append("  ".join([_pad(f.cell or "—", w_cell), _pad(f.severity, w_sev), _pad(f.code, w_code),
+                                    f.message]))
+            if f.hint:
+                lines.append(f"{indent}建议：{f.hint}")
+        lines.append("")
+    lines.append(summary_line(findings))
+    return "\n".join(lines) + "\n"
+
+
+def findings_json(findings: list[Finding]) -> list[dict]:
+    """Findings as JSON-ready dicts: code, severity, sheet, cell, message, hint, table, row."""
+    return [{"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "message": f.message,
+             "hint": f.hint, "table": f.table, "row": f.row} for f in findings]

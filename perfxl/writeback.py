@@ -1,0 +1,236 @@
+"""Scores → cell edits → file: live formulas with their cached values.
+
+:func:`score_edits` turns a workbook's :class:`~perfxl.scoring.Scores` into
+:mod:`perfxl.xlsxpatch` edits: the 评分参数 rows (one defined name each), every rate_*, the
+计算值 and 自评得分 of automatic tbl_scores rows, the 自评得分 of tbl_awards rows that are not
+减分, and score_base / score_bonus / score_total / grade.  Each formula is rendered from the same
+expression :mod:`perfxl.scoring` evaluated, and carries that value as its cached result, so
+value-only readers (python-calamine, pandas, WPS preview, a bureau's script) see the scores at
+once and Excel/LibreOffice recompute the same numbers.
+
+Left alone: the clerk's manual scores and 减分 entries, and everything else in the file.  An
+indicator of the pack that has no tbl_scores row is not appended (it is reported in
+``Scores.problems``): rows below the table belong to the layout, and perfxl does not move them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import formulas, schema
+from .cellref import quote_sheet, sheet_ref, split_cell
+from .errors import WorkbookError
+from .fileio import atomic_write_bytes
+from .model import WorkbookModel
+from .rulepack import RulePack
+from .rulepack import load as load_rules
+from .scoring import Scores, score, score_rows
+from .xlsxpatch import DefineName, Edit, EnsureSheet, SetCell, apply_edits_bytes
+
+PARAM_HEADERS = ("参数", "取值", "名称", "所属指标", "说明")
+PARAM_HEADER_ROW = 4
+PARAM_FIRST_COL = 2  # column B
+
+
+class _Refs:
+    """A1 ranges of table columns, from the model's table refs."""
+
+    def __init__(self, model: WorkbookModel):
+        self.model = model
+
+    def column_range(self, table: str, header: str) -> str:
+        t = self.model.tables[table]
+        if header not in t.columns:
+            raise KeyError(header)
+        return f"{quote_sheet(t.sheet)}!{t.column_range(header)}"
+
+
+def _cached(v: Any) -> Any:
+    """A Python result as a formula's cached value: None → "" (the cell shows nothing)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs) -> SetCell | None:
+    try:
+        text = formulas.render(expr, refs)
+    except KeyError:  # a table the formula needs is missing: reported by scoring, nothing written
+        return None
+    return SetCell(sheet, cell, _cached(value), formula=text)
+
+
+def _col(index: int) -> str:
+    from .cellref import index_to_col
+
+    return index_to_col(index)
+
+
+def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
+    """The 评分参数 rows (from row 5, columns B..F) and a defined name per parameter."""
+    sheet = schema.S_PARAMS
+    edits: list[Edit] = []
+    if sheet not in model.sheets:
+        edits.append(EnsureSheet(sheet))
+        for i, h in enumerate(PARAM_HEADERS):
+            edits.append(SetCell(sheet, f"{_col(PARAM_FIRST_COL + i)}{PARAM_HEADER_ROW}", h))
+    row = PARAM_HEADER_ROW + 1
+    groups: dict[str, list[int]] = {}
+    for p in pack.params:
+        values = (p.label, p.value, p.name, p.indicator, p.note)
+        for i, v in enumerate(values):
+            edits.append(SetCell(sheet, f"{_col(PARAM_FIRST_COL + i)}{row}", v))
+        edits.append(DefineName(p.name, sheet_ref(sheet, f"{_col(PARAM_FIRST_COL + 1)}{row}")))
+        if p.group:
+            groups.setdefault(p.group, []).append(row)
+        row += 1
+    value_col = _col(PARAM_FIRST_COL + 1)
+    for group, rows in groups.items():
+        edits.append(DefineName(group, sheet_ref(sheet, f"{value_col}{min(rows)}:{value_col}{max(rows)}")))
+    # Rows a previous, longer pack wrote below ours: empty them (their names then point at blanks).
+    stale = set()
+    for name, (s, cell) in model.names.items():
+        if s == sheet and name.startswith("p_") and ":" not in cell:
+            r = split_cell(cell)[1]
+            if r >= row:
+                stale.add(r)
+    for r in sorted(stale):
+        for i in range(len(PARAM_HEADERS)):
+            edits.append(SetCell(sheet, f"{_col(PARAM_FIRST_COL + i)}{r}", None))
+    return edits
+
+
+def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Edit]:
+    """Every edit that writes the scoring formulas (with cached values) into the workbook."""
+    refs = _Refs(model)
+    edits: list[Edit | None] = list(param_edits(model, pack))
+
+    for rate in formulas.RATES:
+        loc = model.names.get(rate.name)
+        if loc is not None:
+            edits.append(_set(loc[0], loc[1], rate.expr, scores.rates.get(rate.name), refs))
+
+    rows, _ = score_rows(model)
+    table = model.tables.get("tbl_scores")
+    for ind in pack.indicators:
+        row = rows.get(ind.id)
+        if row is None or table is None:
+            continue
+        score_cell = row.cells.get("自评得分")
+        if score_cell is None:
+            continue
+        edits.append(DefineName(f"score_{ind.id}", sheet_ref(table.sheet, score_cell.cell)))
+        if ind.manual:
+            continue
+        edits.append(_set(table.sheet, score_cell.cell, formulas.indicator_expr(ind), scores.indicators.get(ind.id), refs))
+        calc = row.cells.get("计算值")
+        if calc is not None:
+            edits.append(_set(table.sheet, calc.cell, formulas.computed_expr(ind), scores.computed.get(ind.id), refs))
+
+    awards = model.tables.get("tbl_awards")
+    if awards is not None and {"授奖级别", "类型", "自评得分"} <= set(awards.columns):
+        by_row = dict(scores.awards)
+        for r in awards.rows:
+            if r.get("类型") == "减分":
+                continue
+            expr = formulas.award_row_expr(awards.sheet, r["授奖级别"].cell, r["类型"].cell)
+            edits.append(_set(awards.sheet, r["自评得分"].cell, expr, by_row.get(r.row), refs))
+
+    ids = [i.id for i in pack.indicators if i.id in rows and table is not None]
+    totals = {
+        "score_base": (formulas.base_expr(ids), scores.score_base),
+        "score_bonus": (formulas.bonus_expr() if awards is not None else formulas.Num(0), scores.score_bonus),
+        "score_total": (formulas.total_expr(), scores.score_total),
+        "grade": (formulas.grade_expr(len(pack.grades)), scores.grade),
+    }
+    for name, (expr, value) in totals.items():
+        loc = model.names.get(name)
+        if loc is not None:
+            edits.append(_set(loc[0], loc[1], expr, value, refs))
+    return [e for e in edits if e is not None]
+
+
+def score_workbook_bytes(data: bytes, pack: RulePack | None = None, name: str = "workbook.xlsx") -> bytes:
+    """Score a workbook given as bytes and return the scored workbook's bytes."""
+    from .reader import read
+
+    pack = pack or load_rules()
+    model = read(name, data=data)
+    return apply_edits_bytes(data, score_edits(model, pack, score(model, pack)))
+
+
+def default_output(src: str | os.PathLike) -> Path:
+    """``<stem>-已评分<suffix>`` beside the source."""
+    src = Path(src)
+    return src.with_name(f"{src.stem}-已评分{src.suffix}")
+
+
+def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_place: bool = False,
+               pack: RulePack | None = None) -> Scores:
+    """``perfxl score``: score ``src`` and write the scored workbook.
+
+    Writes to ``dst`` (default :func:`default_output`), or with ``in_place`` over ``src`` after
+    copying it to ``<name>.bak``.  Every write is atomic.  The output keeps the source's
+    extension (an .xlsm keeps its VBA project).  Raises :class:`WorkbookError` when the file
+    cannot be read or written.
+    """
+    from .reader import read
+
+    pack = pack or load_rules()
+    src = Path(src)
+    try:
+        data = src.read_bytes()
+    except FileNotFoundError:
+        raise WorkbookError(f"{src.name}：文件不存在。") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{src.name}：这是一个文件夹，不是工作簿文件。") from None
+    except OSError as e:
+        raise WorkbookError(f"{src.name}：无法打开文件（{e.strerror}）。") from None
+    if in_place:
+        out = src
+    else:
+        out = Path(dst) if dst is not None else default_output(src)
+        if out.suffix.lower() != src.suffix.lower():
+            raise WorkbookError(f"{out.name}：输出文件的扩展名应与原文件一致（{src.suffix}），"
+                                "否则 Excel 无法打开（.xlsm 含宏，.xlsx 不含）。")
+    model = read(src, data=data)
+    scores = score(model, pack)
+    body = apply_edits_bytes(data, score_edits(model, pack, scores))
+    try:
+        if in_place:
+            atomic_write_bytes(src.with_name(src.name + ".bak"), data)
+        atomic_write_bytes(out, body)
+    except OSError as e:
+        raise WorkbookError(f"{out.name}：无法写入（{e.strerror}）。") from None
+    return scores
+
+
+def scores_json(scores: Scores) -> dict:
+    """The ``perfxl score --json`` document."""
+    return {
+        "indicators": dict(scores.indicators),
+        "score_base": scores.score_base,
+        "score_bonus": scores.score_bonus,
+        "score_total": scores.score_total,
+        "grade": scores.grade,
+        "rates": dict(scores.rates),
+    }
+
+
+def format_scores_text(scores: Scores) -> str:
+    """A short Chinese summary for the terminal."""
+    def num(v):
+        return "—" if v is None else f"{v:g}"
+
+    lines = [f"总分 {num(scores.score_total)}（{scores.grade}）：基础得分 {num(scores.score_base)}，"
+             f"加减分 {num(scores.score_bonus)}"]
+    auto = ", ".join(f"{k} {num(v)}" for k, v in scores.indicators.items() if k in scores.computed)
+    if auto:
+        lines.append(f"自动评分：{auto}")
+    if scores.problems:
+        lines.append(f"评分问题 {len(scores.problems)} 条：")
+        lines += [f"  - {key}：{why}" for key, why in scores.problems]
+    return "\n".join(lines)

@@ -1,0 +1,252 @@
+"""marks: the 校验结果 sheet and cell marks — idempotent, and removable without a trace."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from lxml import etree
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+
+from perfxl import marks, reader, schema, template, validate
+from perfxl.errors import WorkbookError
+from perfxl.xlsxpatch import ClearMarks, ClearSheet, DeleteSheet, EnsureSheet, Hyperlink, MarkCell, SetCell
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = json.loads((ROOT / "samples" / "lechang-2023.json").read_text(encoding="utf-8"))
+
+
+def sample() -> dict:
+    return copy.deepcopy(SAMPLE)
+
+
+def write(path: Path, body: bytes) -> Path:
+    path.write_bytes(body)
+    return path
+
+
+def mark(src: Path, dst: Path) -> list:
+    model, found = validate.check_file(src)
+    marks.mark_file(src, dst, found, model)
+    return found
+
+
+# --------------------------------------------------------------------------- comparing workbooks
+
+def canonical_parts(path: Path) -> dict[str, bytes]:
+    """Every zip part; XML parts in canonical form (attribute order, character references)."""
+    z = zipfile.ZipFile(path)
+    out = {}
+    for name in z.namelist():
+        data = z.read(name)
+        if name.endswith((".xml", ".rels", ".vml")):
+            data = etree.tostring(etree.fromstring(data), method="c14n")
+        out[name] = data
+    return out
+
+
+def _style(c) -> tuple:
+    return (repr(c.font), repr(c.fill), repr(c.border), c.number_format, repr(c.alignment), repr(c.protection))
+
+
+def snapshot(path: Path, *, comments: bool = True, skip: tuple[str, ...] = ()) -> dict:
+    """What a clerk sees, per sheet: cell values, types, styles, comments, links, merges, widths,
+    tables and data validations."""
+    wb = openpyxl.load_workbook(path)
+    out: dict = {"sheets": wb.sheetnames}
+    for ws in wb.worksheets:
+        if ws.title in skip:
+            continue
+        cells = {}
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is None and not c.has_style and c.comment is None:
+                    continue
+                entry = (c.value, c.data_type, _style(c),
+                         c.hyperlink.location if c.hyperlink is not None else None)
+                if comments:
+                    entry += ((c.comment.text, c.comment.author) if c.comment is not None else None,)
+                cells[c.coordinate] = entry
+        out[ws.title] = {
+            "cells": cells,
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "widths": {k: d.width for k, d in ws.column_dimensions.items()},
+            "tables": {n: ws.tables[n].ref for n in ws.tables},
+            "validations": sorted(str(dv.sqref) for dv in ws.data_validations.dataValidation),
+            "state": ws.sheet_state,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def sample_path(tmp_path_factory) -> Path:
+    return write(tmp_path_factory.mktemp("s") / "lechang.xlsx", template.build_workbook(sample()))
+
+
+def _clerk_edits(wb) -> None:
+    """Things a clerk adds that perfxl must never lose."""
+    ws = wb.create_sheet("我的底稿")
+    ws["A1"] = "核对记录"
+    ws["A1"].font = Font(bold=True, color="FFC00000")
+    ws["B2"] = 12345.678
+    ws["B2"].number_format = "#,##0.000"
+    ws.column_dimensions["A"].width = 33
+    staff = wb[schema.S_STAFF]
+    staff["C5"].comment = Comment("43 人含借调 1 人，待核实", "张会计")   # a cell perfxl will mark
+    staff["B5"].fill = PatternFill("solid", fgColor="FF92D050")
+    budget = wb[schema.S_BUDGET]
+    budget["E6"] = "执行数取自决算报表"
+    budget["E6"].comment = Comment("见决算表 1", "张会计")
+
+
+@pytest.fixture
+def clerk_path(tmp_path) -> Path:
+    wb = openpyxl.load_workbook(io.BytesIO(template.build_workbook(sample())))
+    _clerk_edits(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return write(tmp_path / "clerk.xlsx", buf.getvalue())
+
+
+# --------------------------------------------------------------------------- tests
+
+def test_mark_twice_equals_once(sample_path, tmp_path):
+    once, twice = tmp_path / "once.xlsx", tmp_path / "twice.xlsx"
+    first = mark(sample_path, once)
+    second = mark(once, twice)
+    assert [(f.code, f.sheet, f.cell) for f in first] == [(f.code, f.sheet, f.cell) for f in second]
+    assert canonical_parts(once) == canonical_parts(twice)
+    assert snapshot(once) == snapshot(twice)
+
+
+def test_mark_in_place_twice_equals_once(sample_path, tmp_path):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    a.write_bytes(sample_path.read_bytes())
+    mark(a, a)
+    b.write_bytes(a.read_bytes())
+    mark(b, b)
+    assert canonical_parts(a) == canonical_parts(b)
+
+
+def test_findings_sheet_lists_every_finding_with_a_link(sample_path, tmp_path):
+    out = tmp_path / "marked.xlsx"
+    found = mark(sample_path, out)
+    ws = openpyxl.load_workbook(out)[schema.S_FINDINGS]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == marks.HEADERS
+    assert len(rows) == len(found) + 1
+    for i, (row, f) in enumerate(zip(rows[1:], found), start=1):
+        assert row == (i, f.severity, f.sheet, f.cell, f.code, f.message, f.hint)
+        link = ws.cell(i + 1, marks.HEADERS.index("单元格") + 1).hyperlink
+        assert link is not None and link.location == f"'{f.sheet}'!{f.cell}"
+
+
+def test_marked_cells_carry_message_and_hint(sample_path, tmp_path):
+    out = tmp_path / "marked.xlsx"
+    found = mark(sample_path, out)
+    wb = openpyxl.load_workbook(out)
+    for f in found:
+        if not f.cell:
+            continue
+        note = wb[f.sheet][f.cell].comment
+        assert note is not None and f.message in note.text and f.hint in note.text
+
+
+def test_marking_keeps_the_clerks_cells_styles_sheets_and_unmark_restores_them(clerk_path, tmp_path):
+    marked, unmarked = tmp_path / "marked.xlsx", tmp_path / "unmarked.xlsx"
+    before = snapshot(clerk_path)
+    found = mark(clerk_path, marked)
+    assert any(f.sheet == schema.S_STAFF and f.cell == "C5" for f in found)  # the clerk's noted cell
+    after = snapshot(marked, comments=False, skip=(schema.S_FINDINGS,))
+    assert after["sheets"] == before["sheets"] + [schema.S_FINDINGS]
+    for sheet in before["sheets"]:
+        want = dict(before[sheet], cells={k: v[:-1] for k, v in before[sheet]["cells"].items()})
+        assert after[sheet] == want, sheet
+    wb = openpyxl.load_workbook(marked)
+    note = wb[schema.S_STAFF]["C5"].comment.text
+    assert "43 人含借调 1 人，待核实" in note and "年末实有人数" in note
+    assert wb[schema.S_BUDGET]["E6"].comment.text.endswith("见决算表 1")
+
+    marks.unmark_file(marked, unmarked)
+    assert snapshot(unmarked) == before
+    assert canonical_parts(unmarked) == canonical_parts(clerk_path)
+
+
+def test_unmark_of_an_unmarked_workbook_changes_nothing(sample_path, tmp_path):
+    out = tmp_path / "out.xlsx"
+    marks.unmark_file(sample_path, out)
+    assert canonical_parts(out) == canonical_parts(sample_path)
+
+
+def test_remarking_after_fixes_leaves_only_the_new_findings(tmp_path):
+    data = sample()
+    data["fields"]["proc_sme"] = 80.0
+    data["fields"]["asset_net"] = 400.0
+    broken = write(tmp_path / "broken.xlsx", template.build_workbook(data))
+    mark(broken, broken)
+    fixed = tmp_path / "fixed.xlsx"
+    model = reader.read(broken)
+    found = [f for f in validate.check(model) if f.code not in ("sme-exceeds-procurement", "asset-net-exceeds-original")]
+    marks.mark_file(broken, fixed, found, model)
+    wb = openpyxl.load_workbook(fixed)
+    rows = list(wb[schema.S_FINDINGS].iter_rows(values_only=True))
+    assert len(rows) == len(found) + 1
+    assert wb[schema.S_BUDGET]["C28"].comment is None
+    links = [c.coordinate for row in wb[schema.S_FINDINGS].iter_rows() for c in row if c.hyperlink is not None]
+    assert len(links) == len(found)
+
+
+def test_no_findings_writes_a_sheet_that_says_so(tmp_path):
+    path = write(tmp_path / "x.xlsx", template.build_workbook(sample()))
+    marks.mark_file(path, path, [])
+    ws = openpyxl.load_workbook(path)[schema.S_FINDINGS]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == marks.HEADERS and "未发现问题" in "".join(str(v) for v in rows[1] if v)
+
+
+def test_edit_lists(sample_path):
+    model, found = validate.check_file(sample_path)
+    edits = marks.mark_edits(model, found)
+    assert edits[:3] == [ClearMarks(), EnsureSheet(schema.S_FINDINGS), ClearSheet(schema.S_FINDINGS)]
+    assert [e for e in edits if isinstance(e, SetCell)][: len(marks.HEADERS)] == [
+        SetCell(schema.S_FINDINGS, f"{c}1", h) for c, h in zip("ABCDEFG", marks.HEADERS)]
+    assert sum(isinstance(e, MarkCell) for e in edits) == sum(1 for f in found if f.cell)
+    assert sum(isinstance(e, Hyperlink) for e in edits) == sum(1 for f in found if f.cell)
+    assert marks.unmark_edits(model) == [ClearMarks()]
+    marked = dataclass_replace_sheets(model, model.sheets + (schema.S_FINDINGS,))
+    assert marks.unmark_edits(marked) == [ClearMarks(), DeleteSheet(schema.S_FINDINGS)]
+    assert marks.mark_edits(marked, found)[:4] == [ClearMarks(), DeleteSheet(schema.S_FINDINGS),
+                                                   EnsureSheet(schema.S_FINDINGS), ClearSheet(schema.S_FINDINGS)]
+
+
+def dataclass_replace_sheets(model, sheets):
+    import dataclasses
+
+    return dataclasses.replace(model, sheets=sheets)
+
+
+def test_findings_without_a_cell_are_listed_but_not_marked(tmp_path):
+    wb = openpyxl.load_workbook(io.BytesIO(template.build_workbook(sample())))
+    del wb.defined_names["phone"]
+    buf = io.BytesIO()
+    wb.save(buf)
+    path = write(tmp_path / "x.xlsx", buf.getvalue())
+    found = mark(path, path)
+    missing = [f for f in found if f.code == "name-missing"]
+    assert missing and missing[0].cell == ""
+    rows = list(openpyxl.load_workbook(path)[schema.S_FINDINGS].iter_rows(values_only=True))
+    assert any(r[4] == "name-missing" and r[3] is None for r in rows[1:])
+
+
+def test_mark_file_on_an_unreadable_file_is_a_workbook_error(tmp_path):
+    bad = write(tmp_path / "bad.xlsx", b"not a workbook")
+    with pytest.raises(WorkbookError):
+        marks.mark_file(bad, tmp_path / "out.xlsx", [])
+    assert not (tmp_path / "out.xlsx").exists()
