@@ -50,7 +50,8 @@ class Outcome:
     """What one workbook produced: its summary row and its output files as bytes.
 
     ``files`` maps an output kind (``workbook``, ``report``, ``pdf``, ``findings``) to bytes;
-    ``timings`` holds seconds per pipeline stage (read, check_score, writeback, report).
+    ``timings`` holds seconds per pipeline stage (read, check_score, writeback, report; wall
+    clock) and ``cpu``, the worker's CPU seconds for the whole workbook.
     """
 
     file: str
@@ -79,6 +80,7 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False) -> Outcome:
     from .pipeline import process_bytes
 
     name = PurePosixPath(file).name
+    cpu = time.process_time()
     try:
         p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True)
         row = sm.row_for(file, p, pack)
@@ -93,7 +95,7 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False) -> Outcome:
             row["原因"] = "；".join(x for x in (row["原因"], "未能生成 PDF（需要 LibreOffice）") if x)
         findings = list(p.analysis.findings) if p.analysis is not None else []
         files["findings"] = _findings_doc(file, row, findings)
-        return Outcome(file, row, files, dict(p.timings))
+        return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
     except Exception as e:  # any bug in any stage must not stop the other workbooks
         row = sm.empty_row(pack, file, sm.FAILED, f"{name}：处理时发生意外错误（{type(e).__name__}: {e}）。")
         return Outcome(file, row, {"findings": _findings_doc(file, row, [])})
@@ -170,6 +172,7 @@ class BatchResult:
     elapsed: float = 0.0        # seconds, end to end
     interrupted: bool = False
     timings: dict = field(default_factory=dict)  # stage → summed seconds over processed workbooks
+    stage_counts: dict = field(default_factory=dict)  # stage → workbooks that reached it
     summary_files: list = field(default_factory=list)
 
     @property
@@ -303,7 +306,7 @@ class _DaskEngine:
             except (OSError, TimeoutError) as e:
                 raise BatchError(f"无法连接 dask 调度器 {scheduler}：{e}") from None
         threads = sum(self.client.nthreads().values()) or 1
-        self.window = (jobs or threads) * 3
+        self.window = max(1, jobs or threads) * 3
         self._ac = as_completed(with_results=False)
         self._futures: dict = {}
         self._pack_future = None
@@ -388,15 +391,131 @@ def _check_dirs(indir: str | os.PathLike, outdir: str | os.PathLike) -> tuple[Pa
     return src, dst
 
 
+def _plan(src: Path, dst: Path, recursive: bool) -> tuple[list[Path], dict[str, dict[str, str]]]:
+    """The workbooks to process and their output names; refuses outputs inside the input."""
+    try:
+        files = find_workbooks(src, recursive)
+    except OSError as e:
+        raise BatchError(f"无法读取输入文件夹 {src}：{e.strerror or e}") from None
+    if not files:
+        hint = "" if recursive else "（子文件夹中的工作簿需加 --recursive）"
+        raise BatchError(f"输入文件夹 {src} 中没有 .xlsx/.xlsm 工作簿{hint}。")
+    stems: dict[tuple[str, str], int] = {}
+    for rel in files:
+        k = (rel.parent.as_posix(), rel.stem.lower())
+        stems[k] = stems.get(k, 0) + 1
+    names = {rel.as_posix(): output_names(rel, stems[(rel.parent.as_posix(), rel.stem.lower())] > 1)
+             for rel in files}
+    for outs in names.values():  # e.g. outdir = the input's parent and a subfolder named like it
+        for p in outs.values():
+            if _inside((dst / p).resolve(), src):
+                raise BatchError(f"输出文件 {dst / p} 会写入输入文件夹 {src}，已停止。请换一个输出文件夹。")
+    return files, names
+
+
+class _Run:
+    """The state of one batch: what is cached, what finished, where it goes."""
+
+    def __init__(self, src: Path, dst: Path, files: list[Path], names: dict, pack: RulePack, pdf: bool,
+                 progress: bool):
+        self.src, self.dst, self.files, self.names, self.pack = src, dst, files, names, pack
+        options = {"pdf": pdf, "mark": True, "report": True}
+        self.salt = hashlib.sha256(json.dumps([__version__, pack_hash(pack), options]).encode()).digest()
+        self.cache_path = dst / CACHE_NAME
+        # An entry's key covers the file's content, the rule pack, perfxl's version and the
+        # options; an entry with another key still tells which outputs are ours to replace.
+        self.old = _load_cache(self.cache_path)
+        self.cache: dict[str, dict] = {}
+        self.keys: dict[str, str] = {}
+        self.rows: dict[str, dict] = {}
+        self.result = BatchResult(src, dst, total=len(files))
+        self.bar = None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(files), desc="评分中", unit="个", file=sys.stderr, dynamic_ncols=True,
+                            smoothing=0.1, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                                      "[{elapsed}<{remaining}, {rate_fmt}]")
+        self._saved = time.monotonic()
+
+    def todo(self) -> Iterator[tuple[bytes, str]]:
+        """(bytes, relative path) of each workbook that must be (re)done; records the rest."""
+        for rel in self.files:
+            file = rel.as_posix()
+            try:
+                data = (self.src / rel).read_bytes()
+            except OSError as e:
+                row = sm.empty_row(self.pack, file, sm.UNREADABLE, f"{rel.name}：无法打开文件（{e.strerror or e}）。")
+                self.keys[file] = ""
+                self.finish(Outcome(file, row, {"findings": _findings_doc(file, row, [])}))
+                continue
+            self.keys[file] = hashlib.sha256(self.salt + hashlib.sha256(data).digest()).hexdigest()
+            entry = self.old.get(file)
+            if (entry and entry.get("key") == self.keys[file] and isinstance(entry.get("row"), dict)
+                    and all((self.dst / p).is_file() for p in entry.get("outputs", []))):
+                self.rows[file] = entry["row"]
+                self.cache[file] = entry
+                self.result.skipped += 1
+                self._tick()
+                continue
+            yield data, file
+
+    def finish(self, out: Outcome) -> None:
+        """Write one workbook's outputs (each atomically), then record it."""
+        outs = self.names[out.file]
+        written = []
+        for kind, body in out.files.items():
+            path = self.dst / outs[kind]
+            try:
+                atomic_write_bytes(path, body)
+            except OSError as e:
+                raise BatchError(f"无法写入输出文件 {path}：{e.strerror or e}") from None
+            written.append(outs[kind])
+        prev = self.old.get(out.file) or {}
+        for stale in set(prev.get("outputs", [])) - set(written):  # the report of a file now broken
+            if stale in outs.values():
+                (self.dst / stale).unlink(missing_ok=True)
+        self.rows[out.file] = out.row
+        self.cache[out.file] = {"key": self.keys[out.file], "outputs": sorted(written), "row": out.row}
+        r = self.result
+        r.processed += 1
+        for stage, secs in out.timings.items():
+            r.timings[stage] = r.timings.get(stage, 0.0) + secs
+            r.stage_counts[stage] = r.stage_counts.get(stage, 0) + 1
+        self._tick()
+        if time.monotonic() - self._saved > 5:  # a killed run keeps most of its cache
+            _save_cache(self.cache_path, {**self.old, **self.cache})
+            self._saved = time.monotonic()
+
+    def _tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self, meta: dict) -> None:
+        """Save the cache and write the summary of everything finished or reused."""
+        if self.bar is not None:
+            self.bar.close()
+        # Entries of workbooks not reached (interrupted) stay valid for the next run.
+        kept = {k: v for k, v in self.old.items() if k not in self.cache and k in self.names}
+        _save_cache(self.cache_path, {**kept, **self.cache})
+        r = self.result
+        r.rows = sorted(self.rows.values(), key=lambda row: row["文件"])
+        meta = {"perfxl 版本": __version__, "评分规则包": f"{self.pack.name}（{self.pack.id}）",
+                "输入文件夹": str(self.src), "工作簿总数": len(self.files), "本次处理": r.processed,
+                "沿用上次结果": r.skipped, "已中断": "是" if r.interrupted else "否", **meta}
+        r.summary_files = sm.write_all(self.dst, r.rows, self.pack, meta)
+
+
 def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | str | os.PathLike | None = None,
         pdf: bool = False, jobs: int | None = None, recursive: bool = False, scheduler: Any = None,
         progress: bool = True) -> BatchResult:
     """Check, score, write back and report every workbook of ``indir``; write the summary.
 
     ``pack``: a RulePack, a rule pack file, or None for the default pack.  ``jobs``: worker
-    processes (default ``os.cpu_count()``; 1 still uses one worker process).  ``scheduler``: a
-    dask.distributed scheduler address (or a ``Client``) to run on instead of local processes.
-    ``progress``: a tqdm bar on stderr and a final line with the totals.
+    processes (default ``os.cpu_count()``); with ``scheduler``, workbooks running at once
+    (default: the cluster's worker threads).  ``scheduler``: a dask.distributed scheduler address (or a ``Client``, which stays
+    open) to run on instead of local processes.  ``progress``: a tqdm bar on stderr and a final
+    line with the totals (:attr:`BatchResult.line`).
 
     Outputs under ``outdir`` (subfolders mirrored): ``<stem>-已评分.xlsx|.xlsm``,
     ``<stem>-自评报告.docx`` (``.pdf`` with ``pdf=True``), ``<stem>-校验结果.json``; and
@@ -408,123 +527,44 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     src, dst = _check_dirs(indir, outdir)
     if not isinstance(pack, RulePack):
         pack = load_rules(pack)
-    try:
-        files = find_workbooks(src, recursive)
-    except OSError as e:
-        raise BatchError(f"无法读取输入文件夹 {src}：{e.strerror or e}") from None
-    if not files:
-        hint = "" if recursive else "（子文件夹中的工作簿需加 --recursive）"
-        raise BatchError(f"输入文件夹 {src} 中没有 .xlsx/.xlsm 工作簿{hint}。")
-    stems: dict[tuple[str, str], int] = {}
-    for rel in files:
-        stems[(rel.parent.as_posix(), rel.stem)] = stems.get((rel.parent.as_posix(), rel.stem), 0) + 1
-    names = {rel.as_posix(): output_names(rel, stems[(rel.parent.as_posix(), rel.stem)] > 1) for rel in files}
-    for outs in names.values():  # an output that would land in the input folder: refuse upfront
-        for p in outs.values():
-            if _inside((dst / p).resolve(), src):
-                raise BatchError(f"输出文件 {dst / p} 会写入输入文件夹 {src}，已停止。请换一个输出文件夹。")
+    files, names = _plan(src, dst, recursive)
     try:
         dst.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BatchError(f"无法创建输出文件夹 {dst}：{e.strerror or e}") from None
-
-    phash = pack_hash(pack)
-    salt = hashlib.sha256(json.dumps([__version__, phash, {"pdf": pdf, "mark": True, "report": True}])
-                          .encode()).hexdigest()
-    cache_path = dst / CACHE_NAME
-    # An entry's key covers the file's content, the rule pack, perfxl's version and the options;
-    # entries with another key still tell which outputs are ours to replace.
-    old_cache = _load_cache(cache_path)
-    cache: dict = {}
-    result = BatchResult(src, dst, total=len(files))
-    rows: dict[str, dict] = {}
-    keys: dict[str, str] = {}
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    engine = _DaskEngine(scheduler, jobs) if scheduler else _LocalEngine(jobs)
-
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(files), desc="评分中", unit="个", file=sys.stderr, dynamic_ncols=True,
-                   smoothing=0.1, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                             "[{elapsed}<{remaining}, {rate_fmt}]")
-    last_save = time.monotonic()
-
-    def finish(out: Outcome) -> None:
-        nonlocal last_save
-        outs = names[out.file]
-        written = []
-        for kind, body in out.files.items():
-            atomic_write_bytes(dst / outs[kind], body)
-            written.append(outs[kind])
-        prev = old_cache.get(out.file) or {}
-        for stale in set(prev.get("outputs", [])) - set(written):  # e.g. the report of a file now broken
-            if stale in outs.values():
-                (dst / stale).unlink(missing_ok=True)
-        rows[out.file] = out.row
-        cache[out.file] = {"key": keys[out.file], "outputs": sorted(written), "row": out.row}
-        result.processed += 1
-        for stage, secs in out.timings.items():
-            result.timings[stage] = result.timings.get(stage, 0.0) + secs
-        if bar is not None:
-            bar.update(1)
-        if time.monotonic() - last_save > 5:
-            _save_cache(cache_path, {**old_cache, **cache})
-            last_save = time.monotonic()
-
-    def feed() -> Iterator[tuple[bytes, str]]:
-        for rel in files:
-            file = rel.as_posix()
-            try:
-                data = (src / rel).read_bytes()
-            except OSError as e:
-                row = sm.empty_row(pack, file, sm.UNREADABLE, f"{rel.name}：无法打开文件（{e.strerror or e}）。")
-                keys[file] = ""
-                finish(Outcome(file, row, {"findings": _findings_doc(file, row, [])}))
-                continue
-            keys[file] = hashlib.sha256(salt.encode() + hashlib.sha256(data).digest()).hexdigest()
-            entry = old_cache.get(file)
-            if (entry and entry.get("key") == keys[file]
-                    and all((dst / p).is_file() for p in entry.get("outputs", []))):
-                rows[file] = entry["row"]
-                cache[file] = entry
-                result.skipped += 1
-                if bar is not None:
-                    bar.update(1)
-                continue
-            yield data, file
-
+    if scheduler:
+        engine = _DaskEngine(scheduler, jobs)
+    else:
+        engine = _LocalEngine(max(1, jobs or os.cpu_count() or 1))
+    state = _Run(src, dst, files, names, pack, pdf, progress)
+    result = state.result
+    failed = False
     try:
         try:
-            todo = feed()
-            for data, file in todo:
+            for data, file in state.todo():
                 engine.submit(data, file, pack, pdf)
                 while engine.pending() >= engine.window:
                     for out in engine.next_done():
-                        finish(out)
+                        state.finish(out)
             while engine.pending():
                 for out in engine.next_done():
-                    finish(out)
+                    state.finish(out)
         except KeyboardInterrupt:
             result.interrupted = True
             engine.cancel()
             for out in engine.harvest():
-                finish(out)
+                state.finish(out)
         finally:
             engine.close()
-            if bar is not None:
-                bar.close()
+    except BaseException:
+        failed = True
+        raise
     finally:
-        # Previous entries of workbooks not seen this run (interrupted) stay valid for the next.
-        kept = {k: v for k, v in old_cache.items() if k not in cache and k in names}
-        _save_cache(cache_path, {**kept, **cache})
-        result.rows = sorted(rows.values(), key=lambda r: r["文件"])
-        result.elapsed = time.perf_counter() - t_start
-        meta = {"perfxl 版本": __version__, "评分规则包": f"{pack.name}（{pack.id}）",
-                "输入文件夹": str(src), "工作簿总数": len(files), "本次处理": result.processed,
-                "沿用上次结果": result.skipped, "已中断": "是" if result.interrupted else "否"}
-        result.summary_files = sm.write_all(dst, result.rows, pack, meta)
+        try:
+            state.close({})
+        except OSError as e:
+            if not failed:
+                raise BatchError(f"无法写入汇总表：{e.strerror or e}") from None
         result.elapsed = time.perf_counter() - t_start
         if progress:
             sys.stderr.write(result.line + "\n")

@@ -151,7 +151,7 @@ def catalogue_markdown() -> str:
     return (
         "# 校验代码一览\n\n"
         "<!-- Generated from perfxl/findings.py: python -m perfxl.findings > docs/codes.md -->\n\n"
-        "`perfxl check` 报告的每个问题都有一个固定的代码。严重程度：**错误**须改正后再评分、出报告；"
+        "`perfxl check` 报告的每个问题都有一个固定的代码。严重程度：**错误**必须改正，否则评分或报告可能不正确；"
         "**警告**多为前后不一致，须核实；**提示**供参考。\n\n"
         f"共 {len(CATALOGUE)} 个代码：错误 {counts[ERROR]} 个，警告 {counts[WARNING]} 个，"
         f"提示 {counts[INFO]} 个。\n\n"

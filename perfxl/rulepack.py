@@ -288,7 +288,7 @@ def _check_tree(lines: _Lines, tree: Any, indicators: tuple[Indicator, ...], tot
         for key in (ind.level1, ind.path):
             if key not in tree:
                 raise lines.error(ind.line, f"指标 {ind.id}", f"path 中的“{key}”在 [tree] 中没有分值")
-    for key, pts in tree.items():
+    for key, pts in sorted(tree.items(), key=lambda kv: "/" not in kv[0]):  # 二级 first: the precise error
         if "/" in key:
             parts = [i.points for i in indicators if i.path == key]
             what = "其下各指标分值合计"
@@ -352,6 +352,7 @@ def _grades(lines: _Lines, g: Any) -> tuple[tuple[str, float], ...]:
     out: list[tuple[str, float]] = []
     for k, item in enumerate(g):
         line = lines.section_line("grade", k)
+        line = lines.find(r"^\s*name\s*=", line) or line
         if not isinstance(item, dict) or set(item) != {"name", "min"}:
             raise lines.error(line, f"第 {k + 1} 个等级", "应有且只有 name 和 min")
         if not isinstance(item["name"], str) or not item["name"].strip() or not _is_num(item["min"]):

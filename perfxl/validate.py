@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import re
 import unicodedata
@@ -59,6 +60,8 @@ def pct(v: float) -> str:
 
 def number(v: float) -> str:
     """43 → '43', 1.81 → '1.81'."""
+    if not math.isfinite(v):
+        return str(v)
     return str(int(round(v))) if abs(v - round(v)) < 1e-9 else f"{v:.2f}"
 
 

@@ -1157,7 +1157,13 @@ class _Patcher:
             h = handlers.get(type(edit))
             if h is None:
                 raise InvalidEditError(f"未知的编辑操作：{edit!r}")
-            h(edit)
+            try:
+                h(edit)
+            except WorkbookError as exc:
+                where = _where(edit)
+                if where and where not in str(exc):
+                    raise type(exc)(f"{where}：{exc}") from exc
+                raise
         for sh in self._sheets.values():
             if self.pkg.exists(sh.part):
                 sh.finish()
@@ -1665,11 +1671,14 @@ class _Patcher:
             cf = ours[code][0]
             cf.set("sqref", ((cf.get("sqref") or "") + " " + ref).strip())
         else:
-            prio = 0
-            for rule in sh.root.iter("{*}cfRule"):
-                p = rule.get("priority")
-                if p and p.lstrip("-").isdigit():
-                    prio = max(prio, int(p))
+            prio = 0  # ours come last in precedence: after the clerk's rules (incl. x14 ones in extLst)
+            for block in sh.root:
+                if _local(block) not in ("conditionalFormatting", "extLst"):
+                    continue
+                for rule in block.iter("{*}cfRule"):
+                    p = rule.get("priority")
+                    if p and p.lstrip("-").isdigit():
+                        prio = max(prio, int(p))
             cf = _insert_ordered(sh.root, "conditionalFormatting", _WS_ORDER, {"sqref": ref})
             rule = etree.SubElement(
                 cf, M + "cfRule", {"type": "expression", "dxfId": str(self._dxf_id(code)), "priority": str(prio + 1)}
@@ -1844,7 +1853,7 @@ class _Patcher:
             sst = st.sheets.get(ref.name)
             if sst is None and ref.part not in self._sheets and b"perfxl" not in pkg.read(ref.part):
                 comments = [r.target for r in pkg.rels(ref.part) if r.type == RT_COMMENTS and r.target]
-                if not any(pkg.exists(c) and b">perfxl<" in pkg.read(c) for c in comments):
+                if not any(pkg.exists(c) and b"perfxl" in pkg.read(c) for c in comments):
                     continue
             self._clear_sheet_marks(self.sheet(ref.name), sst or _SheetMarkState())
         # Styles: drop the dxfs we appended (they are last, unless someone re-saved the file).
@@ -1909,7 +1918,16 @@ class _Patcher:
                 for cm in list(clist.iterchildren(M + "comment")):
                     ref = (cm.get("ref") or "").upper()
                     if aid is None or cm.get("authorId") != aid:
-                        changed |= _strip_note_runs(cm)  # a clerk's note we appended to
+                        if not _strip_note_runs(cm):  # a clerk's note we appended to
+                            continue
+                        changed = True
+                        if "".join(cm.itertext()).strip():
+                            continue
+                        clist.remove(cm)  # nothing but marks (written through the add-in)
+                        try:
+                            removed_cells.add(_parse_cell(ref))
+                        except InvalidEditError:
+                            pass
                     else:
                         clist.remove(cm)
                         try:
@@ -2046,6 +2064,8 @@ def _strip_note_runs(comment) -> bool:
             i += 2
         else:
             i += 1
+    if not changed:
+        changed = _cut_note_text(text)
     left = list(text.iterchildren(M + "r"))
     if changed and len(left) == 1 and _child(left[0], "rPr") is None and _child(text, "t") is None:
         t = _child(left[0], "t")
@@ -2053,6 +2073,32 @@ def _strip_note_runs(comment) -> bool:
             left[0].addprevious(t)
             text.remove(left[0])
     return changed
+
+
+_TEXT_MARK_RE = re.compile(r"(?:^|\n)perfxl (?:错误|警告|提示)：\n")
+
+
+def _cut_note_text(text) -> bool:
+    """Marks added in Excel through the add-in are plain text ("…\nperfxl 错误：\n…"): cut there."""
+    ts = [t for t in text.iter(M + "t") if t.getparent() is text or _local(t.getparent()) == "r"]
+    full = "".join(t.text or "" for t in ts)
+    m = _TEXT_MARK_RE.search(full)
+    if m is None:
+        return False
+    cut, pos = m.start(), 0
+    for t in ts:
+        n = len(t.text or "")
+        if pos + n <= cut:
+            pos += n
+            continue
+        keep = (t.text or "")[: max(0, cut - pos)]
+        pos += n
+        holder = t.getparent() if t.getparent() is not text else t
+        if keep:
+            t.text = keep
+        else:
+            text.remove(holder)
+    return True
 
 
 def _parse_vml(pkg: _Package, part: str):
@@ -2120,6 +2166,14 @@ def _dump_mark_state(st: _MarkState):
             },
         )
     return root
+
+
+def _where(edit) -> str:
+    """Where an edit applies, for error messages: 评分表!H5, 评分表, tbl_scores, score_total."""
+    sheet, cell = getattr(edit, "sheet", None), getattr(edit, "cell", None)
+    if sheet and cell:
+        return f"{sheet}!{cell}"
+    return str(sheet or getattr(edit, "table", None) or getattr(edit, "name", None) or "")
 
 
 def _check_sheet_name(name: str) -> None:

@@ -671,6 +671,8 @@ def test_mark_cells(tmp_path):
     # cell XML (values, style index) untouched by marks
     a, b = sheet_xml(src, "评分表"), sheet_xml(marked, "评分表")
     assert c14n(etree.tostring(a.find("m:sheetData", NS))) == c14n(etree.tostring(b.find("m:sheetData", NS)))
+    assert note_shapes(marked.read_bytes(), "评分表") == {(1, 1), (4, 7), (39, 16)}  # one shape per note
+    assert note_shapes(marked.read_bytes(), "预算执行") == {(6, 2)}
     # the images and chart of 预算执行 survive next to the new VML drawing
     assert len(ws2._images) == 1 and len(ws2._charts) == 1
 
@@ -731,6 +733,45 @@ def test_clerk_edits_to_a_marked_note_survive_clear_marks(tmp_path):
     edited = rewrite_zip(marked, tmp_path / "edited.xlsx", {name: p[name].replace("请填写全称".encode(), "请填写单位全称".encode())})
     data = apply_edits_bytes(edited.read_bytes(), [ClearMarks()])
     assert openpyxl.load_workbook(io.BytesIO(data))["评分表"]["B2"].comment.text == "请填写单位全称"
+
+
+def test_clear_marks_made_in_excel_by_the_addin(tmp_path):
+    """Marks the Excel add-in (perfxl.excel) makes in an open book are plain-text notes and
+    conditional formats with the same marker; ClearMarks on the saved file removes them too."""
+    from openpyxl.formatting.rule import FormulaRule
+
+    src = make_workbook(tmp_path / "src.xlsx")
+    wb = openpyxl.load_workbook(src)
+    ws = wb["评分表"]
+    ws["B2"].comment = Comment("请填写全称\nperfxl 错误：\n名称不一致", "张三")
+    ws["H5"].comment = Comment("perfxl 警告：\n得分超过分值\nperfxl 提示：\n请复核", "张三")
+    ws.conditional_formatting.add("H5", FormulaRule(formula=['"perfxl-warning"<>""'], fill=PatternFill("solid", bgColor="FFFFD8A8")))
+    ws.conditional_formatting.add("I5", FormulaRule(formula=["I5>0"], fill=PatternFill("solid", bgColor="FF00FF00")))
+    wb.save(tmp_path / "excel_marked.xlsx")
+    data = apply_edits_bytes((tmp_path / "excel_marked.xlsx").read_bytes(), [ClearMarks()])
+    ws = openpyxl.load_workbook(io.BytesIO(data))["评分表"]
+    assert ws["B2"].comment.text == "请填写全称"
+    assert ws["H5"].comment is None
+    assert [r.formula for cf in ws.conditional_formatting for r in cf.rules] == [["I5>0"]]  # the clerk's own rule stays
+    assert note_shapes(data, "评分表") == {(1, 1)}  # B2's shape stays, H5's is gone
+
+
+def note_shapes(data: bytes, sheet: str) -> set[tuple[int, int]]:
+    """(row, column), 0-based, of the note shapes in the legacy VML drawing of a sheet."""
+    X = "{urn:schemas-microsoft-com:office:excel}"
+    p = parts(data)
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    idx = wb.sheetnames.index(sheet)
+    wb.close()
+    rels = p[f"xl/worksheets/_rels/sheet{idx + 1}.xml.rels"].decode()
+    path = re.search(r'Target="([^"]+\.vml)"', rels).group(1)
+    path = path.lstrip("/") if path.startswith("/") else "xl/" + path.replace("../", "")
+    vml = etree.fromstring(p[path])
+    return {
+        (int(cd.findtext(X + "Row")), int(cd.findtext(X + "Column")))
+        for cd in vml.iter(X + "ClientData")
+        if cd.get("ObjectType") == "Note"
+    }
 
 
 VML_WITH_BUTTON = (

@@ -18,13 +18,18 @@ __all__ = ["render_report", "build_context", "report_bytes"]
 
 
 def _pack_for(scores: Any, pack: Any) -> Any:
+    """The rule pack the scores came from: ``pack``, else the default pack — refused when the
+    scores say they came from another pack (its tree would be numbered wrongly)."""
     if pack is not None:
         return pack
-    if getattr(scores, "pack", None) is not None:
-        return scores.pack
+    from ..errors import PerfxlError
     from ..rulepack import load
 
-    return load()
+    default = load()
+    used = getattr(scores, "pack_id", "") or ""
+    if used and used != default.id:
+        raise PerfxlError(f"得分来自规则包“{used}”，生成报告时请同时指定该规则包（render_report(..., pack=…)）。")
+    return default
 
 
 def build_context(model, scores, pack=None, findings: Iterable[Any] | None = None) -> dict:

@@ -152,7 +152,7 @@ def _s_spending(f: Facts) -> str:
     if issued is None:
         issued = _sum(f.num("issued_basic"), f.num("issued_project"))
     head = (f"{f.dept}在{f.year}年共{nf.integer(f.num('payment_count'))}笔资金支出，"
-            if f.num("payment_count") is not None else f"{f.dept}{f.year}年度")
+            if f.num("payment_count") is not None else f"{f.dept}{f.year}")
     inner = []
     if f.num("special_account"):
         inner.append(f"含{f.money('special_account')}万元专户资金")
@@ -199,9 +199,10 @@ def _s_staff(f: Facts) -> str:
     for i, r in enumerate(own):
         t = clean(r.get("编制类型")) or "其他"
         n = nf.integer(_num(r.get("核定编制数")))
-        quotas.append(f"{t}编制人数为{n}名" if i == 0 else f"{t}编制{n}名")
+        unit = "人" if t == "工勤" else "名"  # the reference counts 工勤 in 人
+        quotas.append(f"{t}编制人数为{n}{unit}" if i == 0 else f"{t}编制{n}{unit}")
         a = nf.integer(_num(r.get("年末实有人数")))
-        actual.append(f"工勤人员{a}名" if t == "工勤" else f"{t}在编{a}名")
+        actual.append(f"工勤人员{a}人" if t == "工勤" else f"{t}在编{a}名")
     return (f"{name}{'，'.join(quotas)}，年末{'、'.join(actual)}。"
             f"财政供养人员控制率为{f.pct('rate_staff_control')}。")
 
@@ -322,7 +323,7 @@ def _indicator_blocks(f: Facts, ind: Any, note: list[str]) -> tuple[list[str], s
         rates = [r for r in rates if r != "rate_spending_incl_payable"]
     built = "".join(RATE_SENTENCES.get(r, lambda f_, r_=r: _generic_rate(f_, r_))(f) for r in rates)
     paras = ([built + (note[0] if note else "")] + note[1:]) if built else list(note)
-    if table and table_after:
+    if not table or table_after:
         return paras, table, []
     return [], table, paras
 

@@ -347,6 +347,7 @@ def _cell_fill(cell, text: str, style: str, size: float | None = None) -> None:
 
 def _add_row(t, texts: list[str], styles: list[str], size: float | None = None):
     row = t.add_row()
+    row._tr.get_or_add_trPr().append(_el("w:cantSplit"))  # a short row never breaks across pages
     grid = t._tbl.tblGrid.findall(qn("w:gridCol"))
     for i, (c, text, st) in enumerate(zip(row.cells, texts, styles)):
         _cell_fill(c, text, st, size)
@@ -377,8 +378,6 @@ def _spending_table(doc) -> None:
         r2 = _add_row(t, ["", "占比", f"{{{{ {s}.quota_share }}}}", f"{{{{ {s}.issued_share }}}}",
                           f"{{{{ {s}.balance_share }}}}", "-"], ["表格居中"] * 6)
         r1.cells[0].merge(r2.cells[0])
-    for row in t.rows:
-        row._tr.get_or_add_trPr().append(_el("w:cantSplit"))
     # the merged header cell keeps one empty paragraph
     _tidy_merged(t)
     _p(doc, "", "表后间隔")
