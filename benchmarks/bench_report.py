@@ -10,6 +10,7 @@ command (median of 3 processes) and, with --pdf, one LibreOffice conversion.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -68,9 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.docx"
         cmd = [sys.executable, "-m", "perfxl", "report", str(SAMPLE), "-o", str(out)]
-        try:
-            import perfxl.cli  # noqa: F401  (the lead's CLI; fall back to the function when absent)
-        except ImportError:
+        if importlib.util.find_spec("perfxl.cli") is None:  # before the CLI exists: call the function
             cmd = [sys.executable, "-c",
                    "import sys; from perfxl import reader, rulepack, scoring; from perfxl.report import render_report;"
                    "p = rulepack.load(); m = reader.read(sys.argv[1]);"

@@ -110,7 +110,8 @@ def write_report(analysis, book_path: str) -> Path:
     out = report_path(book_path)
     with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
         staged = Path(tmp) / "report.docx"
-        render_report(analysis.model, analysis.scores, staged, findings=list(analysis.findings))
+        render_report(analysis.model, analysis.scores, staged, findings=list(analysis.findings),
+                      pack=analysis.pack, charts=True)
         try:
             return atomic_write_bytes(out, staged.read_bytes())
         except PermissionError:

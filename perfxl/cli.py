@@ -84,7 +84,7 @@ def cmd_report(args) -> int:
     src = Path(args.file)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-自评报告.docx")
     path = render_report(analysis.model, analysis.scores, out, template=args.template, pdf=args.pdf,
-                         findings=list(analysis.findings))
+                         findings=list(analysis.findings), pack=pack, charts=not args.no_charts)
     _out(f"已生成自评报告：{path}" + (f"（及 {Path(path).with_suffix('.pdf').name}）" if args.pdf else ""))
     return EXIT_OK
 
@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", help="输出 .docx（默认：<原名>-自评报告.docx）")
     sp.add_argument("--template", help="自定义 Word 模板 .docx")
     sp.add_argument("--pdf", action="store_true", help="同时生成 PDF（需要 LibreOffice）")
+    sp.add_argument("--no-charts", action="store_true", help="报告中不插入图表")
     rules(sp)
 
     sp = add("run", cmd_run, "一键完成：校验、评分、生成报告")

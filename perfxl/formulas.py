@@ -17,6 +17,7 @@ from the rule pack; see :func:`param_name` and the ``params`` of each :class:`Me
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
@@ -234,12 +235,21 @@ def _number(v: Any) -> float | XlError:
     if isinstance(v, (int, float)):
         return float(v)
     if isinstance(v, str):
-        try:
-            f = float(v.strip())
-        except ValueError:
-            return VALUE
-        return f if math.isfinite(f) else VALUE
+        return _text_number(v)
     return VALUE
+
+
+_TEXT_NUMBER = re.compile(r"^[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?([eE][+-]?[0-9]+)?%?$")
+
+
+def _text_number(s: str) -> float | XlError:
+    """Numeric text in arithmetic, converted as the engines do ('1,013.93', '77%', ' 12 ')."""
+    s = s.strip()
+    if not _TEXT_NUMBER.match(s) or not any(ch in "0123456789" for ch in s):
+        return VALUE
+    pct = s.endswith("%")
+    f = float(s.rstrip("%").replace(",", ""))
+    return f / 100 if pct else f
 
 
 def _truth(v: Any) -> bool | XlError:

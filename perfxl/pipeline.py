@@ -21,6 +21,7 @@ class Analysis:
     model: WorkbookModel
     scores: object  # scoring.Scores
     findings: tuple = ()
+    pack: RulePack | None = None  # the pack that scored it (the report numbers section 三 by it)
 
     @property
     def errors(self) -> int:
@@ -44,7 +45,7 @@ def analyse(model: WorkbookModel, pack: RulePack | None = None) -> Analysis:
     pack = pack or load_rules()
     scores = scoring.score(model, pack)
     findings = tuple(validate.check(model, pack, scores))
-    return Analysis(model, scores, findings)
+    return Analysis(model, scores, findings, pack)
 
 
 def workbook_edits(analysis: Analysis, pack: RulePack | None = None, *, score: bool = True,
@@ -74,7 +75,7 @@ class Processed:
 
 
 def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, report: bool = True,
-                  pdf: bool = False, mark: bool = True) -> Processed:
+                  pdf: bool = False, mark: bool = True, charts: bool = True) -> Processed:
     """Check + score + write back + report one workbook given as bytes; never raises for a
     bad workbook (the reason is in ``error``)."""
     import time
@@ -107,7 +108,8 @@ def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, repor
         with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
             out = Path(tmp) / "report.docx"
             try:
-                render_report(analysis.model, analysis.scores, out, pdf=pdf, findings=list(analysis.findings))
+                render_report(analysis.model, analysis.scores, out, pdf=pdf, findings=list(analysis.findings),
+                              pack=analysis.pack, charts=charts)
             except PerfxlError as e:
                 return Processed(analysis, wb, error=str(e), timings=t)
             doc = out.read_bytes()

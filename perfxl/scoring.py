@@ -202,6 +202,9 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
             indicators[ind.id] = None
             problems.append((ind.id, f"评分表（tbl_scores）没有指标 {ind.id}（{ind.name}）的行，该指标未评分"))
             continue
+        mode, expected = row.get("评分方式"), ("人工" if ind.manual else "自动")
+        if mode is not None and mode != expected:
+            problems.append((ind.id, f"评分表第 {row.row} 行的评分方式为“{mode}”，规则包规定为“{expected}”，按规则包评分"))
         if ind.manual:
             cell = row.cells.get("自评得分")
             raw = _raw(cell)
@@ -231,7 +234,7 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
     env.values["score_total"] = total
     grade = result(evaluate(formulas.grade_expr(len(pack.grades)), env))
     return Scores(rates, indicators, computed, tuple(awards), base or 0.0, bonus or 0.0, total or 0.0,
-                  str(grade or ""), tuple(problems), pack.id, tuple(deductions))
+                  str(grade or ""), tuple(dict.fromkeys(problems)), pack.id, tuple(deductions))
 
 
 def _manual_score(ind, raw: Any, cell: Value | None, problems: list) -> float | None:

@@ -73,7 +73,7 @@ CARRY = [  # carryover_balance, upper_funds_total
     ("co=30%", (3000, 10000)), ("co=29.9999%", (2999.99, 10000)), ("co=30.0001%", (3000.01, 10000)),
     ("co=0", (0, 10000)), ("co=sample", None), ("co=den0", (100, 0)), ("co=empty", (None, 10000)),
     ("co=10%noisy", (123.45, 1234.5)), ("co=30%noisy", (370.35, 1234.5)), ("co=5%", (500, 10000)),
-    ("co=45%", (4500, 10000)),
+    ("co=45%", (4500, 10000)), ("co=20%noisy", (155.54, 777.7)),
 ]
 STOCK = [  # stock_prev, stock_curr
     ("st=0", (757.52, 757.52)), ("st=-0.001%", (757.52, 757.51)), ("st=+0.001%", (757.52, 757.53)),
@@ -133,6 +133,11 @@ MANUAL = [  # (indicator id, 自评得分)
     ("mn=empty", ("effectiveness", None)), ("mn=text", ("fairness", "五")), ("mn=decimals", ("timeliness", 2.555)),
     ("mn=lower", ("effectiveness", 4.5)),
 ]
+TEXTNUM = [  # numbers typed as text: engines convert unambiguous numeric text in arithmetic
+    ("tx=none", None), ("tx=none2", None), ("tx=thousands", {"quota_project": "15,720.94"}),
+    ("tx=plain", {"carryover_balance": "1609.96"}), ("tx=percent", {"public_actual": "99%", "public_budget": 1}),
+    ("tx=word", {"sangong_actual": "十三"}), ("tx=unit", {"stock_curr": "1609.96万元"}),
+]
 
 _FIELDS = {
     "SPENDING": ("issued_basic", "issued_project", "quota_basic", "quota_project"),
@@ -146,7 +151,7 @@ _FIELDS = {
 }
 _DIMS = {"SPENDING": SPENDING, "CARRY": CARRY, "STOCK": STOCK, "STAFF": STAFF, "SANGONG": SANGONG,
          "PUBLIC": PUBLIC, "SME": SME, "TASKS": TASKS, "COVER": COVER, "PAYABLE": PAYABLE, "AWARDS": AWARDS,
-         "MANUAL": MANUAL}
+         "MANUAL": MANUAL, "TEXTNUM": TEXTNUM}
 _TABLE_DIMS = {"STAFF": "tbl_units", "TASKS": "tbl_key_tasks", "AWARDS": "tbl_awards"}
 
 
@@ -161,6 +166,8 @@ def _apply(data: dict, dim: str, option) -> None:
                 data["fields"][name] = v
     elif dim in _TABLE_DIMS:
         data["tables"][_TABLE_DIMS[dim]] = copy.deepcopy(option)
+    elif dim == "TEXTNUM":
+        data["fields"].update(option)
     elif dim == "MANUAL":
         ind, v = option
         for row in data["tables"]["tbl_scores"]:

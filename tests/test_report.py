@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from docx.shared import Mm
+from docx.shared import Mm, Pt
 
 from perfxl import reader, rulepack, scoring
 from perfxl.errors import TemplateError
-from perfxl.report import build_context, context, docx_template, numfmt as nf, render, render_report
+from perfxl.report import build_context, context, docx_template, numfmt as nf, render, render_report, text as rtext
 from perfxl.template import build_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,19 +96,19 @@ def test_join_cn(items, expected):
 @pytest.mark.parametrize("dept, short", [("乐昌市民政局", "市民政局"), ("仁化县教育局", "县教育局"),
                                          ("乐昌市市场监督管理局", "市市场监督管理局"), ("民政局", "民政局")])
 def test_short_name(dept, short):
-    assert context.short_name(dept) == short
+    assert rtext.short_name(dept) == short
 
 
 def test_clean_removes_what_would_become_structure():
     # \a and \f would become a new paragraph / page break in docxtpl; \x00 is not XML
-    assert context.clean("A\x07B\x0cC\x00D\tE\r\nF") == "ABCD E\nF"
-    assert context.paragraphs(" 一段 \n\n 二段 ") == ["一段", "二段"]
+    assert rtext.clean("A\x07B\x0cC\x00D\tE\r\nF") == "ABCD E\nF"
+    assert rtext.paragraphs(" 一段 \n\n 二段 ") == ["一段", "二段"]
 
 
 @pytest.mark.parametrize("text, expected", [("相符", "相符。"), ("相符。", "相符。"), ("相符；", "相符。"),
                                             ("“完成。”", "“完成。”"), ("", "")])
 def test_sentence(text, expected):
-    assert context.sentence(text) == expected
+    assert rtext.sentence(text) == expected
 
 
 # ---------------------------------------------------------------- context
@@ -453,7 +453,7 @@ def test_restyled_template_keeps_the_words(tmp_path, sample_report):
     """A bureau restyles the default template (other body size, other heading face) in Word."""
     _, _, model, scores, pack = sample_report
     d = Document(docx_template.DEFAULT_PATH)
-    d.styles["Normal"].font.size = docx_template.Pt(15)
+    d.styles["Normal"].font.size = Pt(15)
     rf = d.styles["Heading 1"].element.find(f"{W}rPr/{W}rFonts")
     rf.set(qn("w:eastAsia"), "方正黑体_GBK")
     d.add_paragraph("评价等级：{{ grade }}；基础得分 {{ score_base }} 分；支出进度 {{ rates.rate_spending }}。")
@@ -461,7 +461,7 @@ def test_restyled_template_keeps_the_words(tmp_path, sample_report):
     d.save(tpl)
     out = render_report(model, scores, tmp_path / "out.docx", template=tpl, pack=pack)
     got = Document(out)
-    assert got.styles["Normal"].font.size == docx_template.Pt(15)
+    assert got.styles["Normal"].font.size == Pt(15)
     assert "评价等级：优；基础得分 94.81 分；支出进度 77.12%。" in [p.text for p in got.paragraphs]
 
 

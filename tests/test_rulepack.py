@@ -16,8 +16,16 @@ DEFAULT_TEXT = resources.files("perfxl.rules").joinpath("guangdong-2023.toml").r
 
 
 def line_of(text: str, needle: str, nth: int = 1) -> int:
-    """1-based line of the nth line containing ``needle``."""
-    return [n for n, line in enumerate(text.splitlines(), start=1) if needle in line][nth - 1]
+    """1-based line of the nth non-comment line containing ``needle``."""
+    return [n for n, line in enumerate(text.splitlines(), start=1)
+            if needle in line and not line.lstrip().startswith("#")][nth - 1]
+
+
+def replace_in_body(text: str, old: str, new: str) -> str:
+    """Replace the first occurrence after the header comments (which quote the format)."""
+    at = text.index("\n[pack]")
+    assert old in text[at:], f"test case out of date: {old!r}"
+    return text[:at] + text[at:].replace(old, new, 1)
 
 
 def test_default_pack_loads_with_tree_and_parameters():
@@ -97,8 +105,7 @@ BROKEN = [
 @pytest.mark.parametrize("case", BROKEN, ids=[c[0] for c in BROKEN])
 def test_broken_pack_is_refused_with_file_line_and_indicator(tmp_path, case):
     _, old, new, line_text, what = case
-    assert old in DEFAULT_TEXT, f"test case out of date: {old!r}"
-    text = DEFAULT_TEXT.replace(old, new, 1)
+    text = replace_in_body(DEFAULT_TEXT, old, new)
     path = tmp_path / "坏的规则包.toml"
     path.write_text(text, "utf-8")
     with pytest.raises(RulesError) as exc:
@@ -111,7 +118,7 @@ def test_broken_pack_is_refused_with_file_line_and_indicator(tmp_path, case):
 
 
 def test_toml_syntax_error_names_the_line(tmp_path):
-    text = DEFAULT_TEXT.replace('name = "项目监管"', 'name = "项目监管', 1)
+    text = replace_in_body(DEFAULT_TEXT, 'name = "项目监管"', 'name = "项目监管')
     path = tmp_path / "syntax.toml"
     path.write_text(text, "utf-8")
     with pytest.raises(RulesError) as exc:
@@ -127,11 +134,11 @@ def test_missing_pack_file(tmp_path):
 
 
 def test_pack_without_tree_checks_only_the_total():
-    text = re.sub(r"\[tree\].*?(?=\n\[\[indicator\]\])", "", DEFAULT_TEXT, count=1, flags=re.S)
+    text = re.sub(r"\n\[tree\].*?(?=\n\[\[indicator\]\])", "", DEFAULT_TEXT, count=1, flags=re.S)
     pack = rulepack.loads(text, "no-tree.toml")
     assert pack.tree == {} and len(pack.indicators) == 27
     with pytest.raises(RulesError):
-        rulepack.loads(text.replace("total_points = 100", "total_points = 99"), "no-tree.toml")
+        rulepack.loads(replace_in_body(text, "total_points = 100", "total_points = 99"), "no-tree.toml")
 
 
 def test_every_method_declares_what_the_loader_checks():

@@ -27,7 +27,7 @@ from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "templates" / "default.docx"
 
@@ -657,9 +657,14 @@ def parts(data: bytes) -> dict[str, bytes]:
 
 
 def write(path: Path = DEFAULT_PATH) -> Path:
+    """Rewrite the committed default template (``python -m perfxl.report.docx_template``)."""
+    import os
+
     from ..fileio import atomic_write_bytes
 
-    return atomic_write_bytes(path, build())
+    atomic_write_bytes(path, build())
+    os.chmod(path, 0o644)  # a package data file, readable by all (mkstemp creates 0600)
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover
