@@ -75,14 +75,14 @@ def _findings_doc(file: str, row: dict, findings: list) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def work(data: bytes, file: str, pack: RulePack, pdf: bool = False) -> Outcome:
+def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool = True) -> Outcome:
     """Process one workbook given as bytes; never raises (an exception becomes 处理失败)."""
     from .pipeline import process_bytes
 
     name = PurePosixPath(file).name
     cpu = time.process_time()
     try:
-        p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True)
+        p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True, charts=charts)
         row = sm.row_for(file, p, pack)
         files = {}
         if p.workbook:
@@ -204,6 +204,10 @@ class BatchResult:
 # ---------------------------------------------------------------------------------------------
 # Engines: the same work unit on a local process pool or on a dask cluster
 
+WORKERS_DIE = ("处理进程反复意外退出，批量处理已停止。可能的原因：内存不足；或在自己的 Python 脚本中调用 "
+               "perfxl.batch.run 时没有放在 if __name__ == \"__main__\": 之下。")
+
+
 class _LocalEngine:
     """A process pool.  If a worker process dies (killed, out of memory) the pool breaks and
     every pending workbook fails with it: those are re-run one at a time in a fresh pool, so
@@ -216,7 +220,7 @@ class _LocalEngine:
         self.jobs = jobs
         self.window = jobs * 3
         self._pool = None
-        self._futures: dict = {}  # future → (data, file, pack, pdf)
+        self._futures: dict = {}  # future → (data, file, pack, opts)
 
     def _executor(self):
         if self._pool is None:
@@ -231,9 +235,9 @@ class _LocalEngine:
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker)
         return self._pool
 
-    def submit(self, data: bytes, file: str, pack: RulePack, pdf: bool) -> None:
-        fut = self._executor().submit(work, data, file, pack, pdf)
-        self._futures[fut] = (data, file, pack, pdf)
+    def submit(self, data: bytes, file: str, pack: RulePack, opts: tuple) -> None:
+        fut = self._executor().submit(work, data, file, pack, *opts)
+        self._futures[fut] = (data, file, pack, opts)
 
     def pending(self) -> int:
         return len(self._futures)
@@ -245,11 +249,11 @@ class _LocalEngine:
         done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
         suspects = []
         for fut in done:
-            data, file, pack, pdf = self._futures.pop(fut)
+            data, file, pack, opts = self._futures.pop(fut)
             try:
                 yield fut.result()
             except BrokenProcessPool:
-                suspects.append((data, file, pack, pdf))
+                suspects.append((data, file, pack, opts))
             except Exception as e:  # e.g. a result that cannot be pickled
                 yield _failed(file, pack, f"{type(e).__name__}: {e}")
         if not suspects:
@@ -258,16 +262,22 @@ class _LocalEngine:
         suspects += list(self._futures.values())
         self._futures.clear()
         self._discard_pool()
-        for data, file, pack, pdf in suspects:
+        in_a_row = 0
+        for data, file, pack, opts in suspects:
             try:
-                yield self._executor().submit(work, data, file, pack, pdf).result()
+                out = self._executor().submit(work, data, file, pack, *opts).result()
+                in_a_row = 0
+                yield out
             except BrokenProcessPool:
                 self._discard_pool()
+                in_a_row += 1
+                if in_a_row >= 2:  # not one bad workbook: the workers cannot run at all
+                    raise BatchError(WORKERS_DIE) from None
                 yield _failed(file, pack, "处理该文件时处理进程意外退出")
 
     def _discard_pool(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
 
     def harvest(self) -> Iterator[Outcome]:
@@ -311,10 +321,10 @@ class _DaskEngine:
         self._futures: dict = {}
         self._pack_future = None
 
-    def submit(self, data: bytes, file: str, pack: RulePack, pdf: bool) -> None:
+    def submit(self, data: bytes, file: str, pack: RulePack, opts: tuple) -> None:
         if self._pack_future is None:
             self._pack_future = self.client.scatter(pack, broadcast=True, hash=False)
-        fut = self.client.submit(work, data, file, self._pack_future, pdf, pure=False)
+        fut = self.client.submit(work, data, file, self._pack_future, *opts, pure=False)
         self._futures[fut.key] = (fut, file, pack)
         self._ac.add(fut)
 
@@ -416,10 +426,11 @@ def _plan(src: Path, dst: Path, recursive: bool) -> tuple[list[Path], dict[str, 
 class _Run:
     """The state of one batch: what is cached, what finished, where it goes."""
 
-    def __init__(self, src: Path, dst: Path, files: list[Path], names: dict, pack: RulePack, pdf: bool,
-                 progress: bool):
+    def __init__(self, src: Path, dst: Path, files: list[Path], names: dict, pack: RulePack,
+                 opts: tuple, progress: bool):
         self.src, self.dst, self.files, self.names, self.pack = src, dst, files, names, pack
-        options = {"pdf": pdf, "mark": True, "report": True}
+        pdf, charts = opts
+        options = {"pdf": pdf, "charts": charts, "mark": True, "report": True}
         self.salt = hashlib.sha256(json.dumps([__version__, pack_hash(pack), options]).encode()).digest()
         self.cache_path = dst / CACHE_NAME
         # An entry's key covers the file's content, the rule pack, perfxl's version and the
@@ -491,7 +502,7 @@ class _Run:
         if self.bar is not None:
             self.bar.update(1)
 
-    def close(self, meta: dict) -> None:
+    def close(self) -> None:
         """Save the cache and write the summary of everything finished or reused."""
         if self.bar is not None:
             self.bar.close()
@@ -502,20 +513,24 @@ class _Run:
         r.rows = sorted(self.rows.values(), key=lambda row: row["文件"])
         meta = {"perfxl 版本": __version__, "评分规则包": f"{self.pack.name}（{self.pack.id}）",
                 "输入文件夹": str(self.src), "工作簿总数": len(self.files), "本次处理": r.processed,
-                "沿用上次结果": r.skipped, "已中断": "是" if r.interrupted else "否", **meta}
+                "沿用上次结果": r.skipped, "已中断": "是" if r.interrupted else "否"}
         r.summary_files = sm.write_all(self.dst, r.rows, self.pack, meta)
 
 
 def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | str | os.PathLike | None = None,
         pdf: bool = False, jobs: int | None = None, recursive: bool = False, scheduler: Any = None,
-        progress: bool = True) -> BatchResult:
+        progress: bool = True, charts: bool = True) -> BatchResult:
     """Check, score, write back and report every workbook of ``indir``; write the summary.
 
     ``pack``: a RulePack, a rule pack file, or None for the default pack.  ``jobs``: worker
     processes (default ``os.cpu_count()``); with ``scheduler``, workbooks running at once
-    (default: the cluster's worker threads).  ``scheduler``: a dask.distributed scheduler address (or a ``Client``, which stays
-    open) to run on instead of local processes.  ``progress``: a tqdm bar on stderr and a final
-    line with the totals (:attr:`BatchResult.line`).
+    (default: the cluster's worker threads).  ``scheduler``: a dask.distributed scheduler
+    address, or a ``Client`` (left open), to run on instead of local processes.  ``progress``:
+    a tqdm bar on stderr and the final line with the totals (:attr:`BatchResult.line`).
+    ``charts``: the report's charts (most of the report's time; part of the cache key).
+
+    Worker processes start with ``forkserver``: a script that calls this function must do so
+    under ``if __name__ == "__main__":`` (as for any multiprocessing code).
 
     Outputs under ``outdir`` (subfolders mirrored): ``<stem>-已评分.xlsx|.xlsm``,
     ``<stem>-自评报告.docx`` (``.pdf`` with ``pdf=True``), ``<stem>-校验结果.json``; and
@@ -523,11 +538,21 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     summary of what finished is written and the result has ``exit_code`` 130.
     Raises :class:`BatchError` when the batch itself cannot run.
     """
+    import multiprocessing as mp
+
+    if getattr(mp.current_process(), "_inheriting", False):
+        # A worker process re-importing a caller's script that lacks the __main__ guard.
+        raise BatchError("不能在处理进程启动时调用 perfxl.batch.run：请把调用放在 if __name__ == \"__main__\": 之下。")
     t_start = time.perf_counter()
     src, dst = _check_dirs(indir, outdir)
     if not isinstance(pack, RulePack):
         pack = load_rules(pack)
     files, names = _plan(src, dst, recursive)
+    if pdf and not scheduler:
+        from .report.pdf import find_soffice
+
+        if find_soffice() is None:
+            raise BatchError("生成 PDF 需要 LibreOffice（soffice），本机未找到。请安装 LibreOffice，或去掉 --pdf。")
     try:
         dst.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -536,13 +561,14 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         engine = _DaskEngine(scheduler, jobs)
     else:
         engine = _LocalEngine(max(1, jobs or os.cpu_count() or 1))
-    state = _Run(src, dst, files, names, pack, pdf, progress)
+    opts = (pdf, charts)
+    state = _Run(src, dst, files, names, pack, opts, progress)
     result = state.result
     failed = False
     try:
         try:
             for data, file in state.todo():
-                engine.submit(data, file, pack, pdf)
+                engine.submit(data, file, pack, opts)
                 while engine.pending() >= engine.window:
                     for out in engine.next_done():
                         state.finish(out)
@@ -561,7 +587,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         raise
     finally:
         try:
-            state.close({})
+            state.close()
         except OSError as e:
             if not failed:
                 raise BatchError(f"无法写入汇总表：{e.strerror or e}") from None

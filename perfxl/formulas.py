@@ -588,11 +588,12 @@ class Method:
     specs: Callable[["Indicator"], list[ParamSpec]] = lambda ind: []
     body: Callable[["Indicator", Callable[[str], Expr], Expr], Expr] | None = None
     computed: Callable[["Indicator", Callable[[str], Expr]], Expr] | None = None
+    own_inputs: Callable[["Indicator"], tuple[str, ...]] | None = None  # when not ``input``
 
     def inputs(self, ind: "Indicator") -> tuple[str, ...]:
         """The rate names the indicator reads."""
-        if self.name == "sum_checks":
-            return tuple(c["input"] for c in ind.params.get("checks", ()))
+        if self.own_inputs is not None:
+            return self.own_inputs(ind)
         return (ind.input,) if self.uses_input and ind.input else ()
 
 
@@ -757,6 +758,10 @@ def _body_sum_checks(ind, P, x):
     return MIN(P("points"), total)
 
 
+def _inputs_sum_checks(ind) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c["input"] for c in ind.params.get("checks", ())))
+
+
 def _computed_sum_checks(ind, P):
     """计算值 of sum_checks: how many checks are met."""
     total: Expr | None = None
@@ -778,7 +783,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("deduct_per_point", "按百分点扣分", frozenset({"line", "direction", "per_point"}),
            check=_check_deduct, specs=_specs_deduct, body=_body_deduct),
     Method("sum_checks", "多项检查累加", frozenset({"checks"}), uses_input=False, check=_check_sum_checks,
-           specs=_specs_sum_checks, body=_body_sum_checks, computed=_computed_sum_checks),
+           specs=_specs_sum_checks, body=_body_sum_checks, computed=_computed_sum_checks,
+           own_inputs=_inputs_sum_checks),
 )}
 
 

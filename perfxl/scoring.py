@@ -178,21 +178,43 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
     """Score a workbook with a rule pack (see the module docstring for the decisions)."""
     env = _Env(model, pack)
     problems: list[tuple[str, str]] = []
+    rates, reasons = _rates(env, problems)
+    indicators, computed, rows = _indicators(env, pack, rates, reasons, problems)
+    awards, deductions = _awards(model, env, pack, problems)
+    # Totals, in the order the workbook computes them.
+    bonus = result(evaluate(formulas.bonus_expr(), env)) if "tbl_awards" in model.tables else 0.0
+    env.values["score_bonus"] = bonus
+    base = result(evaluate(formulas.base_expr([i.id for i in pack.indicators if i.id in rows]), env))
+    env.values["score_base"] = base
+    total = result(evaluate(formulas.total_expr(), env))
+    env.values["score_total"] = total
+    grade = result(evaluate(formulas.grade_expr(len(pack.grades)), env))
+    return Scores(rates, indicators, computed, tuple(awards), base or 0.0, bonus or 0.0, total or 0.0,
+                  str(grade or ""), tuple(dict.fromkeys(problems)), pack.id, tuple(deductions))
 
+
+def _rates(env: _Env, problems: list) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Every contract rate, and why the empty ones are empty."""
+    model = env.model
     rates: dict[str, float | None] = {}
-    rate_reasons: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     for rate in formulas.RATES:
         v = evaluate(rate.expr, env)
         rates[rate.name] = result(v)
+        # what the indicators' formulas will see: nothing at all if the workbook lacks the name
         env.values[rate.name] = v if rate.name in model.names else NAME
         if rates[rate.name] is None:
-            rate_reasons[rate.name] = _rate_reason(rate, env)
-            problems.append((rate.name, f"{_label(rate.name)}无法计算：{rate_reasons[rate.name]}"))
+            reasons[rate.name] = _rate_reason(rate, env)
+            problems.append((rate.name, f"{_label(rate.name)}无法计算：{reasons[rate.name]}"))
         problems += _text_inputs(rate, model)
         if rate.name not in model.names:
             problems.append((rate.name, f"工作簿缺少名称 {rate.name}，无法写入{_label(rate.name)}"))
+    return rates, reasons
 
-    rows, dup = score_rows(model)
+
+def _indicators(env: _Env, pack: RulePack, rates, reasons, problems: list):
+    """Indicator scores (manual: the clerk's; automatic: the method's formula) and 计算值."""
+    rows, dup = score_rows(env.model)
     problems += dup
     indicators: dict[str, float | None] = {}
     computed: dict[str, float | None] = {}
@@ -217,24 +239,12 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
         computed[ind.id] = result(evaluate(formulas.computed_expr(ind), env))
         if indicators[ind.id] is None:
             missing = [r for r in formulas.METHODS[ind.method].inputs(ind) if rates.get(r) is None]
-            why = "；".join(f"{_label(r)}无法计算（{rate_reasons.get(r, '')}）" for r in missing) or "公式出错"
+            why = "；".join(f"{_label(r)}无法计算（{reasons.get(r, '')}）" for r in missing) or "公式出错"
             problems.append((ind.id, f"{ind.name}未能自动评分：{why}"))
-    extra = [k for k in rows if pack.indicator(k) is None]
-    for k in extra:
-        problems.append((k, f"评分表第 {rows[k].row} 行的指标 {k} 不在规则包 {pack.id} 中，不计入总分"))
-
-    awards, deductions = _awards(model, env, pack, problems)
-    has_awards = "tbl_awards" in model.tables
-    bonus = result(evaluate(formulas.bonus_expr(), env)) if has_awards else 0.0
-    env.values["score_bonus"] = bonus
-    ids = [i.id for i in pack.indicators if i.id in rows]
-    base = result(evaluate(formulas.base_expr(ids), env))
-    env.values["score_base"] = base
-    total = result(evaluate(formulas.total_expr(), env))
-    env.values["score_total"] = total
-    grade = result(evaluate(formulas.grade_expr(len(pack.grades)), env))
-    return Scores(rates, indicators, computed, tuple(awards), base or 0.0, bonus or 0.0, total or 0.0,
-                  str(grade or ""), tuple(dict.fromkeys(problems)), pack.id, tuple(deductions))
+    for k, row in rows.items():
+        if pack.indicator(k) is None:
+            problems.append((k, f"评分表第 {row.row} 行的指标 {k} 不在规则包 {pack.id} 中，不计入总分"))
+    return indicators, computed, rows
 
 
 def _manual_score(ind, raw: Any, cell: Value | None, problems: list) -> float | None:

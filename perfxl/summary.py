@@ -277,6 +277,16 @@ def _sheet_table(ws, name: str, cols: tuple[str, ...], rows: list[Mapping[str, A
         ws.add_table(t)
 
 
+def _printable(ws) -> None:
+    """Landscape, one page wide, header row repeated on every printed page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
+
+
 def _distribution(ws, rows: list[Mapping[str, Any]], grades: list[str]) -> None:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
@@ -348,6 +358,7 @@ def xlsx_bytes(rows: list[Mapping[str, Any]], pack: RulePack, meta: Mapping[str,
     _sheet_table(ws, "tbl_summary", cols, rows, {c: _fmt(c, level1) for c in cols}, widths)
     ws.freeze_panes = "B2"
     ws.row_dimensions[1].height = 30
+    _printable(ws)
 
     rs = wb.create_sheet("抽查建议")
     ranking = review_ranking(rows)
@@ -355,6 +366,7 @@ def xlsx_bytes(rows: list[Mapping[str, Any]], pack: RulePack, meta: Mapping[str,
     _sheet_table(rs, "tbl_review", rcols, ranking, {"排名": "0", "风险分": "0", "总分": "0.00", "支出进度": "0.00%"},
                  {"排名": 6, "部门名称": 24, "文件": 30, "状态": 9, "风险分": 8, "抽查理由": 60})
     rs.freeze_panes = "C2"
+    _printable(rs)
     rs.cell(1, 10, "风险计分规则（风险分为各项之和，按风险分从高到低排列，同分时总分高者在前）").font = Font(bold=True)
     _sheet_table(rs, "tbl_risk_rules", ("规则", "分值", "说明"),
                  [{"规则": a, "分值": b, "说明": c} for a, b, c in RISK_RULES], {},

@@ -321,6 +321,8 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
                 head = int(re.match(r"[A-Z]+(\d+)", ref).group(1))
                 for i, ind in enumerate(pack.indicators):
                     _define(wb, f"score_{ind.id}", sheet, f"{score_col}{head + 1 + i}")
+                    if ind.input:  # 计算值 of a rate-driven indicator is a rate: show it as one
+                        ws[f"H{head + 1 + i}"].number_format = FMT[schema.RATE]
                 ws.freeze_panes = f"C{head + 1}"
         if sheet == schema.S_SCORES:
             row = _outputs_block(wb, ws, schema.TOTAL_OUTPUTS, row, "得分汇总（perfxl 写入公式）")

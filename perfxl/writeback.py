@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formulas, schema
-from .cellref import quote_sheet, sheet_ref, split_cell
+from .cellref import index_to_col, quote_sheet, sheet_ref, split_cell
 from .errors import WorkbookError
 from .fileio import atomic_write_bytes
 from .model import WorkbookModel
@@ -63,12 +63,6 @@ def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs) ->
     return SetCell(sheet, cell, _cached(value), formula=text)
 
 
-def _col(index: int) -> str:
-    from .cellref import index_to_col
-
-    return index_to_col(index)
-
-
 def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
     """The 评分参数 rows (from row 5, columns B..F) and a defined name per parameter."""
     sheet = schema.S_PARAMS
@@ -76,18 +70,18 @@ def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
     if sheet not in model.sheets:
         edits.append(EnsureSheet(sheet))
         for i, h in enumerate(PARAM_HEADERS):
-            edits.append(SetCell(sheet, f"{_col(PARAM_FIRST_COL + i)}{PARAM_HEADER_ROW}", h))
+            edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{PARAM_HEADER_ROW}", h))
     row = PARAM_HEADER_ROW + 1
     groups: dict[str, list[int]] = {}
     for p in pack.params:
         values = (p.label, p.value, p.name, p.indicator, p.note)
         for i, v in enumerate(values):
-            edits.append(SetCell(sheet, f"{_col(PARAM_FIRST_COL + i)}{row}", v))
-        edits.append(DefineName(p.name, sheet_ref(sheet, f"{_col(PARAM_FIRST_COL + 1)}{row}")))
+            edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{row}", v))
+        edits.append(DefineName(p.name, sheet_ref(sheet, f"{index_to_col(PARAM_FIRST_COL + 1)}{row}")))
         if p.group:
             groups.setdefault(p.group, []).append(row)
         row += 1
-    value_col = _col(PARAM_FIRST_COL + 1)
+    value_col = index_to_col(PARAM_FIRST_COL + 1)
     for group, rows in groups.items():
         edits.append(DefineName(group, sheet_ref(sheet, f"{value_col}{min(rows)}:{value_col}{max(rows)}")))
     # Rows a previous, longer pack wrote below ours: empty them (their names then point at blanks).
@@ -99,7 +93,7 @@ def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
                 stale.add(r)
     for r in sorted(stale):
         for i in range(len(PARAM_HEADERS)):
-            edits.append(SetCell(sheet, f"{_col(PARAM_FIRST_COL + i)}{r}", None))
+            edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{r}", None))
     return edits
 
 
@@ -125,7 +119,8 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
         edits.append(DefineName(f"score_{ind.id}", sheet_ref(table.sheet, score_cell.cell)))
         if ind.manual:
             continue
-        edits.append(_set(table.sheet, score_cell.cell, formulas.indicator_expr(ind), scores.indicators.get(ind.id), refs))
+        expr = formulas.indicator_expr(ind)
+        edits.append(_set(table.sheet, score_cell.cell, expr, scores.indicators.get(ind.id), refs))
         calc = row.cells.get("计算值")
         if calc is not None:
             edits.append(_set(table.sheet, calc.cell, formulas.computed_expr(ind), scores.computed.get(ind.id), refs))

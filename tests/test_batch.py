@@ -402,3 +402,46 @@ def test_sigint_then_rerun(tmp_path):
     for p in src.glob("*.xlsx"):
         stem = p.stem
         assert (out / f"{stem}-校验结果.json").exists()
+
+
+def test_script_without_main_guard_stops_with_a_clear_error(ran, tmp_path):
+    """Worker processes re-import the caller's script; without the __main__ guard every worker
+    dies at start.  The batch stops with one Chinese sentence instead of failing file by file."""
+    src, _, _, _ = ran
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from perfxl import batch\n"
+        "try:\n"
+        f"    batch.run({str(src)!r}, {str(tmp_path / 'out')!r}, jobs=2, progress=False)\n"
+        "except batch.BatchError as e:\n"
+        "    print('BatchError:', e)\n"
+        "    sys.exit(2)\n", "utf-8")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=300)
+    out = r.stdout.decode()
+    assert r.returncode == 2, out + r.stderr.decode()
+    assert "处理进程反复意外退出" in out and "__main__" in out
+
+
+def test_pdf_reports(tmp_path, pack, sample_data):
+    """--pdf: a PDF beside each report (LibreOffice, one private profile per conversion)."""
+    import copy
+    import shutil
+
+    if not shutil.which("soffice"):
+        pytest.skip("LibreOffice missing")  # scripts/setup.sh installs it
+    src = tmp_path / "in"
+    src.mkdir()
+    other = copy.deepcopy(sample_data)
+    other["fields"]["dept_name"] = "仁化县民政局"
+    (src / "甲 局.xlsx").write_bytes(build_workbook(sample_data))
+    (src / "乙 局.xlsx").write_bytes(build_workbook(other))
+    result = batch.run(src, tmp_path / "out", pack=pack, pdf=True, jobs=2, progress=False)
+    assert [r["状态"] for r in result.rows] == ["成功", "成功"]
+    for stem in ("甲 局", "乙 局"):
+        assert (tmp_path / "out" / f"{stem}-自评报告.pdf").read_bytes().startswith(b"%PDF")
+    # the PDF option is part of the cache key: without it the reports are redone
+    again = batch.run(src, tmp_path / "out", pack=pack, jobs=2, progress=False)
+    assert again.processed == 2
+    assert not (tmp_path / "out" / "甲 局-自评报告.pdf").exists()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import python_calamine
 
-from perfxl import formulas, reader, rulepack, schema, template, writeback
+from perfxl import formulas, reader, rulepack, schema, scoring, template, writeback
 from perfxl.cellref import split_cell
 from perfxl.errors import WorkbookError
 from perfxl.xlsxpatch import SetCell
@@ -120,9 +120,9 @@ def test_nothing_else_changes(tmp_path, data):
     data["tables"]["tbl_awards"][2]["自评得分"] = 0.5
     src = _unscored(data, tmp_path / "wb.xlsx")
     model = reader.read(src)
-    scores = writeback.score_edits(model, pack, __import__("perfxl.scoring").scoring.score(model, pack))
+    edits = writeback.score_edits(model, pack, scoring.score(model, pack))
     written = {(e.sheet, split_cell(e.cell)[1], openpyxl.utils.column_index_from_string(split_cell(e.cell)[0]))
-               for e in scores if isinstance(e, SetCell)}
+               for e in edits if isinstance(e, SetCell)}
     dst = tmp_path / "out.xlsx"
     writeback.score_file(src, dst)
     a, b = _cells(src), _cells(dst)
@@ -224,8 +224,6 @@ def test_xlsm_with_image_chart_comment_and_extra_sheet_survives(tmp_path, data, 
 def test_format_scores_text_mentions_total_and_problems(build, data):
     data["fields"]["upper_funds_total"] = 0
     model = reader.read(build(data))
-    from perfxl import scoring
-
     s = scoring.score(model, rulepack.load())
     text = writeback.format_scores_text(s)
     assert f"{s.score_total:g}" in text and "rate_carryover" in text
