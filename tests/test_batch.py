@@ -380,7 +380,7 @@ def test_sigint_then_rerun(tmp_path):
     generate(30, src, seed=7)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "perfxl", "batch", str(src), "-o", str(out), "--jobs", "2"]
+    cmd = [sys.executable, "-m", "perfxl", "batch", str(src), "-o", str(out), "--jobs", "1"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(out.glob("*-自评报告.docx"))) < 5:

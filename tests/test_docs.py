@@ -33,3 +33,10 @@ def test_readme_lists_every_finding_code():
 
     for code in CATALOGUE:
         assert f"`{code}`" in README, code
+
+
+def test_readme_codes_block_is_current():
+    from perfxl.findings import catalogue_table
+
+    block = README.split("<!-- codes:start -->")[1].split("<!-- codes:end -->")[0].strip()
+    assert block == catalogue_table().strip()
