@@ -67,11 +67,13 @@ def cmd_score(args) -> int:
 
     if args.in_place and args.output:
         raise PerfxlError("--in-place 与 -o 不能同时使用。")
-    scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=_pack(args))
+    pack = _pack(args)
+    scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=pack)
     if args.json:
         _out(json.dumps(writeback.scores_json(scores), ensure_ascii=False, indent=1))
     else:
-        _out(writeback.format_scores_text(scores))
+        dst = args.file if args.in_place else (args.output or writeback.default_output(Path(args.file)))
+        _out(writeback.format_scores_text(scores, pack, str(dst)))
     return EXIT_OK
 
 

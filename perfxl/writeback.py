@@ -215,17 +215,24 @@ def scores_json(scores: Scores) -> dict:
     }
 
 
-def format_scores_text(scores: Scores) -> str:
-    """A short Chinese summary for the terminal."""
+def format_scores_text(scores: Scores, pack: RulePack | None = None, dst: str | None = None) -> str:
+    """A short Chinese summary for the terminal: totals, then every indicator by 一级指标."""
     def num(v):
         return "—" if v is None else f"{v:g}"
 
-    lines = [f"总分 {num(scores.score_total)}（{scores.grade}）：基础得分 {num(scores.score_base)}，"
+    pack = pack or load_rules()
+    lines = [f"总分 {num(scores.score_total)} 分（{scores.grade or '—'}）：基础得分 {num(scores.score_base)}，"
              f"加减分 {num(scores.score_bonus)}"]
-    auto = ", ".join(f"{k} {num(v)}" for k, v in scores.indicators.items() if k in scores.computed)
-    if auto:
-        lines.append(f"自动评分：{auto}")
+    for level1 in dict.fromkeys(i.level1 for i in pack.indicators):
+        inds = [i for i in pack.indicators if i.level1 == level1]
+        got = sum(scores.indicators.get(i.id) or 0 for i in inds)
+        lines.append(f"  {level1}（{num(sum(i.points for i in inds))} 分）：{num(round(got, 2))}")
+        for i in inds:
+            mark = "" if i.manual else "  [自动]"
+            lines.append(f"    {i.name}（{num(i.points)}）：{num(scores.indicators.get(i.id))}{mark}")
     if scores.problems:
         lines.append(f"评分问题 {len(scores.problems)} 条：")
         lines += [f"  - {key}：{why}" for key, why in scores.problems]
+    if dst:
+        lines.append(f"已写回公式：{dst}")
     return "\n".join(lines)

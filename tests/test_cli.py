@@ -1,0 +1,120 @@
+"""The command line as a clerk uses it: exit codes, files written, the original untouched."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from perfxl import reader, schema
+from conftest import ROOT
+
+
+def perfxl(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "perfxl", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_run_writes_outputs_and_leaves_original(sample_copy, tmp_path):
+    before = sha(sample_copy)
+    out = tmp_path / "输出"
+    p = perfxl("run", sample_copy, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert "98.31" in p.stdout and "优" in p.stdout
+    stem = sample_copy.stem
+    for name in (f"{stem}-已评分.xlsx", f"{stem}-自评报告.docx", f"{stem}-校验结果.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert sha(sample_copy) == before
+    scored = reader.read(out / f"{stem}-已评分.xlsx")
+    assert scored.outputs["score_total"].value == pytest.approx(98.31)
+    assert "校验结果" in scored.sheets
+    findings = json.loads((out / f"{stem}-校验结果.json").read_text("utf-8"))
+    assert {f["code"] for f in findings if f["severity"] == "警告"} == {
+        "staff-total-mismatch", "execution-progress-mismatch"}
+    assert not list(out.glob(".~perfxl-*"))
+
+
+def test_check_exit_codes_and_json(build, data):
+    ok = perfxl("check", build(data, "好.xlsx"), "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert all(set(f) >= {"code", "severity", "sheet", "cell", "message"} for f in json.loads(ok.stdout))
+    data["fields"]["quota_basic"] = -5
+    bad = perfxl("check", build(data, "坏.xlsx"), "--json")
+    assert bad.returncode == 1
+    hits = [f for f in json.loads(bad.stdout) if f["code"] == "negative-value"]
+    assert hits and hits[0]["sheet"] == "预算执行"
+    text = perfxl("check", build(data, "坏2.xlsx"))
+    assert text.returncode == 1 and "【预算执行】" in text.stdout and "negative-value" in text.stdout
+
+
+def test_check_mark_then_unmark(build, data, tmp_path):
+    data["fields"]["quota_basic"] = -5
+    src = build(data, "标注.xlsx")
+    before = sha(src)
+    marked = tmp_path / "已标注.xlsx"
+    assert perfxl("check", src, "--mark", "-o", marked).returncode == 1
+    assert sha(src) == before  # -o given: the clerk's file untouched
+    wb = openpyxl.load_workbook(marked)
+    assert "校验结果" in wb.sheetnames
+    assert perfxl("check", marked, "--unmark").returncode == 0
+    assert "校验结果" not in openpyxl.load_workbook(marked).sheetnames
+
+
+def test_score_json_in_place_and_backup(sample_copy):
+    p = perfxl("score", sample_copy, "--in-place", "--json")
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert set(got) == {"indicators", "score_base", "score_bonus", "score_total", "grade", "rates"}
+    assert got["score_total"] == pytest.approx(98.31) and got["grade"] == "优"
+    assert sample_copy.with_name(sample_copy.name + ".bak").exists()
+    assert perfxl("score", sample_copy, "--in-place", "-o", "x.xlsx").returncode == 2
+
+
+def test_score_with_another_rule_pack(tmp_path):
+    from perfxl import rulepack, template
+
+    pack_file = ROOT / "tests" / "rules" / "county-alt-2024.toml"
+    pack = rulepack.load(pack_file)
+    src = tmp_path / "其他规则.xlsx"
+    src.write_bytes(template.build_workbook(json.loads((ROOT / "samples" / "lechang-2023.json").read_text("utf-8")),
+                                            pack=pack))
+    p = perfxl("score", src, "--rules", pack_file, "--json", "-o", tmp_path / "out.xlsx")
+    assert p.returncode == 0, p.stderr
+    assert set(json.loads(p.stdout)["indicators"]) == {i.id for i in pack.indicators}
+
+
+def test_bad_rule_pack_is_a_clear_error(sample_copy, tmp_path):
+    bad = tmp_path / "坏规则.toml"
+    bad.write_text((ROOT / "perfxl" / "rules" / "guangdong-2023.toml").read_text("utf-8")
+                   .replace('method = "linear"', 'method = "magic"'), "utf-8")
+    p = perfxl("score", sample_copy, "--rules", bad)
+    assert p.returncode == 2 and "坏规则.toml" in p.stderr and "magic" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_export_json_keyed_by_contract(sample_copy):
+    p = perfxl("export", sample_copy, "--json")
+    assert p.returncode == 0
+    got = json.loads(p.stdout)
+    assert set(got["fields"]) == {f.name for f in schema.FIELDS}
+    assert set(got["tables"]) == {t.name for t in schema.TABLES}
+    assert got["fields"]["income_total"] == pytest.approx(12820.47)
+    assert got["outputs"]["score_total"] == pytest.approx(98.31)
+
+
+def test_report_command(sample_copy, tmp_path):
+    out = tmp_path / "报告.docx"
+    p = perfxl("report", sample_copy, "-o", out, "--no-charts")
+    assert p.returncode == 0, p.stderr
+    from docx import Document
+
+    text = "\n".join(par.text for par in Document(out).paragraphs)
+    assert "98.31" in text
