@@ -44,7 +44,7 @@ def cmd_check(args) -> int:
     from . import marks, validate
 
     pack = _pack(args)
-    model, findings = validate.check_file(args.file, pack)
+    model, findings = validate.check_file(args.file, pack, explicit=args.rules is not None)
     if args.unmark:
         dst = Path(args.output or args.file)
         marks.unmark_file(args.file, dst, model)
@@ -68,7 +68,8 @@ def cmd_score(args) -> int:
     if args.in_place and args.output:
         raise PerfxlError("--in-place 与 -o 不能同时使用。")
     pack = _pack(args)
-    scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=pack)
+    scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=pack,
+                                  explicit=args.rules is not None)
     if args.json:
         _out(json.dumps(writeback.scores_json(scores), ensure_ascii=False, indent=1))
     else:
@@ -82,7 +83,7 @@ def cmd_report(args) -> int:
     from .report import render_report
 
     pack = _pack(args)
-    analysis = analyse(load(args.file), pack)
+    analysis = analyse(load(args.file), pack, explicit=args.rules is not None)
     src = Path(args.file)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-自评报告.docx")
     path = render_report(analysis.model, analysis.scores, out, template=args.template, pdf=args.pdf,
@@ -95,7 +96,7 @@ def cmd_run(args) -> int:
     """The main job for one workbook: check, score, mark, report — outputs beside it or in -o."""
     from .runone import run_one
 
-    result = run_one(args.file, args.outdir, pack=_pack(args), pdf=args.pdf)
+    result = run_one(args.file, args.outdir, pack=_pack(args), pdf=args.pdf, explicit=args.rules is not None)
     _out(result.summary)
     return EXIT_FINDINGS if result.errors else EXIT_OK
 

@@ -131,6 +131,7 @@ _ENTRIES = (
     ("rate-undefined", _W, "比率无法计算", "比率的分母为零或为空，无法计算，相应指标无法自动评分。"),
     ("scoring-problem", _W, "评分时发现问题", "评分计算时发现的问题（见说明）。"),
     ("scoring-failed", _E, "评分计算失败", "评分计算意外中断，评分相关的校验未完成。"),
+    ("param-modified", _W, "评分参数被修改", "“评分参数”表中的阈值或分值与规则包不同；单个工作簿评分时采用表中的值，财政局批量评分时采用规则包的值。"),
 )
 
 CATALOGUE: dict[str, CodeInfo] = {c: CodeInfo(c, s, t, d) for c, s, t, d in _ENTRIES}

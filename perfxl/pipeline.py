@@ -38,14 +38,29 @@ def load(path: str | os.PathLike, data: bytes | None = None) -> WorkbookModel:
     return read(path, data)
 
 
-def analyse(model: WorkbookModel, pack: RulePack | None = None) -> Analysis:
+def effective_pack(model: WorkbookModel, pack: RulePack | None = None, explicit: bool = False) -> RulePack:
+    """The pack to score ``model`` with.
+
+    Every threshold is a cell on the workbook's 评分参数 sheet, so a bureau corrects a rule by
+    editing a cell: unless the pack was chosen explicitly (``--rules``, or a bureau's batch run),
+    parameter values found in the workbook win over the pack's defaults.  Validation still
+    compares them with the pack and reports each change (``param-modified``).
+    """
+    from .rulepack import with_params, workbook_params
+
+    pack = pack or load_rules()
+    return pack if explicit else with_params(pack, workbook_params(pack, model.outputs))
+
+
+def analyse(model: WorkbookModel, pack: RulePack | None = None, explicit: bool = False) -> Analysis:
     """Score, then validate (validation sees the scores: plausibility checks use the total)."""
     from . import scoring, validate
 
     pack = pack or load_rules()
-    scores = scoring.score(model, pack)
+    used = effective_pack(model, pack, explicit)
+    scores = scoring.score(model, used)
     findings = tuple(validate.check(model, pack, scores))
-    return Analysis(model, scores, findings, pack)
+    return Analysis(model, scores, findings, used)
 
 
 def workbook_edits(analysis: Analysis, pack: RulePack | None = None, *, score: bool = True,
@@ -75,7 +90,8 @@ class Processed:
 
 
 def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, report: bool = True,
-                  pdf: bool = False, mark: bool = True, charts: bool = True) -> Processed:
+                  pdf: bool = False, mark: bool = True, charts: bool = True,
+                  explicit: bool = False) -> Processed:
     """Check + score + write back + report one workbook given as bytes; never raises for a
     bad workbook (the reason is in ``error``)."""
     import time
@@ -92,11 +108,11 @@ def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, repor
         return Processed(None, error=str(e))
     t["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    analysis = analyse(model, pack)
+    analysis = analyse(model, pack, explicit)
     t["check_score"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     try:
-        wb = apply_edits_bytes(data, workbook_edits(analysis, pack, score=True, mark=mark))
+        wb = apply_edits_bytes(data, workbook_edits(analysis, analysis.pack, score=True, mark=mark))
     except PerfxlError as e:
         return Processed(analysis, error=str(e), timings=t)
     t["writeback"] = time.perf_counter() - t0

@@ -232,9 +232,9 @@ def parse(source: GridSource) -> WorkbookModel:
 
     outputs: dict[str, Value] = {}
     for name, loc in locs.items():
-        if name.startswith(("rate_", "score_", "grade")) and name not in fields:
+        if name.startswith(("rate_", "score_", "grade", "p_")) and name not in fields:
             raw = _cell(source.grid(loc[0]), loc[1])
-            kind = "text" if name == "grade" else "number"
+            kind = "text" if name == "grade" or isinstance(raw, str) and name.startswith("p_") else "number"
             outputs[name] = _value(kind, raw, *loc)
     return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs)
 

@@ -391,3 +391,33 @@ def _params(indicators, awards, total, grades) -> tuple[Param, ...]:
         out.append(Param(f"p_grade_{k}_min", f"等级 {k} 下限", low, "评价等级",
                          "低于上一等级下限的均为该等级" if last else f"总分 ≥ 该值评为“{name}”"))
     return tuple(out)
+
+
+def workbook_params(pack: RulePack, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The pack's parameters whose cell on the workbook's 评分参数 sheet holds another value.
+
+    ``outputs``: the model's named output values (``model.outputs``; ``p_*`` names included).
+    Returns {parameter name: workbook value}; text and numbers compared as the cell holds them.
+    """
+    changed: dict[str, Any] = {}
+    for p in pack.params:
+        v = outputs.get(p.name)
+        got = getattr(v, "value", v)
+        if got is None or got == "":
+            continue
+        if isinstance(p.value, (int, float)) and not isinstance(p.value, bool):
+            if isinstance(got, (int, float)) and not isinstance(got, bool) and abs(float(got) - float(p.value)) > 1e-9:
+                changed[p.name] = float(got)
+        elif str(got).strip() != str(p.value):
+            changed[p.name] = str(got).strip()
+    return changed
+
+
+def with_params(pack: RulePack, values: Mapping[str, Any]) -> RulePack:
+    """A copy of ``pack`` whose parameters take ``values`` (a bureau's edits on 评分参数)."""
+    import dataclasses
+
+    if not values:
+        return pack
+    params = tuple(dataclasses.replace(p, value=values[p.name]) if p.name in values else p for p in pack.params)
+    return dataclasses.replace(pack, params=params)

@@ -32,7 +32,7 @@ def output_names(src: Path) -> dict[str, str]:
 
 
 def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
-            pack: RulePack | None = None, pdf: bool = False) -> RunResult:
+            pack: RulePack | None = None, pdf: bool = False, explicit: bool = False) -> RunResult:
     from .validate import findings_json
 
     src = Path(path)
@@ -42,7 +42,7 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
         raise PerfxlError(f"{src.name}：文件不存在。") from None
     except IsADirectoryError:
         raise PerfxlError(f"{src.name}：这是一个文件夹；批量处理请用 perfxl batch。") from None
-    result = process_bytes(data, src.name, pack, report=True, pdf=pdf, mark=True)
+    result = process_bytes(data, src.name, pack, report=True, pdf=pdf, mark=True, explicit=explicit)
     if result.analysis is None or (result.error and result.workbook is None):
         raise PerfxlError(result.error or f"{src.name}：无法处理。")
     out = Path(outdir) if outdir else src.parent

@@ -774,10 +774,23 @@ def check_scoring_problems(ctx: Ctx) -> Iterator[Finding]:
             found_cells.add((sheet, cell))
 
 
+def check_params(ctx: Ctx) -> Iterator[Finding]:
+    """评分参数 cells that differ from the rule pack: a changed threshold changes the score."""
+    from .rulepack import workbook_params
+
+    changed = workbook_params(ctx.pack, ctx.model.outputs)
+    for p in ctx.pack.params:
+        if p.name in changed:
+            v = ctx.model.outputs[p.name]
+            yield _at("param-modified", v,
+                      f"评分参数“{p.label}”（{p.name}）为 {shown(changed[p.name])}，规则包“{ctx.pack.name}”规定为 {shown(p.value)}。",
+                      "评分参数应由财政部门统一规定；如非有意修改，请改回规则包的值（重新运行“计算得分”时加 --rules 即恢复）。")
+
+
 CHECKS: tuple[Check, ...] = (
     check_structure, check_fields, check_table_cells, check_text, check_table_shape, check_sums,
     check_staff, check_budget, check_rates, check_scores_table, check_awards, check_narrative,
-    check_duplicates, check_plausibility, check_scoring_problems,
+    check_duplicates, check_plausibility, check_scoring_problems, check_params,
 )
 
 
@@ -815,12 +828,15 @@ def check(model: WorkbookModel, pack: RulePack | None = None, scores: Any = None
     return sort_findings(ctx.found, model.sheets)
 
 
-def check_file(path: str | os.PathLike, pack: RulePack | None = None) -> tuple[WorkbookModel, list[Finding]]:
+def check_file(path: str | os.PathLike, pack: RulePack | None = None,
+               explicit: bool = False) -> tuple[WorkbookModel, list[Finding]]:
     """Read, score (when the scoring engine is available) and check one workbook file.
 
     Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all.
     """
     from .reader import read
+
+    from .pipeline import effective_pack
 
     pack = pack or load_rules()
     model = read(path)
@@ -831,7 +847,7 @@ def check_file(path: str | os.PathLike, pack: RulePack | None = None) -> tuple[W
         scoring = None
     if scoring is not None:
         try:
-            scores = scoring.score(model, pack)
+            scores = scoring.score(model, effective_pack(model, pack, explicit))
         except Exception as e:  # a scoring bug must not hide the other findings
             log.exception("scoring failed on %s", path)
             failed = Finding.at("scoring-failed", schema.S_SCORES, "",

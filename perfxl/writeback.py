@@ -164,7 +164,7 @@ def default_output(src: str | os.PathLike) -> Path:
 
 
 def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_place: bool = False,
-               pack: RulePack | None = None) -> Scores:
+               pack: RulePack | None = None, explicit: bool = False) -> Scores:
     """``perfxl score``: score ``src`` and write the scored workbook.
 
     Writes to ``dst`` (default :func:`default_output`), or with ``in_place`` over ``src`` after
@@ -192,6 +192,10 @@ def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_
             raise WorkbookError(f"{out.name}：输出文件的扩展名应与原文件一致（{src.suffix}），"
                                 "否则 Excel 无法打开（.xlsm 含宏，.xlsx 不含）。")
     model = read(src, data=data)
+    if not explicit:  # the workbook's own 评分参数 cells win over the pack's defaults
+        from .pipeline import effective_pack
+
+        pack = effective_pack(model, pack)
     scores = score(model, pack)
     body = apply_edits_bytes(data, score_edits(model, pack, scores))
     try:

@@ -118,3 +118,23 @@ def test_report_command(sample_copy, tmp_path):
 
     text = "\n".join(par.text for par in Document(out).paragraphs)
     assert "98.31" in text
+
+
+def test_edited_parameter_cell_changes_the_score(sample_copy, tmp_path):
+    """A bureau corrects a rule by editing a cell on 评分参数: perfxl scores with it (and warns);
+    an explicit --rules restores the pack's value."""
+    from perfxl.rulepack import DEFAULT_PACK
+
+    wb = openpyxl.load_workbook(sample_copy)
+    sheet, cell = reader.parse_sheet_ref(wb.defined_names["p_spending_rate_full_at"].attr_text)
+    wb[sheet][cell] = 0.75  # 支出进度 77.12 % is now above the full-score line
+    edited = tmp_path / "改参数.xlsx"
+    wb.save(edited)
+    got = json.loads(perfxl("score", edited, "--json", "-o", tmp_path / "a.xlsx").stdout)
+    assert got["indicators"]["spending_rate"] == 3
+    assert got["score_total"] == pytest.approx(98.31 + 3 - 1.81)
+    check = json.loads(perfxl("check", edited, "--json").stdout)
+    assert any(f["code"] == "param-modified" and f["cell"] == cell for f in check)
+    pack_file = ROOT / "perfxl" / "rules" / f"{DEFAULT_PACK}.toml"
+    strict = json.loads(perfxl("score", edited, "--json", "--rules", pack_file, "-o", tmp_path / "b.xlsx").stdout)
+    assert strict["indicators"]["spending_rate"] == pytest.approx(1.81)

@@ -361,6 +361,8 @@ CASES = [
     Case("high-score-low-spending", "high-score-low-spending", at_name("score_total"),
          fset("fields", "quota_project", 15720.94), scores=fake_scores(score_total=98.31),
          also=frozenset({"execution-progress-mismatch"})),
+    Case("param-modified: a threshold edited on 评分参数", "param-modified", at_name("p_spending_rate_full_at"),
+         post=set_name("p_spending_rate_full_at", 0.75)),
     Case("rate-undefined: stock_prev zero (real scoring)", "rate-undefined", at_field("stock_prev"),
          fset("fields", "stock_prev", 0), scores="real"),
     Case("rate-undefined: no 本级 编制 (real scoring)", "rate-undefined", at_header("tbl_units", "核定编制数"),
