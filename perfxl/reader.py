@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import re
 import zipfile
 from dataclasses import dataclass
 from typing import Any, Protocol

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,7 +21,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from . import schema
 from .cellref import sheet_ref
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, normalize_zip
 from .rulepack import RulePack
 from .rulepack import load as load_rules
 
@@ -338,22 +337,6 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
     return wb
 
 
-def _normalize(data: bytes) -> bytes:
-    """Same content → same bytes: fixed zip timestamps and document dates."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", body)
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            dst.writestr(zi, body)
-    return out.getvalue()
-
-
 def build_workbook(data: Mapping[str, Any] | None = None, pack: RulePack | None = None,
                    dept: str | None = None, year: int | None = None) -> bytes:
     """The standard workbook's bytes: laid out, filled with ``data``, scoring formulas written.
@@ -375,7 +358,7 @@ def build_workbook(data: Mapping[str, Any] | None = None, pack: RulePack | None 
         score_workbook_bytes = None
     if score_workbook_bytes is not None:
         body = score_workbook_bytes(body, pack)
-    return _normalize(body)
+    return normalize_zip(body)
 
 
 def write_new(path: str | Path, dept: str | None = None, year: int | None = None,

@@ -50,6 +50,7 @@ from urllib.parse import quote, unquote
 
 from lxml import etree
 
+from perfxl.cellref import col_to_index, index_to_col
 from perfxl.errors import WorkbookError
 
 __all__ = [
@@ -272,27 +273,12 @@ MAX_COL = 16_384
 # --------------------------------------------------------------------------------------------
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _col_letters(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def _parse_cell(ref: str) -> tuple[int, int]:
     """'H12' → (12, 8) = (row, col), 1-based."""
     m = _CELL_RE.match(ref.strip()) if isinstance(ref, str) else None
     if not m:
         raise InvalidEditError(f"单元格地址无效：{ref!r}（应为 A1 形式，如 H12）")
-    row, col = int(m.group(2)), _col_index(m.group(1))
+    row, col = int(m.group(2)), col_to_index(m.group(1))
     if row > MAX_ROW or col > MAX_COL:
         raise InvalidEditError(f"单元格地址超出 Excel 范围：{ref!r}")
     return row, col
@@ -303,9 +289,9 @@ def _parse_range(ref: str) -> tuple[int, int, int, int]:
     m = _RANGE_RE.match(ref.strip()) if isinstance(ref, str) else None
     if not m:
         raise InvalidEditError(f"区域地址无效：{ref!r}（应为 A1:B2 形式）")
-    r1, c1 = int(m.group(2)), _col_index(m.group(1))
+    r1, c1 = int(m.group(2)), col_to_index(m.group(1))
     if m.group(3):
-        r2, c2 = int(m.group(4)), _col_index(m.group(3))
+        r2, c2 = int(m.group(4)), col_to_index(m.group(3))
     else:
         r2, c2 = r1, c1
     if max(r1, r2) > MAX_ROW or max(c1, c2) > MAX_COL:
@@ -314,7 +300,7 @@ def _parse_range(ref: str) -> tuple[int, int, int, int]:
 
 
 def _ref(row: int, col: int) -> str:
-    return f"{_col_letters(col)}{row}"
+    return f"{index_to_col(col)}{row}"
 
 
 def _range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
@@ -953,7 +939,7 @@ class _Sheet:
                     self.touch()
                 else:
                     m = _CELL_RE.match(r)
-                    col = _col_index(m.group(1)) if m else prev + 1
+                    col = col_to_index(m.group(1)) if m else prev + 1
                 cells[col] = c
                 prev = col
             got = (cells, sorted(cells))

@@ -19,7 +19,6 @@ committed file is not what :func:`build` produces.
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,8 @@ from docx.enum.section import WD_SECTION
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm
+
+from ..fileio import normalize_zip
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "templates" / "default.docx"
 
@@ -627,27 +628,11 @@ def build_document():
     return doc
 
 
-def _normalize(data: bytes) -> bytes:
-    """Same content → same bytes: fixed zip timestamps and order."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + _FIXED_DATE.encode(), body)
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            dst.writestr(zi, body)
-    return out.getvalue()
-
-
 def build() -> bytes:
     """The default template's bytes (deterministic)."""
     buf = io.BytesIO()
     build_document().save(buf)
-    return _normalize(buf.getvalue())
+    return normalize_zip(buf.getvalue(), _FIXED_DATE)
 
 
 def parts(data: bytes) -> dict[str, bytes]:
