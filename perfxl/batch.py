@@ -60,7 +60,8 @@ class Outcome:
     timings: dict = field(default_factory=dict)
 
 
-def _findings_doc(file: str, row: dict, findings: list) -> bytes:
+def findings_document(file: str, row: dict, findings: list) -> bytes:
+    """The ``<stem>-校验结果.json`` of one workbook (shared by ``perfxl run`` and batch)."""
     try:
         from .validate import findings_json
 
@@ -82,7 +83,8 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
     name = PurePosixPath(file).name
     cpu = time.process_time()
     try:
-        p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True, charts=charts)
+        # the bureau's pack is authoritative: edited 评分参数 cells are reported, not used
+        p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True, charts=charts, explicit=True)
         row = sm.row_for(file, p, pack)
         files = {}
         if p.workbook:
@@ -94,7 +96,7 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
         elif pdf and p.report and row["状态"] in (sm.OK, sm.HAS_ERRORS):
             row["原因"] = "；".join(x for x in (row["原因"], "未能生成 PDF（需要 LibreOffice）") if x)
         findings = list(p.analysis.findings) if p.analysis is not None else []
-        files["findings"] = _findings_doc(file, row, findings)
+        files["findings"] = findings_document(file, row, findings)
         return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
     except Exception as e:  # any bug in any stage must not stop the other workbooks
         row = sm.empty_row(pack, file, sm.FAILED, f"{name}：处理时发生意外错误（{type(e).__name__}: {e}）。")

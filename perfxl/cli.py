@@ -105,7 +105,10 @@ def cmd_batch(args) -> int:
     from . import batch
 
     result = batch.run(args.dir, args.output, pack=_pack(args), pdf=args.pdf, jobs=args.jobs,
-                       recursive=args.recursive, scheduler=args.scheduler, progress=not args.quiet)
+                       recursive=args.recursive, scheduler=args.scheduler, progress=not args.quiet,
+                       charts=not args.no_charts)
+    if args.quiet:
+        _out(result.line)
     return result.exit_code
 
 
@@ -187,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--jobs", type=int, help="并行进程数（默认：CPU 核数）")
     sp.add_argument("--recursive", action="store_true", help="包括子文件夹")
     sp.add_argument("--scheduler", help="dask.distributed 调度器地址，如 tcp://10.0.0.5:8786")
-    sp.add_argument("--quiet", action="store_true", help="不显示进度条")
+    sp.add_argument("--no-charts", action="store_true", help="报告中不插入图表")
+    sp.add_argument("--quiet", action="store_true", help="不显示进度条（仍输出最后的汇总行）")
     rules(sp)
 
     add("codes", cmd_codes, "列出全部校验代码")

@@ -118,18 +118,22 @@ def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, repor
     t["writeback"] = time.perf_counter() - t0
     doc = pdf_bytes = None
     if report:
-        from .report import render_report
+        from .report import render_report, report_bytes
 
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
-            out = Path(tmp) / "report.docx"
-            try:
-                render_report(analysis.model, analysis.scores, out, pdf=pdf, findings=list(analysis.findings),
-                              pack=analysis.pack, charts=charts)
-            except PerfxlError as e:
-                return Processed(analysis, wb, error=str(e), timings=t)
-            doc = out.read_bytes()
-            if pdf and out.with_suffix(".pdf").exists():
-                pdf_bytes = out.with_suffix(".pdf").read_bytes()
+        try:
+            if pdf:  # LibreOffice needs files
+                with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
+                    out = Path(tmp) / "report.docx"
+                    render_report(analysis.model, analysis.scores, out, pdf=True, findings=list(analysis.findings),
+                                  pack=analysis.pack, charts=charts)
+                    doc = out.read_bytes()
+                    if out.with_suffix(".pdf").exists():
+                        pdf_bytes = out.with_suffix(".pdf").read_bytes()
+            else:
+                doc = report_bytes(analysis.model, analysis.scores, findings=list(analysis.findings),
+                                   pack=analysis.pack, charts=charts)
+        except PerfxlError as e:
+            return Processed(analysis, wb, error=str(e), timings=t)
         t["report"] = time.perf_counter() - t0
     return Processed(analysis, wb, doc, pdf_bytes, None, t)

@@ -5,7 +5,6 @@ are written next to it (or into ``outdir``), each atomically.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ def output_names(src: Path) -> dict[str, str]:
 
 def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
             pack: RulePack | None = None, pdf: bool = False, explicit: bool = False) -> RunResult:
-    from .validate import findings_json
+    from .batch import findings_document
 
     src = Path(path)
     try:
@@ -55,7 +54,10 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
         files.append(atomic_write_bytes(out / names["report"], result.report))
     if result.pdf:
         files.append(atomic_write_bytes(out / names["pdf"], result.pdf))
-    body = json.dumps(findings_json(list(a.findings)), ensure_ascii=False, indent=1).encode("utf-8")
+    row = {"部门名称": a.model.get("dept_name"), "年度": a.model.get("fiscal_year"),
+           "状态": "有错误" if a.errors else "成功", "原因": result.error or "", "错误数": a.errors,
+           "警告数": a.warnings}
+    body = findings_document(src.name, row, list(a.findings))
     files.append(atomic_write_bytes(out / names["findings"], body))
     s = a.scores
     total = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")

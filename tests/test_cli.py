@@ -36,7 +36,9 @@ def test_run_writes_outputs_and_leaves_original(sample_copy, tmp_path):
     scored = reader.read(out / f"{stem}-已评分.xlsx")
     assert scored.outputs["score_total"].value == pytest.approx(98.31)
     assert "校验结果" in scored.sheets
-    findings = json.loads((out / f"{stem}-校验结果.json").read_text("utf-8"))
+    doc = json.loads((out / f"{stem}-校验结果.json").read_text("utf-8"))
+    assert doc["状态"] == "成功" and doc["错误数"] == 0 and doc["部门名称"] == "乐昌市民政局"
+    findings = doc["校验结果"]
     assert {f["code"] for f in findings if f["severity"] == "警告"} == {
         "staff-total-mismatch", "execution-progress-mismatch"}
     assert not list(out.glob(".~perfxl-*"))
