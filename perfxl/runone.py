@@ -65,5 +65,6 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
              f"校验发现 错误 {a.errors} 条、警告 {a.warnings} 条、提示 {len(a.findings) - a.errors - a.warnings} 条。"]
     if result.error:
         lines.append(f"注意：{result.error}")
+    lines.append("已生成（原工作簿未改动）：")
     lines += [f"  {p}" for p in files]
-    return RunResult(tuple(files), a.errors, a.warnings, "\n".join(["已生成："] and lines))
+    return RunResult(tuple(files), a.errors, a.warnings, "\n".join(lines))

@@ -8,12 +8,16 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# grep without -q reads all of fc-list's output (with -q and pipefail, fc-list's SIGPIPE
+# would make a present font look missing).
+has_font() { fc-list 2>/dev/null | grep -i "$1" >/dev/null; }
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui libreoffice-writer-nogui)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
-fc-list 2>/dev/null | grep -qi "Noto Serif CJK" || need+=(fonts-noto-cjk)
-fc-list 2>/dev/null | grep -qi "AR PL UKai" || need+=(fonts-arphic-ukai)
-fc-list 2>/dev/null | grep -qi "WenQuanYi Zen Hei" || need+=(fonts-wqy-zenhei)
+has_font "Noto Serif CJK" || need+=(fonts-noto-cjk)
+has_font "AR PL UKai" || need+=(fonts-arphic-ukai)
+has_font "AR PL UMing" || need+=(fonts-arphic-uming)
+has_font "WenQuanYi Zen Hei" || need+=(fonts-wqy-zenhei)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "正在安装系统软件包：${need[*]}"
