@@ -100,7 +100,7 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
         return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
     except Exception as e:  # any bug in any stage must not stop the other workbooks
         row = sm.empty_row(pack, file, sm.FAILED, f"{name}：处理时发生意外错误（{type(e).__name__}: {e}）。")
-        return Outcome(file, row, {"findings": _findings_doc(file, row, [])})
+        return Outcome(file, row, {"findings": findings_document(file, row, [])})
 
 
 def _init_worker() -> None:
@@ -361,7 +361,7 @@ class _DaskEngine:
 
 def _failed(file: str, pack: RulePack, why: str) -> Outcome:
     row = sm.empty_row(pack, file, sm.FAILED, f"{PurePosixPath(file).name}：处理失败（{why}）。")
-    return Outcome(file, row, {"findings": _findings_doc(file, row, [])})
+    return Outcome(file, row, {"findings": findings_document(file, row, [])})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +460,7 @@ class _Run:
             except OSError as e:
                 row = sm.empty_row(self.pack, file, sm.UNREADABLE, f"{rel.name}：无法打开文件（{e.strerror or e}）。")
                 self.keys[file] = ""
-                self.finish(Outcome(file, row, {"findings": _findings_doc(file, row, [])}))
+                self.finish(Outcome(file, row, {"findings": findings_document(file, row, [])}))
                 continue
             self.keys[file] = hashlib.sha256(self.salt + hashlib.sha256(data).digest()).hexdigest()
             entry = self.old.get(file)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
@@ -505,12 +506,17 @@ class RateDef:
     required: tuple[str, ...]  # single-cell inputs that must be filled
     den_label: str  # the denominator, in Chinese, for messages
 
-    @property
+    @cached_property  # an immutable tree of frozen nodes: built once per rate
     def expr(self) -> Expr:
         body = IF(self.denominator.eq(0), "", self.numerator / self.denominator)
         if self.required:
             body = IF(any_blank(self.required), "", body)
         return IFERROR(body, "")
+
+    @cached_property
+    def inputs(self) -> tuple[str, ...]:
+        """The defined names :attr:`expr` refers to, sorted."""
+        return tuple(sorted(names_used(self.expr)))
 
 
 _N = Name

@@ -149,7 +149,7 @@ def _tables_used(node: formulas.Expr) -> set[str]:
 def _text_inputs(rate: formulas.RateDef, model: WorkbookModel) -> list[tuple[str, str]]:
     """Inputs holding text (e.g. '1,013.93'): Excel may compute them differently — flag them."""
     out = []
-    for n in sorted(formulas.names_used(rate.expr)):
+    for n in rate.inputs:
         v = model.fields.get(n)
         if v is not None and isinstance(v.raw, str) and v.raw.strip():
             out.append((n, f"{_label(n)}（{v.ref}）是文本“{v.raw}”而不是数字，公式可能无法计算，请改为数值"))

@@ -39,6 +39,7 @@ import os
 import posixpath
 import re
 import stat
+import struct
 import tempfile
 import uuid
 import zipfile
@@ -244,6 +245,7 @@ _STYLE_ORDER = (
 _SEVERITIES = {"错误": ("error", 3, "FFFFC7CE"), "警告": ("warning", 2, "FFFFD8A8"), "提示": ("info", 1, "FFFFF2CC")}
 _SEV_BY_CODE = {code: (name, rank, rgb) for name, (code, rank, rgb) in _SEVERITIES.items()}
 _MARK_PREFIX = '"perfxl-'
+_MARK_TOKEN = b"perfxl-"  # how _MARK_PREFIX shows in a part's bytes, whatever the quote's escaping
 _AUTHOR = "perfxl"
 
 _ERROR_LITERALS = frozenset(
@@ -273,14 +275,25 @@ MAX_COL = 16_384
 # --------------------------------------------------------------------------------------------
 
 
+_CELL_CACHE: dict[str, tuple[int, int]] = {}
+
+
 def _parse_cell(ref: str) -> tuple[int, int]:
     """'H12' → (12, 8) = (row, col), 1-based."""
+    if type(ref) is str:
+        got = _CELL_CACHE.get(ref)
+        if got is not None:
+            return got
     m = _CELL_RE.match(ref.strip()) if isinstance(ref, str) else None
     if not m:
         raise InvalidEditError(f"单元格地址无效：{ref!r}（应为 A1 形式，如 H12）")
     row, col = int(m.group(2)), col_to_index(m.group(1))
     if row > MAX_ROW or col > MAX_COL:
         raise InvalidEditError(f"单元格地址超出 Excel 范围：{ref!r}")
+    if type(ref) is str:
+        if len(_CELL_CACHE) >= 65536:
+            _CELL_CACHE.clear()
+        _CELL_CACHE[ref] = (row, col)
     return row, col
 
 
@@ -331,7 +344,12 @@ def _set_text(el, text: str) -> None:
 
 
 def _child(parent, name: str, ns: str = NS_MAIN):
-    return parent.find(f"{{{ns}}}{name}")
+    """First child element ``{ns}name`` (as ``parent.find``, without parsing a path each call)."""
+    tag = M + name if ns is NS_MAIN else f"{{{ns}}}{name}"
+    for ch in parent:
+        if ch.tag == tag:
+            return ch
+    return None
 
 
 def _nsmap_for(parent, wanted: dict[str, str]) -> dict[str, str] | None:
@@ -416,9 +434,14 @@ def _excel_serial(value, date1904: bool) -> float:
 
 
 def _num_text(value) -> str:
-    if isinstance(value, numbers.Integral):
+    if type(value) is int:
+        return str(value)
+    if type(value) is float:
+        f = value
+    elif isinstance(value, numbers.Integral):
         return str(int(value))
-    f = float(value)
+    else:
+        f = float(value)
     if math.isnan(f) or math.isinf(f):
         raise InvalidEditError(f"数值无效（NaN 或无穷大不能写入 Excel）：{value!r}")
     if f.is_integer() and abs(f) < 1e15:
@@ -456,6 +479,7 @@ class _Package:
             self._entries[info.filename] = info
         self._lower = {n.lower(): n for n in self._entries}
         self._data: dict[str, bytes] = {}
+        self._raw: dict[str, bytes] = {}  # decompressed bytes of source entries read so far
         self._trees: dict[str, etree._Element] = {}
         self._decl: dict[str, bytes | None] = {}
         self._dirty: set[str] = set()
@@ -480,11 +504,17 @@ class _Package:
             return self._serialize(real)
         if real in self._data:
             return self._data[real]
+        got = self._raw.get(real)
+        if got is not None:
+            return got
         info = self._entries[real]
+        if info is None:  # pragma: no cover - created parts always have a tree or data
+            raise WorkbookError(f"工作簿缺少部件 {part}，文件可能已损坏")
         try:
-            return self._zf.read(info)
+            got = self._raw[real] = self._zf.read(info)
         except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
             raise WorkbookError(f"无法读取工作簿部件 {real}：{exc}") from exc
+        return got
 
     def xml(self, part: str):
         real = self.name(part)
@@ -502,7 +532,7 @@ class _Package:
         return root
 
     def touch(self, part: str) -> None:
-        real = self.name(part)
+        real = part if part in self._trees else self.name(part)
         assert real is not None and real in self._trees, part
         self._dirty.add(real)
         if real.endswith(".rels"):
@@ -514,6 +544,7 @@ class _Package:
             self._entries[real] = None
             self._lower[real.lower()] = real
         self._data.pop(real, None)
+        self._raw.pop(real, None)
         self._trees[real] = root
         self._decl[real] = decl
         self._dirty.add(real)
@@ -526,6 +557,7 @@ class _Package:
         del self._entries[real]
         self._lower.pop(real.lower(), None)
         self._data.pop(real, None)
+        self._raw.pop(real, None)
         self._trees.pop(real, None)
         self._dirty.discard(real)
         self._rels_cache.pop(real, None)
@@ -549,6 +581,10 @@ class _Package:
         for real, info in self._entries.items():
             if real in self._dirty:
                 payload = self._serialize(real)
+                if info is not None and self._raw.get(real) == payload:
+                    # Touched but serialised to the very same bytes: keep the entry as it was.
+                    w.copy_raw(info, self._raw_entry(info))
+                    continue
             elif real in self._data:
                 payload = self._data[real]
             elif info is not None:
@@ -710,6 +746,10 @@ def _declaration(raw: bytes) -> bytes | None:
     return raw[start:end]
 
 
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")
+
+
 class _ZipWriter:
     """Minimal ZIP writer: stores new payloads deflated and copies untouched entries raw.
 
@@ -737,23 +777,13 @@ class _ZipWriter:
         flags = 0x800 if not name.isascii() else 0
         dtime, ddate = self._dos(date_time)
         offset = self._out.tell()
-        version = 20
-        self._out.write(
-            b"PK\x03\x04"
-            + version.to_bytes(2, "little") + flags.to_bytes(2, "little") + method.to_bytes(2, "little")
-            + dtime.to_bytes(2, "little") + ddate.to_bytes(2, "little") + crc.to_bytes(4, "little")
-            + csize.to_bytes(4, "little") + usize.to_bytes(4, "little")
-            + len(fname).to_bytes(2, "little") + (0).to_bytes(2, "little") + fname
-        )
+        self._out.write(_LOCAL_HEADER.pack(b"PK\x03\x04", 20, flags, method, dtime, ddate, crc, csize, usize, len(fname), 0))
+        self._out.write(fname)
         self._out.write(raw)
         self._central.append(
-            b"PK\x01\x02"
-            + create.to_bytes(2, "little") + version.to_bytes(2, "little") + flags.to_bytes(2, "little")
-            + method.to_bytes(2, "little") + dtime.to_bytes(2, "little") + ddate.to_bytes(2, "little")
-            + crc.to_bytes(4, "little") + csize.to_bytes(4, "little") + usize.to_bytes(4, "little")
-            + len(fname).to_bytes(2, "little") + (0).to_bytes(2, "little") + len(comment).to_bytes(2, "little")
-            + (0).to_bytes(2, "little") + internal_attr.to_bytes(2, "little") + external_attr.to_bytes(4, "little")
-            + offset.to_bytes(4, "little") + fname + comment
+            _CENTRAL_HEADER.pack(b"PK\x01\x02", create, 20, flags, method, dtime, ddate, crc, csize, usize, len(fname), 0,
+                                 len(comment), 0, internal_attr, external_attr, offset)
+            + fname + comment
         )
 
     def copy_raw(self, info: zipfile.ZipInfo, raw: bytes) -> None:
@@ -828,6 +858,9 @@ class _Workbook:
         if self.root.tag != M + "workbook":
             raise WorkbookError("不支持此工作簿格式（workbook.xml 的命名空间不是标准 SpreadsheetML，可能是 Strict Open XML）")
         self._sheet_cache: list[_SheetRef] | None = None
+        self._by_name: dict[str, _SheetRef] = {}
+        self.generation = 0  # bumped whenever the sheet list may have changed
+        self._date1904: bool | None = None
         self.sheets_el = _child(self.root, "sheets")
         if self.sheets_el is None:
             raise WorkbookError("工作簿没有任何工作表，文件可能已损坏")
@@ -844,13 +877,20 @@ class _Workbook:
                 _SheetRef(el.get("name") or "", el, i, rid, rel.target if rel and not rel.external else None, rel.type if rel else "")
             )
         self._sheet_cache = out
+        by_name: dict[str, _SheetRef] = {}
+        for s in out:
+            by_name.setdefault(s.name, s)
+        self._by_name = by_name
         return out
 
     def find(self, name: str, *, required: bool = True) -> _SheetRef | None:
         sheets = self.sheets()
-        for s in sheets:
-            if s.name == name:
-                return s
+        try:
+            got = self._by_name.get(name)
+        except TypeError:  # unhashable: no sheet has that name
+            got = None
+        if got is not None:
+            return got
         folded = name.casefold() if isinstance(name, str) else name
         for s in sheets:
             if s.name.casefold() == folded:
@@ -867,15 +907,20 @@ class _Workbook:
         return ref.part
 
     def date1904(self) -> bool:
-        pr = _child(self.root, "workbookPr")
-        return pr is not None and (pr.get("date1904") or "").lower() in ("1", "true")
+        if self._date1904 is None:  # no edit changes workbookPr
+            pr = _child(self.root, "workbookPr")
+            self._date1904 = pr is not None and (pr.get("date1904") or "").lower() in ("1", "true")
+        return self._date1904
 
     def related(self, rtype: str) -> list[_Rel]:
         return [r for r in self.pkg.rels(self.part) if r.type == rtype and not r.external]
 
-    def touch(self) -> None:
+    def touch(self, sheets: bool = True) -> None:
+        """Mark workbook.xml changed; ``sheets``: the sheet list may have changed too."""
         self.pkg.touch(self.part)
-        self._sheet_cache = None
+        if sheets:
+            self._sheet_cache = None
+            self.generation += 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -902,9 +947,11 @@ class _Sheet:
         self._cols: list[tuple[int, int, str]] | None = None
         self.bounds: list[int] | None = None  # r1, c1, r2, c2 of written cells
         self.cleared = False
+        self._dirty = pkg._dirty
 
     def touch(self) -> None:
-        self.pkg.touch(self.part)
+        if self.part not in self._dirty:
+            self.pkg.touch(self.part)
 
     # -- index ----------------------------------------------------------------------------------
     def _index(self) -> None:
@@ -1107,6 +1154,37 @@ class _MarkState:
         return not self.dxf_ids and not self.sheets and not self.vml_default_added
 
 
+class _NameIndex:
+    """The ``definedName`` children of ``<definedNames>``, indexed once per apply.
+
+    ``keys``/``els``: every definedName (local ones too) in document order with its casefolded
+    name; ``scope``: casefolded name → the first workbook-scope element of that name.
+    """
+
+    def __init__(self, dns):
+        self.dns = dns
+        self.els = list(dns.iterchildren(M + "definedName"))
+        self.keys = [(dn.get("name") or "").casefold() for dn in self.els]
+        self.scope: dict[str, object] = {}
+        for k, dn in zip(self.keys, self.els):
+            if dn.get("localSheetId") is None:
+                self.scope.setdefault(k, dn)
+        self.ordered = all(a <= b for a, b in zip(self.keys, self.keys[1:]))
+
+    def insert(self, key: str, new) -> None:
+        """Place ``new`` (just appended to ``dns``) before the first name sorting after ``key``."""
+        keys = self.keys
+        if self.ordered:
+            i = bisect.bisect_right(keys, key)
+        else:
+            i = next((j for j, k in enumerate(keys) if k > key), len(keys))
+        if i < len(keys):
+            self.els[i].addprevious(new)
+        keys.insert(i, key)
+        self.els.insert(i, new)
+        self.scope[key] = new
+
+
 class _Patcher:
     def __init__(self, data: bytes):
         self.pkg = _Package(data)
@@ -1118,12 +1196,27 @@ class _Patcher:
         self._marks_dirty = False
         self._comment_index: dict[str, dict[tuple[int, int], object]] = {}
         self._vml_top: dict[str, int] = {}
+        self._sheet_by_name: dict[str, _Sheet] = {}  # valid for one wb.generation
+        self._sheet_gen = self.wb.generation
+        self._names: _NameIndex | None = None  # workbook-scope defined names, built on first use
+        self._idmap_cache: dict[str, tuple[object, bool, int]] = {}
 
     def sheet(self, name: str) -> _Sheet:
+        if self._sheet_gen != self.wb.generation:
+            self._sheet_by_name.clear()
+            self._sheet_gen = self.wb.generation
+        try:
+            sh = self._sheet_by_name.get(name)
+        except TypeError:
+            sh = None
+        if sh is not None:
+            return sh
         part = self.wb.worksheet_part(name)
         sh = self._sheets.get(part)
         if sh is None:
             sh = self._sheets[part] = _Sheet(self.pkg, part)
+        if isinstance(name, str):
+            self._sheet_by_name[name] = sh
         return sh
 
     # -- dispatch -------------------------------------------------------------------------------
@@ -1195,15 +1288,18 @@ class _Patcher:
         self.needs_recalc = True
 
     def _write_cell(self, sh: _Sheet, c, value, formula: str | None, e: SetCell) -> None:
-        old_f = _child(c, "f")
-        if old_f is not None and old_f.get("t") == "shared" and old_f.get("ref") and old_f.text:
-            sh.unshare(old_f.get("si"), c.get("r"), old_f.text)
-        for ch in list(c):
-            if _local(ch) in ("f", "v", "is"):
-                c.remove(ch)
+        first = None
+        if len(c):
+            old_f = _child(c, "f")
+            if old_f is not None and old_f.get("t") == "shared" and old_f.get("ref") and old_f.text:
+                sh.unshare(old_f.get("si"), c.get("r"), old_f.text)
+            for ch in list(c):
+                if _local(ch) in ("f", "v", "is"):
+                    c.remove(ch)
+            first = c[0] if len(c) else None
         for a in ("t", "cm", "vm"):
-            c.attrib.pop(a, None)
-        first = c[0] if len(c) else None
+            if c.get(a) is not None:
+                del c.attrib[a]
 
         def add(name: str):
             el = etree.SubElement(c, M + name)
@@ -1227,6 +1323,8 @@ class _Patcher:
                 else:
                     c.set("t", "str")
                     _set_text(v, _xstring(value))
+            elif type(value) is float or type(value) is int:
+                v.text = _num_text(value)
             elif isinstance(value, (_dt.date, _dt.datetime)):
                 v.text = _num_text(_excel_serial(value, self.wb.date1904()))
             elif isinstance(value, (numbers.Real, decimal.Decimal)):
@@ -1263,7 +1361,7 @@ class _Patcher:
             calc = _insert_ordered(self.wb.root, "calcPr", _WB_ORDER)
         if calc.get("fullCalcOnLoad") != "1":
             calc.set("fullCalcOnLoad", "1")
-            self.wb.touch()
+            self.wb.touch(sheets=False)
 
     # -- DefineName -----------------------------------------------------------------------------
     def define_name(self, e: DefineName) -> None:
@@ -1281,24 +1379,24 @@ class _Patcher:
             ref = ref[1:]
         if not ref or _ILLEGAL_XML.search(ref):
             raise InvalidEditError(f"定义名称 {name} 的引用无效：{e.ref!r}")
-        root = self.wb.root
-        dns = _child(root, "definedNames")
-        if dns is None:
-            dns = _insert_ordered(root, "definedNames", _WB_ORDER)
+        idx = self._names
+        if idx is None:
+            root = self.wb.root
+            dns = _child(root, "definedNames")
+            if dns is None:
+                dns = _insert_ordered(root, "definedNames", _WB_ORDER)
+            idx = self._names = _NameIndex(dns)
         key = name.casefold()
-        for dn in dns.iterchildren(M + "definedName"):
-            if dn.get("localSheetId") is None and (dn.get("name") or "").casefold() == key:
-                if dn.text != ref:
-                    dn.text = ref
-                    self.wb.touch()
-                return
-        new = etree.SubElement(dns, M + "definedName", {"name": name})
+        dn = idx.scope.get(key)
+        if dn is not None:
+            if dn.text != ref:
+                dn.text = ref
+                self.wb.touch(sheets=False)
+            return
+        new = etree.SubElement(idx.dns, M + "definedName", {"name": name})
         new.text = ref
-        for dn in dns.iterchildren(M + "definedName"):
-            if dn is not new and (dn.get("name") or "").casefold() > key:
-                dn.addprevious(new)
-                break
-        self.wb.touch()
+        idx.insert(key, new)
+        self.wb.touch(sheets=False)
 
     # -- EnsureSheet / DeleteSheet --------------------------------------------------------------
     def ensure_sheet(self, e: EnsureSheet) -> None:
@@ -1361,6 +1459,7 @@ class _Patcher:
             raise InvalidEditError(f"不能删除工作表“{ref.name}”：工作簿至少要保留一张可见的工作表")
         idx = ref.index
         # Names local to the sheet go; other references to it become #REF!.
+        self._names = None
         dns = _child(wb.root, "definedNames")
         if dns is not None:
             pat = _sheet_ref_pattern(ref.name)
@@ -1822,11 +1921,25 @@ class _Patcher:
         top = 0
         for n in self.pkg.names():
             if n.lower().endswith(".vml"):
-                for m in re.finditer(rb'idmap[^>]*?data="([0-9, ]+)"', self.pkg.read(n)):
-                    for x in m.group(1).split(b","):
-                        if x.strip().isdigit():
-                            top = max(top, int(x))
+                top = max(top, self._idmap_top(n))
         return top + 1
+
+    def _idmap_top(self, part: str) -> int:
+        """Highest idmap block of a VML part. Edits never change idmaps, so the value is kept
+        per parsed tree (a dirty part would otherwise be serialised on every call)."""
+        tree = self.pkg._trees.get(part)
+        dirty = part in self.pkg._dirty  # raw bytes before, serialised tree after the first change
+        got = self._idmap_cache.get(part)
+        if got is not None and tree is not None and got[0] is tree and got[1] == dirty:
+            return got[2]
+        top = 0
+        for m in re.finditer(rb'idmap[^>]*?data="([0-9, ]+)"', self.pkg.read(part)):
+            for x in m.group(1).split(b","):
+                if x.strip().isdigit():
+                    top = max(top, int(x))
+        if tree is not None:
+            self._idmap_cache[part] = (tree, dirty, top)
+        return top
 
     def clear_marks(self, e: ClearMarks | None = None) -> None:
         pkg, wb = self.pkg, self.wb
@@ -1837,7 +1950,9 @@ class _Patcher:
             if ref.rtype != RT_WORKSHEET or not ref.part or not pkg.exists(ref.part):
                 continue
             sst = st.sheets.get(ref.name)
-            if sst is None and ref.part not in self._sheets and b"perfxl" not in pkg.read(ref.part):
+            # Without recorded state a sheet part can only hold marks as cfRules whose formula
+            # starts with "perfxl-; the bare word "perfxl" is common in instruction text.
+            if sst is None and ref.part not in self._sheets and _MARK_TOKEN not in pkg.read(ref.part):
                 comments = [r.target for r in pkg.rels(ref.part) if r.type == RT_COMMENTS and r.target]
                 if not any(pkg.exists(c) and b"perfxl" in pkg.read(c) for c in comments):
                     continue

@@ -1,109 +1,343 @@
-"""Optional report charts (matplotlib, Agg, no pyplot): PNG bytes for docxtpl's InlineImage.
+"""Report charts drawn with Pillow: PNG bytes for the Word report's inline pictures.
 
-matplotlib is imported only here and only when a chart is drawn (the import alone costs about
-0.5 s).  Chinese labels need a CJK font: the first installed of :data:`CJK_FONTS` (looked up once
-per process through matplotlib's font manager).  Without any, the charts are skipped (an empty
-dict), never drawn with tofu boxes.
+Two horizontal bar charts — 自评得分 against 分值 per 一级指标, and the expenditure composition
+in 万元 with shares — drawn at twice their print resolution (1200 px across the 150 mm the
+template gives them, about 200 dpi), in a few milliseconds each: no figure objects, no text
+layout engine, a palette PNG.
+
+How the drawing stays cheap: the picture is drawn as an 8-bit "L" image whose values are palette
+indices.  0…239 is a grey ramp from the text colour to white, so antialiased text (which Pillow
+blends as numbers) blends correctly over white, the grid and the axes — all greys on that ramp;
+240 and up are the bar colours, which no text is drawn over.  Attaching the palette turns the
+image into a "P" image, which PNG encodes about five times faster than RGB.  Rendered text is
+kept (the labels repeat across a batch).
+
+Chinese needs a CJK font: the first found of :data:`FONT_FILES` (and, failing those,
+``PERFXL_CHART_FONT``, fontconfig, or matplotlib's font manager — used only to *find* a file),
+looked up once per process.  Without one the charts are skipped (an empty dict), never drawn
+with tofu boxes.
 """
 from __future__ import annotations
 
 import functools
 import io
+import math
+import os
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
 from typing import Sequence
 
 from . import numfmt as nf
 
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
-             "PingFang SC", "Noto Serif CJK SC", "AR PL UMing CN")
-WIDTH_IN, HEIGHT_IN, DPI = 6.0, 2.6, 150
-MARGINS = {"left": 0.2, "right": 0.97, "top": 0.97, "bottom": 0.17}
-INK, LIGHT = "#1F4E79", "#BDD7EE"
+# family names, best first (Simplified Chinese faces of the common CJK families)
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans SC",
+             "Microsoft YaHei", "微软雅黑", "PingFang SC", "Hiragino Sans GB", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "SimHei", "黑体", "Heiti SC", "STHeiti", "Droid Sans Fallback",
+             "Noto Serif CJK SC", "AR PL UMing CN")
+
+_WINDIR = Path(os.environ.get("WINDIR", r"C:\Windows")) / "Fonts"
+FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",          # Debian, Ubuntu
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",               # Arch, Alpine
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",        # Fedora, RHEL
+    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+    "/usr/share/fonts/adobe-source-han-sans/SourceHanSansSC-Regular.otf",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wenquanyi/wqy-zenhei/wqy-zenhei.ttc",
+    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/google-droid/DroidSansFallbackFull.ttf",
+    "/System/Library/Fonts/PingFang.ttc",                               # macOS
+    "/System/Library/Fonts/Hiragino Sans GB.ttc",
+    "/System/Library/Fonts/STHeiti Light.ttc",
+    str(_WINDIR / "msyh.ttc"), str(_WINDIR / "msyh.ttf"), str(_WINDIR / "simhei.ttf"),  # Windows
+    str(_WINDIR / "Deng.ttf"), str(_WINDIR / "simsun.ttc"),
+)
+
+SCALE = 2                  # drawn at twice the logical size
+WIDTH = 600                # logical px across the picture (placed 150 mm wide: 1 px = 0.25 mm)
+DPI = 200                  # written into the PNG (1200 px / 150 mm ≈ 203 dpi)
+ROW = 44                   # logical px per bar row
+LABEL_PT, VALUE_PT, SMALL_PT = 13, 12, 11   # logical px font sizes (13 px ≈ 9 pt when printed)
+
+TEXT, WHITE = (38, 38, 38), (255, 255, 255)
+INK, LIGHT = (31, 78, 121), (189, 215, 238)   # #1F4E79 自评得分 / 支出, #BDD7EE 分值
+
+RAMP = 239                 # palette 0…RAMP: TEXT → WHITE; RAMP is the background
+BG = RAMP
+_SPECIAL = (INK, LIGHT)
+C_INK, C_LIGHT = RAMP + 1, RAMP + 2
+
+
+def _grey(level: int) -> int:
+    """The ramp index of grey ``level`` (0–255; between TEXT and white)."""
+    return round((level - TEXT[0]) / (255 - TEXT[0]) * RAMP)
+
+
+C_GRID, C_AXIS = _grey(0xD9), _grey(0x59)
+
+
+def _palette() -> bytes:
+    pal = bytearray()
+    for i in range(RAMP + 1):
+        pal += bytes(round(t + (w - t) * i / RAMP) for t, w in zip(TEXT, WHITE))
+    for c in _SPECIAL:
+        pal += bytes(c)
+    pal += bytes(WHITE) * (256 - len(pal) // 3)
+    return bytes(pal)
+
+
+PALETTE = _palette()
+
+
+# ---------------------------------------------------------------- fonts
+
+def _face_index(path: str) -> int | None:
+    """The face of ``path`` to use: the Simplified Chinese one of a collection (.ttc), else 0;
+    None when Pillow cannot read the file."""
+    from PIL import ImageFont
+
+    rank = {name: i for i, name in enumerate(CJK_FONTS)}
+    best = None   # (rank, index)
+    for i in range(32 if path.lower().endswith((".ttc", ".otc")) else 1):
+        try:
+            name = ImageFont.truetype(path, 12, index=i).getname()[0] or ""
+        except OSError:
+            break
+        r = rank.get(name, len(CJK_FONTS) if (" SC" in name or name.endswith("GB") or "YaHei" in name)
+                     else len(CJK_FONTS) + 1)
+        if best is None or r < best[0]:
+            best = (r, i)
+        if r == 0:
+            break
+    return None if best is None else best[1]
+
+
+def _fontconfig_files() -> list[str]:
+    """Font files fontconfig knows for :data:`CJK_FONTS` (regular weights first)."""
+    exe = shutil.which("fc-list")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, ":lang=zh-cn", "file", "family", "style"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    by_family: dict[str, list[tuple[bool, str]]] = {}
+    for line in out.splitlines():
+        file, _, rest = line.partition(": ")
+        families, _, style = rest.partition(":style=")
+        regular = any(w in style for w in ("Regular", "Book", "Normal", "Medium")) or not style
+        for fam in families.split(","):
+            by_family.setdefault(fam.strip(), []).append((not regular, file.strip()))
+    return [min(by_family[f])[1] for f in CJK_FONTS if f in by_family]
+
+
+def _matplotlib_files() -> list[str]:
+    """Font files matplotlib knows for :data:`CJK_FONTS` (only to find a file; nothing drawn)."""
+    try:
+        from matplotlib import font_manager
+    except ImportError:
+        return []
+    files = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+    return [files[name] for name in CJK_FONTS if name in files]
 
 
 @functools.lru_cache(maxsize=1)
+def cjk_font_file() -> tuple[str, int] | None:
+    """(path, face index) of the CJK font the charts use, or None (looked up once)."""
+    def candidates():
+        if os.environ.get("PERFXL_CHART_FONT"):
+            yield os.environ["PERFXL_CHART_FONT"]
+        yield from FONT_FILES
+        yield from _fontconfig_files()
+        yield from _matplotlib_files()
+
+    for path in candidates():
+        if path and os.path.isfile(path):
+            index = _face_index(path)
+            if index is not None:
+                return path, index
+    return None
+
+
 def cjk_font() -> str | None:
-    """Family name of the first installed CJK font of :data:`CJK_FONTS`, or None."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    """Family name of the CJK font the charts use, or None when there is none."""
+    found = cjk_font_file()
+    return _font(LABEL_PT).getname()[0] if found else None
 
 
-def _figure():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+@functools.lru_cache(maxsize=16)
+def _font(size: int):
+    from PIL import ImageFont
 
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    fig.subplots_adjust(**MARGINS)  # fixed margins: bbox_inches="tight" doubles the drawing time
-    FigureCanvasAgg(fig)
-    return fig
+    path, index = cjk_font_file()
+    return ImageFont.truetype(path, size * SCALE, index=index, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+@functools.lru_cache(maxsize=2048)
+def _glyphs(text: str, size: int, anchor: str):
+    """``text`` rendered once as a coverage mask: (mask, dx, dy) relative to its anchor point."""
+    from PIL import Image, ImageDraw
+
+    font = _font(size)
+    left, top, right, bottom = font.getbbox(text, anchor=anchor)
+    mask = Image.new("L", (max(right - left, 1), max(bottom - top, 1)), 0)
+    ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=font, anchor=anchor)
+    return mask, left, top
 
 
-def _rc(font: str):
-    """Font and sizes for one drawing (rc_context: no global matplotlib state is changed)."""
-    import matplotlib
+@functools.lru_cache(maxsize=4096)
+def _width(text: str, size: int) -> float:
+    """Logical width of ``text``."""
+    return _font(size).getlength(text) / SCALE
 
-    return matplotlib.rc_context({"font.family": font, "font.size": 9, "axes.spines.top": False,
-                                  "axes.spines.right": False, "xtick.labelsize": 9, "ytick.labelsize": 9,
-                                  "axes.unicode_minus": False})
+
+class _Canvas:
+    """Logical-pixel drawing on the 2× palette-index image."""
+
+    def __init__(self, width: int, height: int):
+        from PIL import Image, ImageDraw
+
+        self.im = Image.new("L", (width * SCALE, height * SCALE), BG)
+        self.draw = ImageDraw.Draw(self.im)
+
+    def rect(self, x0: float, y0: float, x1: float, y1: float, color: int) -> None:
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            return
+        X0, Y0 = round(x0 * SCALE), round(y0 * SCALE)
+        X1, Y1 = max(round(x1 * SCALE), X0 + 1), max(round(y1 * SCALE), Y0 + 1)  # at least a pixel
+        self.draw.rectangle((X0, Y0, X1 - 1, Y1 - 1), fill=color)
+
+    def vline(self, x: float, y0: float, y1: float, color: int, width: float = 0.5) -> None:
+        self.rect(x - width / 2, y0, x + width / 2, y1, color)
+
+    def hline(self, y: float, x0: float, x1: float, color: int, width: float = 0.5) -> None:
+        self.rect(x0, y - width / 2, x1, y + width / 2, color)
+
+    def text(self, x: float, y: float, text: str, size: int, anchor: str = "lm") -> None:
+        """``text`` in the text colour (drawn over white or greys only: it blends as indices)."""
+        mask, dx, dy = _glyphs(text, size, anchor)
+        self.im.paste(0, (round(x * SCALE) + dx, round(y * SCALE) + dy), mask)
+
+    def png(self) -> bytes:
+        self.im.putpalette(PALETTE)  # "L" → "P": the values are palette indices
+        buf = io.BytesIO()
+        # Z_RLE: as small as level 3 for flat-colour pictures, faster than level 1
+        self.im.save(buf, "PNG", optimize=False, compress_level=1, compress_type=zlib.Z_RLE, dpi=(DPI, DPI))
+        return buf.getvalue()
+
+
+def _ticks(top: float) -> tuple[float, list[float]]:
+    """A round step and the ticks 0, step, … not beyond ``top`` (3 to 6 of them)."""
+    if top <= 0 or not math.isfinite(top):
+        return 1.0, [0.0]
+    mag = 10 ** math.floor(math.log10(top / 5))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if top / (m * mag) <= 5.5)
+    n = int(top / step + 1e-9)
+    return step, [i * step for i in range(n + 1)]
+
+
+def _tick_text(v: float, step: float) -> str:
+    places = next((p for p in range(4) if abs(step * 10 ** p - round(step * 10 ** p)) < 1e-6), 4)
+    return f"{v:,.{places}f}"
+
+
+def _fit(label: str, size: int, limit: float) -> str:
+    """``label`` shortened with … to ``limit`` logical px."""
+    if _width(label, size) <= limit:
+        return label
+    while label and _width(label + "…", size) > limit:
+        label = label[:-1]
+    return label + "…"
+
+
+def _bars(rows: Sequence[tuple[str, float, str]], unit: str, legend: Sequence[tuple[int, str]],
+          layers: Sequence[tuple[int, float, Sequence[float]]]) -> bytes:
+    """Horizontal bars, one row per ``rows`` item (label, reach, value text), top to bottom.
+
+    ``layers``: (colour, thickness as a share of the row, values) drawn in order; ``reach`` is
+    where the value text starts (the longest bar of the row)."""
+    top_pad, bottom_pad, right_pad = 30, 30, 14
+    height = top_pad + ROW * max(len(rows), 2) + bottom_pad
+    c = _Canvas(WIDTH, height)
+    labels = [_fit(r[0], LABEL_PT, WIDTH * 0.3) for r in rows]
+    x0 = 12 + max(_width(s, LABEL_PT) for s in labels) + 10
+    x1 = WIDTH - right_pad
+    plot_w = x1 - x0
+    # the scale: every bar plus its value text fits between x0 and x1
+    scale = min((plot_w - 6 - _width(text, VALUE_PT)) / reach if reach > 0 else math.inf
+                for _, reach, text in rows)
+    if not math.isfinite(scale) or scale <= 0:
+        scale = plot_w / 1.0
+    y0, y1 = top_pad, top_pad + ROW * max(len(rows), 2)
+    step, ticks = _ticks(plot_w / scale)
+
+    for t in ticks[1:]:
+        c.vline(x0 + t * scale, y0, y1, C_GRID)
+    for t in ticks:
+        label = _tick_text(t, step)
+        x = x0 + t * scale
+        # the last label may not fit centred under its tick: then it ends at the edge
+        if x + _width(label, SMALL_PT) / 2 <= WIDTH - 2:
+            c.text(x, y1 + 5, label, SMALL_PT, "mt")
+        else:
+            c.text(WIDTH - 2, y1 + 5, label, SMALL_PT, "rt")
+    c.text(12, top_pad / 2 + 1, f"单位：{unit}", SMALL_PT, "lm")
+    lx = x1
+    for color, name in reversed(legend):
+        lx -= _width(name, SMALL_PT)
+        c.text(lx, top_pad / 2 + 1, name, SMALL_PT, "lm")
+        lx -= 17
+        c.rect(lx, top_pad / 2 - 4, lx + 12, top_pad / 2 + 5, color)
+        lx -= 14
+
+    pad = (y1 - y0 - ROW * len(rows)) / 2   # one row: centred in the two-row plot
+    for i, (label, (_, reach, text)) in enumerate(zip(labels, rows)):
+        mid = y0 + pad + ROW * (i + 0.5)
+        c.text(x0 - 8, mid, label, LABEL_PT, "rm")
+        for color, thick, values in layers:
+            v = max(values[i], 0.0)
+            c.rect(x0, mid - ROW * thick / 2, x0 + v * scale, mid + ROW * thick / 2, color)
+        c.text(x0 + max(reach, 0.0) * scale + 6, mid, text, VALUE_PT, "lm")
+    c.vline(x0, y0, y1, C_AXIS, 1.0)
+    c.hline(y1, x0 - 0.5, x1, C_AXIS, 1.0)
+    return c.png()
+
+
+def _num(x) -> float:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return x if math.isfinite(x) else 0.0
 
 
 def score_chart(groups: Sequence[tuple[str, float, float]]) -> bytes | None:
-    """Horizontal bars: 得分 over 分值 per 一级指标.  ``groups``: (name, score, points)."""
-    font = cjk_font()
-    if font is None or not groups:
+    """Horizontal bars: 自评得分 over 分值 per 一级指标.  ``groups``: (name, score, points)."""
+    if cjk_font_file() is None or not groups:
         return None
-    with _rc(font):
-        return _score_chart(groups)
-
-
-def _score_chart(groups: Sequence[tuple[str, float, float]]) -> bytes:
-    fig = _figure()
-    ax = fig.add_subplot()
-    names = [g[0] for g in groups][::-1]
-    scores = [g[1] for g in groups][::-1]
-    pts = [g[2] for g in groups][::-1]
-    ys = range(len(names))
-    ax.barh(ys, pts, color=LIGHT, height=0.6, label="分值")
-    ax.barh(ys, scores, color=INK, height=0.36, label="自评得分")
-    for y, s, p in zip(ys, scores, pts):
-        ax.text(p + max(pts) * 0.01, y, f"{nf.points(s)} / {nf.points(p)} 分", va="center")
-    ax.set_yticks(list(ys), names)
-    ax.set_xlim(0, max(pts) * 1.25)
-    ax.set_xlabel("分")
-    ax.legend(loc="lower right", frameon=False, fontsize=8)
-    return _png(fig)
+    names = [str(g[0]) for g in groups]
+    scores = [_num(g[1]) for g in groups]
+    pts = [_num(g[2]) for g in groups]
+    rows = [(n, max(s, p), f"{nf.points(s)} / {nf.points(p)} 分") for n, s, p in zip(names, scores, pts)]
+    return _bars(rows, "分", [(C_LIGHT, "分值"), (C_INK, "自评得分")],
+                 [(C_LIGHT, 0.62, pts), (C_INK, 0.34, scores)])
 
 
 def expense_chart(parts: Sequence[tuple[str, float]]) -> bytes | None:
     """Horizontal bars of the expenditure composition in 万元 with shares.  ``parts``: (label, 万元)."""
-    font = cjk_font()
-    total = sum(v for _, v in parts)
-    if font is None or not parts or total <= 0:
+    values = [_num(p[1]) for p in parts]
+    total = sum(values)
+    if cjk_font_file() is None or not parts or total <= 0:
         return None
-    with _rc(font):
-        return _expense_chart(parts, total)
-
-
-def _expense_chart(parts: Sequence[tuple[str, float]], total: float) -> bytes:
-    fig = _figure()
-    ax = fig.add_subplot()
-    labels = [p[0] for p in parts][::-1]
-    values = [p[1] for p in parts][::-1]
-    ys = range(len(labels))
-    ax.barh(ys, values, color=INK, height=0.5)
-    for y, v in zip(ys, values):
-        ax.text(v + total * 0.01, y, f"{nf.money(v)} 万元（{nf.share(v / total)}）", va="center")
-    ax.set_yticks(list(ys), labels)
-    ax.set_xlim(0, max(values) * 1.45)
-    ax.set_xlabel("万元")
-    return _png(fig)
+    rows = [(str(p[0]), v, f"{nf.money(v)} 万元（{nf.share(v / total)}）") for p, v in zip(parts, values)]
+    return _bars(rows, "万元", [], [(C_INK, 0.5, values)])
 
 
 def render_all(data: dict) -> dict[str, bytes]:
