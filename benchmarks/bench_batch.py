@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alt-n", type=int, default=100)
     ap.add_argument("--jobs", type=int)
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--no-charts", action="store_true", help="reports without matplotlib charts")
+    ap.add_argument("--no-charts", action="store_true", help="reports without charts")
     args = ap.parse_args(argv)
 
     from perfxl import batch

@@ -200,6 +200,7 @@ NS_STATE = "urn:perfxl:marks:1"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 M = "{%s}" % NS_MAIN
+_TAG_F, _TAG_V, _TAG_IS, _TAG_T = M + "f", M + "v", M + "is", M + "t"
 R_ID = "{%s}id" % NS_R
 
 _RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
@@ -948,6 +949,7 @@ class _Sheet:
         self.bounds: list[int] | None = None  # r1, c1, r2, c2 of written cells
         self.cleared = False
         self._dirty = pkg._dirty
+        self._plain_ns: bool | None = None
 
     def touch(self) -> None:
         if self.part not in self._dirty:
@@ -1031,6 +1033,59 @@ class _Sheet:
             self.touch()
         return c
 
+    def unchanged(self, c, t_attr: str | None, f_text: str | None, v_text: str | None, inline: bool) -> bool:
+        """True when cell ``c`` already is exactly what :meth:`_Patcher._write_cell` would build
+        (same attributes in the same order, same children, texts, no tails), so it can stay."""
+        if self._plain_ns is None:
+            self._plain_ns = self._namespaces_plain()
+        if not self._plain_ns or c.get("cm") is not None or c.get("vm") is not None:
+            return False
+        if t_attr is None:
+            if c.get("t") is not None:
+                return False
+        elif c.get("t") != t_attr or c.keys()[-1] != "t":
+            return False
+        if len(c) != (f_text is not None) + (v_text is not None):
+            return False
+        i = 0
+        if f_text is not None:
+            f = c[0]
+            if f.tag != _TAG_F or f.text != f_text or f.tail is not None or len(f) or f.keys():
+                return False
+            i = 1
+        if v_text is not None:
+            if not v_text:
+                return False
+            el = c[i]
+            if inline:
+                if el.tag != _TAG_IS or el.text is not None or el.tail is not None or len(el) != 1 or el.keys():
+                    return False
+                el = el[0]
+                if el.tag != _TAG_T:
+                    return False
+            elif el.tag != _TAG_V:
+                return False
+            if el.text != v_text or el.tail is not None or len(el):
+                return False
+            if v_text[0].isspace() or v_text[-1].isspace() or "\n" in v_text:
+                if el.keys() != [XML_SPACE] or el.get(XML_SPACE) != "preserve":
+                    return False
+            elif el.keys():
+                return False
+        return True
+
+    def _namespaces_plain(self) -> bool:
+        """No namespace declaration inside ``<sheetData>`` (rows, cells and their children), and
+        one prefix for the main namespace on the root: then a new child of a cell gets the very
+        prefix a parsed one has."""
+        raw = self.pkg._raw.get(self.part)
+        if raw is None:
+            return False
+        i, j = raw.find(b"sheetData"), raw.rfind(b"sheetData")  # start and end tag (or wider)
+        if i < 0 or raw.find(b"xmlns", i, j) >= 0:
+            return False
+        return sum(1 for v in self.root.nsmap.values() if v == NS_MAIN) == 1
+
     def _widen_spans(self, row, col: int) -> None:
         spans = row.get("spans")
         if not spans:
@@ -1074,8 +1129,15 @@ class _Sheet:
         b = self.bounds
         if b is None:
             self.bounds = [rownum, col, rownum, col]
-        else:
-            b[0], b[1], b[2], b[3] = min(b[0], rownum), min(b[1], col), max(b[2], rownum), max(b[3], col)
+            return
+        if rownum < b[0]:
+            b[0] = rownum
+        elif rownum > b[2]:
+            b[2] = rownum
+        if col < b[1]:
+            b[1] = col
+        elif col > b[3]:
+            b[3] = col
 
     def clear(self) -> None:
         for row in list(self.sheet_data):
@@ -1288,8 +1350,11 @@ class _Patcher:
         self.needs_recalc = True
 
     def _write_cell(self, sh: _Sheet, c, value, formula: str | None, e: SetCell) -> None:
+        t_attr, f_text, v_text, inline = self._cell_content(value, formula, e)
         first = None
         if len(c):
+            if sh.unchanged(c, t_attr, f_text, v_text, inline):
+                return  # rewriting would rebuild exactly the XML the cell has
             old_f = _child(c, "f")
             if old_f is not None and old_f.get("t") == "shared" and old_f.get("ref") and old_f.text:
                 sh.unshare(old_f.get("si"), c.get("r"), old_f.text)
@@ -1301,56 +1366,56 @@ class _Patcher:
             if c.get(a) is not None:
                 del c.attrib[a]
 
-        def add(name: str):
-            el = etree.SubElement(c, M + name)
+        def add(tag: str):
+            el = etree.SubElement(c, tag)
             if first is not None:
                 first.addprevious(el)
             return el
 
+        if f_text is not None:
+            add(_TAG_F).text = f_text
+        if v_text is not None:
+            _set_text(etree.SubElement(add(_TAG_IS), _TAG_T) if inline else add(_TAG_V), v_text)
+        if t_attr is not None:
+            c.set("t", t_attr)
+
+    def _cell_content(self, value, formula: str | None, e: SetCell) -> tuple[str | None, str | None, str | None, bool]:
+        """What a written cell holds: (``t`` attribute, ``<f>`` text, value text, inline) —
+        ``inline``: the value text goes in ``<is><t>``, else in ``<v>``; None: no such part."""
         if formula is not None:
-            f = add("f")
-            f.text = formula
             if value is None:
-                return
-            v = add("v")
+                return None, formula, None, False
             if isinstance(value, bool):
-                c.set("t", "b")
-                v.text = "1" if value else "0"
-            elif isinstance(value, str):
+                return "b", formula, "1" if value else "0", False
+            if isinstance(value, str):
                 if value in _ERROR_LITERALS:
-                    c.set("t", "e")
-                    v.text = value
-                else:
-                    c.set("t", "str")
-                    _set_text(v, _xstring(value))
-            elif type(value) is float or type(value) is int:
-                v.text = _num_text(value)
-            elif isinstance(value, (_dt.date, _dt.datetime)):
-                v.text = _num_text(_excel_serial(value, self.wb.date1904()))
-            elif isinstance(value, (numbers.Real, decimal.Decimal)):
-                v.text = _num_text(value)
-            else:
-                raise InvalidEditError(f"不支持的缓存值类型 {type(value).__name__}：{e.sheet}!{e.cell}")
-            return
+                    return "e", formula, value, False
+                return "str", formula, _xstring(value), False
+            if type(value) is float or type(value) is int:
+                return None, formula, _num_text(value), False
+            if isinstance(value, (_dt.date, _dt.datetime)):
+                return None, formula, _num_text(_excel_serial(value, self.wb.date1904())), False
+            if isinstance(value, (numbers.Real, decimal.Decimal)):
+                return None, formula, _num_text(value), False
+            raise InvalidEditError(f"不支持的缓存值类型 {type(value).__name__}：{e.sheet}!{e.cell}")
         if value is None:
-            return
+            return None, None, None, False
         if isinstance(value, bool):
-            c.set("t", "b")
-            add("v").text = "1" if value else "0"
-        elif isinstance(value, str):
+            return "b", None, "1" if value else "0", False
+        if isinstance(value, str):
             if len(value) > 32767:
                 raise InvalidEditError(f"文本超过 Excel 单元格上限 32767 个字符：{e.sheet}!{e.cell}")
-            c.set("t", "inlineStr")
-            t = etree.SubElement(add("is"), M + "t")
-            _set_text(t, _xstring(value))
-        elif isinstance(value, (_dt.date, _dt.datetime)):
-            add("v").text = _num_text(_excel_serial(value, self.wb.date1904()))
-        elif isinstance(value, _dt.time):
-            add("v").text = _num_text((value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400.0)
-        elif isinstance(value, (numbers.Real, decimal.Decimal)):
-            add("v").text = _num_text(value)
-        else:
-            raise InvalidEditError(f"不支持的单元格值类型 {type(value).__name__}：{e.sheet}!{e.cell}")
+            return "inlineStr", None, _xstring(value), True
+        if type(value) is float or type(value) is int:
+            return None, None, _num_text(value), False
+        if isinstance(value, (_dt.date, _dt.datetime)):
+            return None, None, _num_text(_excel_serial(value, self.wb.date1904())), False
+        if isinstance(value, _dt.time):
+            secs = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+            return None, None, _num_text(secs / 86400.0), False
+        if isinstance(value, (numbers.Real, decimal.Decimal)):
+            return None, None, _num_text(value), False
+        raise InvalidEditError(f"不支持的单元格值类型 {type(value).__name__}：{e.sheet}!{e.cell}")
 
     def _force_recalc(self) -> None:
         for rel in self.wb.related(RT_CALC_CHAIN):

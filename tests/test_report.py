@@ -15,6 +15,7 @@ from docx.shared import Mm, Pt
 from perfxl import reader, rulepack, scoring
 from perfxl.errors import TemplateError
 from perfxl.report import build_context, context, docx_template, numfmt as nf, render, render_report, text as rtext
+from perfxl.report import charts as rcharts
 from perfxl.template import build_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -432,7 +433,8 @@ def test_unknown_names_are_named_before_anything_is_written(tmp_path, sample_rep
     (lambda p: p.write_bytes(b"not a zip"), "不是 Word"),
     (lambda p: zipfile.ZipFile(p, "w").writestr("x.txt", "x"), "不是 Word"),
     (lambda p: p.write_bytes(docx_template.DEFAULT_PATH.read_bytes()[:2000]), "不是 Word"),
-], ids=["missing", "not-zip", "zip-not-docx", "truncated"])
+    (lambda p: zipfile.ZipFile(p, "w").writestr("word/document.xml", "<w:document/>"), "无法作为 Word 文档打开"),
+], ids=["missing", "not-zip", "zip-not-docx", "truncated", "no-package-parts"])
 def test_broken_template_files(tmp_path, sample_report, make, words):
     _, _, model, scores, pack = sample_report
     tpl = tmp_path / "模板.docx"
@@ -511,8 +513,7 @@ def test_scores_of_another_pack_need_that_pack(tmp_path, data):
 
 # ---------------------------------------------------------------- charts
 
-needs_cjk_font = pytest.mark.skipif(__import__("perfxl.report.charts").report.charts.cjk_font_file() is None,
-                                    reason="no CJK font for the charts")
+needs_cjk_font = pytest.mark.skipif(rcharts.cjk_font_file() is None, reason="no CJK font for the charts")
 
 
 @needs_cjk_font
@@ -532,8 +533,7 @@ def test_charts_are_on_by_default_and_optional(tmp_path, sample_report):
 def test_chart_pngs(sample_report):
     from PIL import Image
 
-    from perfxl.report import charts
-
+    charts = rcharts
     _, _, model, scores, pack = sample_report
     pngs = charts.render_all(context.chart_data(model, scores, pack))
     assert set(pngs) == {"chart_expense", "chart_scores"}
@@ -549,6 +549,30 @@ def test_chart_pngs(sample_report):
     # odd data draws without failing: a long name, a negative amount, a score above its points
     assert charts.score_chart([("一个非常非常非常非常非常长的一级指标名称", 12.5, 10.0), ("短", -1, 0)])
     assert charts.expense_chart([("人员经费", -5.0), ("项目支出", 10.004)])
+
+
+def test_chart_font_can_be_named(monkeypatch):
+    """PERFXL_CHART_FONT names the font file when none of the usual places has one."""
+    found = rcharts.cjk_font_file()
+    others = [p for p in ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",) if Path(p).exists()]
+    if found is None or not others:
+        pytest.skip("needs two CJK fonts")
+    try:
+        monkeypatch.setenv("PERFXL_CHART_FONT", others[0])
+        rcharts.forget_font()
+        assert rcharts.cjk_font_file() == (others[0], 0)
+        assert rcharts.cjk_font() == "WenQuanYi Zen Hei"
+        assert rcharts.score_chart([("预算编制情况", 28.0, 28.0)]).startswith(b"\x89PNG")
+        monkeypatch.setenv("PERFXL_CHART_FONT", "/nonexistent.ttf")
+        monkeypatch.setattr(rcharts, "FONT_FILES", ())
+        monkeypatch.setattr(rcharts, "_fontconfig_files", lambda: [])
+        monkeypatch.setattr(rcharts, "_matplotlib_files", lambda: [])
+        rcharts.forget_font()
+        assert rcharts.cjk_font_file() is None and rcharts.render_all({"groups": [("a", 1, 2)]}) == {}
+    finally:
+        monkeypatch.undo()
+        rcharts.forget_font()
+    assert rcharts.cjk_font_file() == found
 
 
 def test_charts_do_not_need_matplotlib():
@@ -604,11 +628,9 @@ def _picture_template(tmp_path: Path) -> Path:
 def test_fast_path_writes_what_docxtpl_writes(tmp_path, sample_report, which, with_images):
     """render_bytes writes the package itself from cached parts; part for part it is what
     docxtpl's render + python-docx's save make of the same template and context."""
-    from perfxl.report import charts
-
     _, _, model, scores, pack = sample_report
     ctx = build_context(model, scores, pack)
-    images = charts.render_all(context.chart_data(model, scores, pack)) if with_images else {}
+    images = rcharts.render_all(context.chart_data(model, scores, pack)) if with_images else {}
     template = None if which == "default" else _picture_template(tmp_path)
     prep = render.prepared(template)
     assert prep.fast

@@ -107,7 +107,7 @@ def _face_index(path: str) -> int | None:
     for i in range(32 if path.lower().endswith((".ttc", ".otc")) else 1):
         try:
             name = ImageFont.truetype(path, 12, index=i).getname()[0] or ""
-        except OSError:
+        except (OSError, ValueError):   # past the last face, or not a font Pillow reads
             break
         r = rank.get(name, len(CJK_FONTS) if (" SC" in name or name.endswith("GB") or "YaHei" in name)
                      else len(CJK_FONTS) + 1)
@@ -166,6 +166,12 @@ def cjk_font_file() -> tuple[str, int] | None:
     return None
 
 
+def forget_font() -> None:
+    """Look the font up again on the next chart (after installing one, or in tests)."""
+    for cached in (cjk_font_file, _font, _glyphs, _width):
+        cached.cache_clear()
+
+
 def cjk_font() -> str | None:
     """Family name of the CJK font the charts use, or None when there is none."""
     found = cjk_font_file()
@@ -180,7 +186,7 @@ def _font(size: int):
     return ImageFont.truetype(path, size * SCALE, index=index, layout_engine=ImageFont.Layout.BASIC)
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=1024)
 def _glyphs(text: str, size: int, anchor: str):
     """``text`` rendered once as a coverage mask: (mask, dx, dy) relative to its anchor point."""
     from PIL import Image, ImageDraw

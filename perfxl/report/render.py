@@ -20,6 +20,7 @@ content types that name them).  The result is the package python-docx would save
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -204,6 +205,7 @@ class Prepared:
 
         self.data = data
         cls = _template_class()
+        self.tools = cls(None)   # docxtpl's XML functions, for _Render (no document of its own)
         tpl = cls(io.BytesIO(data))
         try:
             doc = tpl.get_docx()
@@ -351,36 +353,27 @@ def render_bytes(context: Mapping[str, Any], template: str | Path | None = None,
     return job.package()
 
 
-class _template_errors:
+@contextlib.contextmanager
+def _template_errors(name: str):
     """Every failure while rendering → one Chinese :class:`TemplateError` naming the template."""
+    from lxml import etree
 
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, tp, e, tb):
-        from lxml import etree
-
-        name = self.name
-        if e is None or isinstance(e, TemplateError):
-            return False
-        if isinstance(e, SecurityError):
-            raise TemplateError(f"模板“{name}”包含不允许的表达式（{e}），已拒绝生成报告。") from None
-        if isinstance(e, jinja2.UndefinedError):
-            raise TemplateError(f"模板“{name}”引用了不存在的数据（{e.message}）。") from None
-        if isinstance(e, jinja2.TemplateSyntaxError):
-            raise TemplateError(f"模板“{name}”中的标记有语法错误：{e.message}。") from None
-        if isinstance(e, jinja2.TemplateError):
-            raise TemplateError(f"模板“{name}”无法生成报告：{e}。") from None
-        if isinstance(e, etree.XMLSyntaxError):
-            raise TemplateError(f"模板“{name}”生成的内容不是有效的 Word 文档（{e}），"
-                                "请检查模板标记是否放在了表格或段落的正确位置。") from None
-        if isinstance(e, (ArithmeticError, TypeError, ValueError, LookupError, AttributeError, MemoryError)):
-            # raised by the template's own expressions ({{ 1/0 }}, range(10**9)…)
-            raise TemplateError(f"模板“{name}”中的表达式无法计算（{type(e).__name__}: {e}）。") from e
-        return False
+    try:
+        yield
+    except SecurityError as e:
+        raise TemplateError(f"模板“{name}”包含不允许的表达式（{e}），已拒绝生成报告。") from None
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"模板“{name}”引用了不存在的数据（{e.message}）。") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"模板“{name}”中的标记有语法错误：{e.message}。") from None
+    except jinja2.TemplateError as e:
+        raise TemplateError(f"模板“{name}”无法生成报告：{e}。") from None
+    except etree.XMLSyntaxError as e:
+        raise TemplateError(f"模板“{name}”生成的内容不是有效的 Word 文档（{e}），"
+                            "请检查模板标记是否放在了表格或段落的正确位置。") from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError, MemoryError) as e:
+        # raised by the template's own expressions ({{ 1/0 }}, range(10**9)…)
+        raise TemplateError(f"模板“{name}”中的表达式无法计算（{type(e).__name__}: {e}）。") from e
 
 
 class _Picture:
@@ -428,23 +421,20 @@ class _Render:
 
     # docxtpl's render_xml_part after Jinja
     def _render(self, source: str, ctx: dict) -> str:
-        from docxtpl import DocxTemplate
-
         xml = self.prep.template(source).render(ctx)
         # re.sub(r"\n<w:p([ >])", r"<w:p\1", xml), without a regex match per paragraph
         xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if _needs_listing(xml):
-            xml = DocxTemplate.resolve_listing(None, xml)
+            xml = self.prep.tools.resolve_listing(xml)
         return xml
 
     def run(self, ctx: dict) -> None:
         from docx.opc.coreprops import CoreProperties
         from docx.oxml.ns import nsmap
-        from docxtpl import DocxTemplate
 
         prep = self.prep
-        tree = DocxTemplate.fix_tables(None, self._render(prep.body_src, ctx))
+        tree = prep.tools.fix_tables(self._render(prep.body_src, ctx))
         for n, elt in enumerate(tree.xpath("//wp:docPr", namespaces=nsmap), start=1001):
             elt.attrib["id"] = str(n)
         root = copy.deepcopy(prep.shell)
@@ -570,7 +560,7 @@ def _zip(entries: list[tuple[str, _Entry]]) -> bytes:
             raw, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             raw, flags = name.encode("utf-8"), 0x800
-        version = 20 if e.method == zipfile.ZIP_DEFLATED else 10
+        version = 20  # as zipfile writes (2.0: deflate, folders)
         head = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", version, 0, flags, e.method, dostime, dosdate,
                            e.crc, len(e.data), e.size, len(raw), 0)
         central.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", version, 3, version, 0, flags, e.method,
