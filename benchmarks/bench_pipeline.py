@@ -1,8 +1,10 @@
 """Per-stage cost of ``pipeline.process_bytes(..., report=False, mark=True)`` in a warm process.
 
 Prints the median (of --n runs) of each stage in ``Processed.timings`` (read, check_score,
-writeback) and of their sum, for the committed sample (which has cached values) and for the
-same workbook re-saved by openpyxl (no cached values: what a clerk's first save may look like).
+writeback), the sum of those medians, and the median wall and CPU time of the whole call, for
+the committed sample (which has cached values) and for the same workbook re-saved by openpyxl
+(no cached values: what a clerk's first save may look like).  On a shared machine pin it to one
+core (``taskset -c 1 python benchmarks/bench_pipeline.py``) and run it more than once.
 
     python benchmarks/bench_pipeline.py [--n 50] [--profile]
 """
@@ -47,7 +49,8 @@ def _run(label: str, data: bytes, n: int, profile: bool) -> None:
         for k, v in p.timings.items():
             stages.setdefault(k, []).append(v)
     parts = ", ".join(f"{k} {statistics.median(v) * 1000:.2f} ms" for k, v in stages.items())
-    print(f"{label}: {parts}; total {statistics.median(total) * 1000:.2f} ms wall, "
+    stage_sum = sum(statistics.median(v) for v in stages.values()) * 1000
+    print(f"{label}: {parts} (sum {stage_sum:.2f} ms); whole call {statistics.median(total) * 1000:.2f} ms wall, "
           f"{statistics.median(cpu) * 1000:.2f} ms CPU (medians of {n})")
     if profile:
         import cProfile

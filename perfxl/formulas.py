@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .cellref import quote_sheet
@@ -480,6 +480,32 @@ def render(node: Expr, refs: Refs) -> str:
     raise TypeError(f"not an expression: {node!r}")
 
 
+_RENDERED: dict[int, tuple[Expr, str | None]] = {}
+
+
+def rendered(node: Expr, refs: Refs) -> str:
+    """:func:`render`, remembered per expression object when the text does not depend on
+    ``refs`` (no table column range in it): the shared rate, indicator and total trees."""
+    got = _RENDERED.get(id(node))
+    if got is not None and got[0] is node:
+        return got[1] if got[1] is not None else render(node, refs)
+    text = render(node, refs)
+    if len(_RENDERED) >= 4096:
+        _RENDERED.clear()
+    _RENDERED[id(node)] = (node, None if _uses_tables(node) else text)
+    return text
+
+
+def _uses_tables(node: Expr) -> bool:
+    if isinstance(node, TableAgg):
+        return True
+    if isinstance(node, (BinOp, Compare)):
+        return _uses_tables(node.a) or _uses_tables(node.b)
+    if isinstance(node, Call):
+        return any(_uses_tables(a) for a in node.args)
+    return False
+
+
 def names_used(node: Expr) -> set[str]:
     """Every defined name an expression refers to."""
     if isinstance(node, Name):
@@ -798,9 +824,32 @@ def _P(ind_id: str) -> Callable[[str], Expr]:
     return lambda key: Name(param_name(ind_id, key))
 
 
+# Expression trees are immutable, and an indicator's depends only on the indicator (its method,
+# input and the *shape* of its params; values live in parameter cells): each is built once per
+# Indicator object and shared by scoring and write-back.  Keyed by id() with the object kept
+# alive beside it, so an id is never reused while its entry exists.
+_BY_INDICATOR: dict[tuple[str, int], tuple[object, Any]] = {}
+
+
+def _per_indicator(kind: str, ind: "Indicator", build: Callable[["Indicator"], Any]) -> Any:
+    key = (kind, id(ind))
+    got = _BY_INDICATOR.get(key)
+    if got is not None and got[0] is ind:
+        return got[1]
+    value = build(ind)
+    if len(_BY_INDICATOR) >= 4096:
+        _BY_INDICATOR.clear()
+    _BY_INDICATOR[key] = (ind, value)
+    return value
+
+
 def indicator_expr(ind: "Indicator") -> Expr | None:
     """The score of an automatic indicator: "" when an input rate is empty, else the method's
     score ROUNDed to 2 decimals.  None for a manual indicator."""
+    return _per_indicator("score", ind, _indicator_expr)
+
+
+def _indicator_expr(ind: "Indicator") -> Expr | None:
     m = METHODS[ind.method]
     if m.body is None:
         return None
@@ -812,6 +861,10 @@ def indicator_expr(ind: "Indicator") -> Expr | None:
 
 def computed_expr(ind: "Indicator") -> Expr | None:
     """What the 计算值 cell of an automatic indicator shows (its input rate by default)."""
+    return _per_indicator("computed", ind, _computed_expr)
+
+
+def _computed_expr(ind: "Indicator") -> Expr | None:
     m = METHODS[ind.method]
     if m.body is None:
         return None
@@ -838,6 +891,7 @@ def award_row_expr(sheet: str, level_cell: str, type_cell: str) -> Expr:
     return IF(Cell(sheet, type_cell).eq("加分"), ROUND(IFERROR(lookup, 0), 2), "")
 
 
+@lru_cache(maxsize=None)
 def bonus_expr() -> Expr:
     """score_bonus = min(cap, Σ 加分) − Σ 减分 (the cap limits additions; deductions count fully)."""
     plus = SUMIFS("tbl_awards", "自评得分", ("类型", "加分"))
@@ -847,14 +901,21 @@ def bonus_expr() -> Expr:
 
 def base_expr(indicator_ids: Iterable[str]) -> Expr:
     """score_base = Σ score_<id> (an empty or text score counts 0, as SUM does)."""
+    return _base_expr(tuple(indicator_ids))
+
+
+@lru_cache(maxsize=64)
+def _base_expr(indicator_ids: tuple[str, ...]) -> Expr:
     return ROUND(SUM(*(Name(f"score_{i}") for i in indicator_ids)), 2)
 
 
+@lru_cache(maxsize=None)
 def total_expr() -> Expr:
     raw = Name("score_base") + Name("score_bonus")
     return ROUND(IF(Name(TOTAL_CAP_ON).eq(1), MIN(Name(TOTAL_CAP), raw), raw), 2)
 
 
+@lru_cache(maxsize=64)
 def grade_expr(n_grades: int) -> Expr:
     """Bands by lower edge, best first; the last band takes everything below."""
     expr: Expr = Name(f"p_grade_{n_grades}_name")

@@ -8,9 +8,11 @@ and tables by table name, so clerks may insert rows and move blocks freely.
 from __future__ import annotations
 
 import io
+import math
 import os
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 from xml.etree import ElementTree as ET
@@ -84,6 +86,39 @@ def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
     return zf
 
 
+def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """An entry's bytes taken straight from the package bytes — what ``ZipFile.read`` returns,
+    without its per-entry file objects.  None whenever anything is unusual (encryption, another
+    compression method, a header or CRC that does not match): ``ZipFile.read`` then handles,
+    and reports, it as before."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & ~0x80E:
+        return None
+    off = info.header_offset
+    hdr = data[off : off + 30]
+    if len(hdr) < 30 or hdr[:4] != b"PK\x03\x04":
+        return None
+    n = int.from_bytes(hdr[26:28], "little")
+    m = int.from_bytes(hdr[28:30], "little")
+    try:
+        name = data[off + 30 : off + 30 + n].decode("utf-8" if (hdr[6] | hdr[7] << 8) & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != info.orig_filename:
+        return None
+    start = off + 30 + n + m
+    body = data[start : start + info.compress_size]
+    if len(body) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            body = zlib.decompress(body, -15)
+        except zlib.error:
+            return None
+    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+        return None
+    return body
+
+
 class FileSource:
     """A workbook file (.xlsx / .xlsm), read without openpyxl.
 
@@ -95,6 +130,7 @@ class FileSource:
         self.path = os.fspath(path)
         self._data = data
         self._zip = _open_zip(self.path, data)
+        self._parts = set(self._zip.namelist())
         self._grids: dict[str, list[list[Any]]] = {}
         try:
             self._read_structure()
@@ -103,12 +139,13 @@ class FileSource:
         self._calamine = None
 
     def _xml(self, part: str) -> ET.Element:
-        return ET.fromstring(self._zip.read(part))
+        raw = _inflate(self._data, self._zip.getinfo(part)) if isinstance(self._data, bytes) else None
+        return ET.fromstring(raw if raw is not None else self._zip.read(part))
 
     def _rels(self, part: str) -> dict[str, str]:
         folder, base = posixpath.split(part)
         rels_part = posixpath.join(folder, "_rels", base + ".rels")
-        if rels_part not in self._zip.namelist():
+        if rels_part not in self._parts:
             return {}
         out = {}
         for rel in self._xml(rels_part).findall("pr:Relationship", _NS):
@@ -134,7 +171,7 @@ class FileSource:
             if not part:
                 continue
             for tpart in self._rels(part).values():
-                if "/tables/" not in tpart or tpart not in self._zip.namelist():
+                if "/tables/" not in tpart or tpart not in self._parts:
                     continue
                 t = self._xml(tpart)
                 headers = tuple((c.get("name") or "").strip() for c in t.findall("m:tableColumns/m:tableColumn", _NS))
@@ -178,8 +215,21 @@ def _cell(grid: list[list[Any]], cell: str) -> Any:
     return None
 
 
+_FLOAT_KINDS = frozenset({schema.MONEY, schema.NUMBER, schema.RATE})
+
+
+def _parse_raw(kind: str, raw: Any) -> tuple[Any, str | None]:
+    """``coerce.parse`` with shortcuts for the two commonest cells (same results)."""
+    t = type(raw)
+    if t is str and kind == schema.TEXT:
+        return raw.strip() or None, None
+    if t is float and kind in _FLOAT_KINDS and math.isfinite(raw):
+        return raw, None
+    return coerce.parse(kind, raw)
+
+
 def _value(kind: str, raw: Any, sheet: str, cell: str) -> Value:
-    v, problem = coerce.parse(kind, raw)
+    v, problem = _parse_raw(kind, raw)
     return Value(v, sheet, cell, raw, problem)
 
 
@@ -246,14 +296,19 @@ def _read_table(source: GridSource, tdef: schema.TableDef, tref: TableRef) -> Ta
     wanted = [(c.header, c.kind, columns[c.header], col_to_index(columns[c.header]) - 1)
               for c in tdef.columns if c.header in columns]
     rows = []
+    sheet, parse_raw = tref.sheet, _parse_raw
     for r in range(r1 + 1, r2 + 1):
         line = grid[r - 1] if r - 1 < len(grid) else ()
+        n = len(line)
+        rs = str(r)
         cells = {}
         for header, kind, col, ci in wanted:
-            raw = line[ci] if ci < len(line) else None
-            if raw == "":
-                raw = None
-            cells[header] = _value(kind, raw, tref.sheet, f"{col}{r}")
+            raw = line[ci] if ci < n else None
+            if raw is None or raw == "":  # every kind parses an empty cell as (None, None)
+                cells[header] = Value(None, sheet, col + rs, None, None)
+            else:
+                v, problem = parse_raw(kind, raw)
+                cells[header] = Value(v, sheet, col + rs, raw, problem)
         rows.append(Row(cells, r))
     return Table(tdef.name, tref.sheet, tref.ref, columns, tuple(rows))
 

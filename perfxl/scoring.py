@@ -81,7 +81,8 @@ class _Env:
             if p.group:
                 self.groups.setdefault(p.group, []).append(v)
         self.overrides: dict[tuple[str, str, int], Any] = {}
-        self._cells: dict[tuple[str, str], Any] | None = None
+        self._cells: dict[tuple[str, str], Any] = {}
+        self._indexed: set[str] = set()  # sheets whose table cells are in _cells
 
     def name(self, name: str) -> Any:
         if name in self.values:
@@ -93,12 +94,14 @@ class _Env:
         return NAME
 
     def cell(self, sheet: str, cell: str) -> Any:
-        if self._cells is None:
-            self._cells = {}
+        """A table cell's value (only tables' cells are known), indexed one sheet at a time."""
+        if sheet not in self._indexed:
+            self._indexed.add(sheet)
             for t in self.model.tables.values():
                 for row in t.rows:
                     for v in row.cells.values():
-                        self._cells[(v.sheet, v.cell)] = _raw(v)
+                        if v.sheet == sheet:
+                            self._cells[(v.sheet, v.cell)] = _raw(v)
         return self._cells.get((sheet, cell))
 
     def column(self, table: str, header: str) -> list[Any]:

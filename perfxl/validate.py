@@ -42,7 +42,8 @@ _EMPTY_MARKERS = {"无", "暂无", "没有", "无问题", "暂无问题", "没�
                   "无改进措施", "暂无改进措施", "/", "-", "—", "——", "NA", "N/A", "不适用"}
 _GENERIC_PHRASES = ("进一步加强", "有待提高", "有待加强", "有待进一步", "继续努力", "不断完善", "加强管理",
                     "存在不足", "持续改进", "认真落实", "进一步完善", "进一步提高", "严格执行")
-_PUNCT = re.compile(r"[\s。．.、，,；;：:！!？?“”\"'‘’（）()【】\[\]…]+")
+_PUNCT_CHARS = r"\s。．.、，,；;：:！!？?“”\"'‘’（）()【】\[\]…"
+_PUNCT = re.compile(f"[{_PUNCT_CHARS}]+")
 _SIGNED_NUMBER = re.compile(r"^[+-][\d.,\s%％]*$")
 
 
@@ -93,6 +94,7 @@ class Ctx:
     pack: RulePack
     scores: Any = None
     found: list[Finding] = field(default_factory=list)
+    empty_rows: dict[str, list[bool]] = field(default_factory=dict, repr=False, compare=False)  # by table
 
     def value(self, name: str) -> Value | None:
         return self.model.fields.get(name)
@@ -155,11 +157,31 @@ def _tdef(table: Table) -> schema.TableDef:
     return schema.TABLE_BY_NAME[table.name]
 
 
+_SKIP: dict[int, tuple[schema.TableDef, frozenset[str]]] = {}
+
+
+def _skipped(tdef: schema.TableDef) -> frozenset[str]:
+    """The 序号 and computed columns of a table (kept per TableDef object)."""
+    got = _SKIP.get(id(tdef))
+    if got is None or got[0] is not tdef:
+        got = _SKIP[id(tdef)] = (tdef, frozenset({_SERIAL} | {c.header for c in tdef.columns if c.computed}))
+    return got[1]
+
+
 def _row_empty(tdef: schema.TableDef, row: Row) -> bool:
     """A row counts as empty when only its 序号 or computed cells hold something
     (clerks often number a block of rows before filling them)."""
-    skip = {_SERIAL} | {c.header for c in tdef.columns if c.computed}
+    skip = _skipped(tdef)
     return all(v.empty for h, v in row.cells.items() if h not in skip)
+
+
+def _empty_rows(ctx: Ctx, table: Table) -> list[bool]:
+    """:func:`_row_empty` of every row of ``table``, worked out once per check run."""
+    got = ctx.empty_rows.get(table.name)
+    if got is None:
+        tdef = _tdef(table)
+        got = ctx.empty_rows[table.name] = [_row_empty(tdef, r) for r in table.rows]
+    return got
 
 
 def _rows(ctx: Ctx, name: str) -> tuple[Table | None, list[tuple[int, Row]]]:
@@ -167,8 +189,7 @@ def _rows(ctx: Ctx, name: str) -> tuple[Table | None, list[tuple[int, Row]]]:
     t = ctx.model.tables.get(name)
     if t is None:
         return None, []
-    tdef = _tdef(t)
-    return t, [(i, r) for i, r in enumerate(t.rows, start=1) if not _row_empty(tdef, r)]
+    return t, [(i, r) for (i, r), e in zip(enumerate(t.rows, start=1), _empty_rows(ctx, t)) if not e]
 
 
 def _header_cell(table: Table, header: str | None = None) -> str:
@@ -277,12 +298,16 @@ def check_table_cells(ctx: Ctx) -> Iterator[Finding]:
                 v = row.cells.get(col.header)
                 if v is None:
                     continue
+                if v.problem or (col.kind in _NUMERIC and isinstance(v.raw, str) and v.value is not None):
+                    # exactly when _value_problem finds something
+                    bad = _value_problem(v, col.kind, _where(table, i, col.header))
+                    if bad:
+                        yield bad
+                        if bad.code != "number-as-text":
+                            continue
+                elif v.value is not None and not col.choices and col.kind != schema.INT:
+                    continue  # nothing below can apply
                 what = _where(table, i, col.header)
-                bad = _value_problem(v, col.kind, what)
-                if bad:
-                    yield bad
-                    if bad.code != "number-as-text":
-                        continue
                 if v.value is None:
                     if col.required and not (table.name == "tbl_awards" and col.header in _AWARD_EVIDENCE):
                         yield _at("required-empty", v, f"{what}为必填项，尚未填写。",
@@ -324,8 +349,7 @@ def check_text(ctx: Ctx) -> Iterator[Finding]:
 def check_table_shape(ctx: Ctx) -> Iterator[Finding]:
     """Empty rows in the middle of a table; duplicate 序号."""
     for table in ctx.model.tables.values():
-        tdef = _tdef(table)
-        empty = [_row_empty(tdef, r) for r in table.rows]
+        empty = _empty_rows(ctx, table)
         last_filled = max((i for i, e in enumerate(empty) if not e), default=-1)
         i = 0
         while i < last_filled:
@@ -598,13 +622,28 @@ _NFKC_MAPPED = re.compile("[\u2026\u3000\uff01-\uff5e]")
 _NFKC_MAP = {ch: unicodedata.normalize("NFKC", ch) for ch in ["\u2026", "\u3000"] + [chr(c) for c in range(0xFF01, 0xFF5F)]}
 
 
+def _nfkc_char(m: re.Match) -> str:
+    return _NFKC_MAP[m.group()]
+
+
 def _nfkc(text: str) -> str:
     if _NFKC_PLAIN.search(text) is None:
-        return _NFKC_MAPPED.sub(lambda m: _NFKC_MAP[m.group()], text)
+        return _NFKC_MAPPED.sub(_nfkc_char, text)
     return unicodedata.normalize("NFKC", text)
 
 
+# On such text _PUNCT can run first (so fewer characters are mapped): a character is dropped
+# when its NFKC form is all punctuation, i.e. _PUNCT's characters plus the full-width forms of
+# ASCII punctuation _PUNCT lacks (＂＇［］).  Exact as long as _PUNCT keeps no character whose
+# NFKC form it would not also remove — checked here.
+_PUNCT_FIRST_OK = all(_PUNCT.fullmatch(n) for ch, n in _NFKC_MAP.items() if _PUNCT.fullmatch(ch))
+_PUNCT_PLAIN = re.compile("[" + _PUNCT_CHARS + "".join(
+    re.escape(ch) for ch, n in _NFKC_MAP.items() if _PUNCT.fullmatch(n) and not _PUNCT.fullmatch(ch)) + "]+")
+
+
 def _norm(text: str) -> str:
+    if _PUNCT_FIRST_OK and _NFKC_PLAIN.search(text) is None:
+        return _NFKC_MAPPED.sub(_nfkc_char, _PUNCT_PLAIN.sub("", text))
     return _PUNCT.sub("", _nfkc(text))
 
 

@@ -57,10 +57,44 @@ def _cached(v: Any) -> Any:
 
 def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs) -> SetCell | None:
     try:
-        text = formulas.render(expr, refs)
+        text = formulas.rendered(expr, refs)
     except KeyError:  # a table the formula needs is missing: reported by scoring, nothing written
         return None
     return SetCell(sheet, cell, _cached(value), formula=text)
+
+
+# The parameter rows depend on the pack alone, and edits are frozen: built once per RulePack
+# object (kept alive beside its id, so the id cannot be reused while the entry exists).
+_PARAM_ROWS: dict[int, tuple[RulePack, tuple[Edit, ...], int]] = {}
+
+
+def _param_rows(pack: RulePack) -> tuple[tuple[Edit, ...], int]:
+    """The SetCells and DefineNames of every parameter row and group, and the first row after them."""
+    got = _PARAM_ROWS.get(id(pack))
+    if got is not None and got[0] is pack:
+        return got[1], got[2]
+    sheet = schema.S_PARAMS
+    edits: list[Edit] = []
+    row = PARAM_HEADER_ROW + 1
+    groups: dict[str, list[int]] = {}
+    cols = [index_to_col(PARAM_FIRST_COL + i) for i in range(len(PARAM_HEADERS))]
+    value_col = cols[1]
+    quoted = quote_sheet(sheet)
+    for p in pack.params:
+        values = (p.label, p.value, p.name, p.indicator, p.note)
+        r = str(row)
+        for col, v in zip(cols, values):
+            edits.append(SetCell(sheet, col + r, v))
+        edits.append(DefineName(p.name, f"{quoted}!${value_col}${r}"))  # = sheet_ref(sheet, value_col + r)
+        if p.group:
+            groups.setdefault(p.group, []).append(row)
+        row += 1
+    for group, rows in groups.items():
+        edits.append(DefineName(group, sheet_ref(sheet, f"{value_col}{min(rows)}:{value_col}{max(rows)}")))
+    if len(_PARAM_ROWS) >= 64:
+        _PARAM_ROWS.clear()
+    _PARAM_ROWS[id(pack)] = (pack, tuple(edits), row)
+    return tuple(edits), row
 
 
 def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
@@ -71,19 +105,8 @@ def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
         edits.append(EnsureSheet(sheet))
         for i, h in enumerate(PARAM_HEADERS):
             edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{PARAM_HEADER_ROW}", h))
-    row = PARAM_HEADER_ROW + 1
-    groups: dict[str, list[int]] = {}
-    for p in pack.params:
-        values = (p.label, p.value, p.name, p.indicator, p.note)
-        for i, v in enumerate(values):
-            edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{row}", v))
-        edits.append(DefineName(p.name, sheet_ref(sheet, f"{index_to_col(PARAM_FIRST_COL + 1)}{row}")))
-        if p.group:
-            groups.setdefault(p.group, []).append(row)
-        row += 1
-    value_col = index_to_col(PARAM_FIRST_COL + 1)
-    for group, rows in groups.items():
-        edits.append(DefineName(group, sheet_ref(sheet, f"{value_col}{min(rows)}:{value_col}{max(rows)}")))
+    rows_edits, row = _param_rows(pack)
+    edits += rows_edits
     # Rows a previous, longer pack wrote below ours: empty them (their names then point at blanks).
     stale = set()
     for name, (s, cell) in model.names.items():

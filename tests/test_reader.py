@@ -143,3 +143,33 @@ def test_reads_xlsm(build, data, tmp_path):
 def test_reads_from_bytes(sample_copy):
     m = reader.read("任意名称.xlsx", data=sample_copy.read_bytes())
     assert m.get("fiscal_year") == 2023
+
+
+def test_parts_read_from_bytes_are_what_zipfile_reads(tmp_path):
+    """The direct read of package parts equals ZipFile.read; anything unusual (a stored entry is
+    fine, a damaged CRC is not) falls back to zipfile, so errors stay as they were."""
+    import io
+    import zipfile
+
+    data = SAMPLE_XLSX.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for info in z.infolist():
+            assert reader._inflate(data, info) == z.read(info), info.filename
+        stored = io.BytesIO()
+        with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as out:
+            for info in z.infolist():
+                out.writestr(info.filename, z.read(info))
+    stored = stored.getvalue()
+    with zipfile.ZipFile(io.BytesIO(stored)) as z:
+        for info in z.infolist():
+            assert reader._inflate(stored, info) == z.read(info), info.filename
+    a, b = reader.read("x.xlsx", stored), reader.read("x.xlsx", data)
+    assert (a.fields, a.tables, a.names, a.outputs, a.missing) == (b.fields, b.tables, b.names, b.outputs, b.missing)
+    # flip one byte of the stored workbook.xml: CRC mismatch -> zipfile's own error -> WorkbookError
+    with zipfile.ZipFile(io.BytesIO(stored)) as z:
+        info = z.getinfo("xl/workbook.xml")
+    off = info.header_offset + 30 + len(info.filename.encode()) + 40
+    broken = stored[:off] + bytes([stored[off] ^ 1]) + stored[off + 1:]
+    assert reader._inflate(broken, info) is None
+    with pytest.raises(reader.WorkbookError):
+        reader.read("broken.xlsx", broken)

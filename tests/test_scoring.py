@@ -247,3 +247,27 @@ def test_blank_and_text_follow_spreadsheet_rules():
 
 def test_rate_definitions_cover_the_contract():
     assert [r.name for r in formulas.RATES] == [o.name for o in schema.RATE_OUTPUTS]
+
+
+def test_shared_expressions_render_like_fresh_ones(default_pack):
+    """Rate, indicator and total expressions are built once and shared; their formula text
+    is remembered only when it does not depend on the workbook's table ranges."""
+    class Refs:
+        def __init__(self, rng):
+            self.rng = rng
+
+        def column_range(self, table, header):
+            return f"'{table}'!{self.rng}"
+
+    for ind in default_pack.indicators:
+        assert formulas.indicator_expr(ind) is formulas.indicator_expr(ind)
+        assert formulas.computed_expr(ind) is formulas.computed_expr(ind)
+        assert repr(formulas.indicator_expr(ind)) == repr(formulas._indicator_expr(ind))  # Expr overloads ==
+        assert repr(formulas.computed_expr(ind)) == repr(formulas._computed_expr(ind))
+    exprs = [r.expr for r in formulas.RATES] + [formulas.indicator_expr(i) for i in default_pack.indicators]
+    exprs += [formulas.bonus_expr(), formulas.total_expr(), formulas.grade_expr(4), formulas.base_expr(["a", "b"])]
+    for e in filter(None, exprs):
+        for rng in ("$A$1:$A$3", "$B$2:$B$9"):
+            assert formulas.rendered(e, Refs(rng)) == formulas.render(e, Refs(rng))
+    assert formulas.base_expr(["a", "b"]) is formulas.base_expr(("a", "b"))
+    assert [r.inputs for r in formulas.RATES] == [tuple(sorted(formulas.names_used(r.expr))) for r in formulas.RATES]

@@ -529,3 +529,40 @@ def test_json_output_keys(tmp_path):
     json.dumps(out, ensure_ascii=False)
     assert out and {"code", "severity", "sheet", "cell", "message", "hint"} <= set(out[0])
     assert (out[0]["code"], out[0]["sheet"]) == ("sme-exceeds-procurement", schema.S_BUDGET)
+
+
+# --------------------------------------------------------------------------- the NFKC fast path
+
+def _plain_chars() -> list[str]:
+    """Every character the fast path accepts."""
+    return [chr(c) for c in range(0x110000) if 0xD800 > c or c > 0xDFFF
+            if validate._NFKC_PLAIN.search(chr(c)) is None]
+
+
+def test_nfkc_fast_path_is_unicodedata_character_by_character():
+    plain = _plain_chars()
+    assert 20000 < len(plain) < 25000  # ASCII, CJK ideographs, CJK and full-width punctuation
+    seconds = set()  # characters that can end a canonical composition pair
+    for c in range(0x110000):
+        d = unicodedata.decomposition(chr(c))
+        if d and not d.startswith("<") and len(d.split()) == 2:
+            seconds.add(chr(int(d.split()[1], 16)))
+    for ch in plain:
+        n = unicodedata.normalize("NFKC", ch)
+        assert validate._nfkc(ch) == n, ch
+        # each result is a starter that composes with nothing: the string's NFKC is the concatenation
+        assert all(unicodedata.combining(x) == 0 and x not in seconds for x in n), ch
+
+
+def test_norm_matches_nfkc_then_punctuation_stripping():
+    import random
+
+    rng = random.Random(7)
+    plain = _plain_chars()
+    pool = plain[:200] + rng.sample(plain, 300) + list("，。：；！？（）【】“”‘’…　＂＇［］１２Ａｚ％") + ["\u0301", "ﬁ", "①", "㈱", "é", "e"]
+    assert validate._PUNCT_FIRST_OK
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 40)))
+        expected = validate._PUNCT.sub("", unicodedata.normalize("NFKC", text))
+        assert validate._norm(text) == expected, repr(text)
+        assert validate._nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)

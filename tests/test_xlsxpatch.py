@@ -917,3 +917,110 @@ def test_speed_100_edits_on_15_sheets(tmp_path):
     median = statistics.median(times)
     print(f"\n100 SetCell edits on a 15-sheet workbook: median {median:.1f} ms, best {min(times):.1f} ms", file=sys.stderr)
     assert median < 250  # generous bound for slow CI machines; typically a few ms
+
+
+# ------------------------------------------------------------------------------------------
+# Fast paths must build exactly what the general path builds
+# ------------------------------------------------------------------------------------------
+
+
+def test_reapplying_edits_changes_nothing(tmp_path):
+    """Cells already holding what an edit writes are left alone: a second run over the output
+    gives the same parts, and a sheet whose edits were all no-ops keeps its compressed bytes."""
+    src = make_workbook(tmp_path / "src.xlsx")
+    edits = [e for e in VALUE_EDITS if not isinstance(e, SetCell) or e.style_from is None]
+    once = apply_edits_bytes(src.read_bytes(), edits)
+    twice = apply_edits_bytes(once, edits)
+    assert parts(twice) == parts(once)
+    (tmp_path / "once.xlsx").write_bytes(once)
+    (tmp_path / "twice.xlsx").write_bytes(twice)
+    assert raw_entries(tmp_path / "twice.xlsx")["xl/worksheets/sheet1.xml"] == \
+        raw_entries(tmp_path / "once.xlsx")["xl/worksheets/sheet1.xml"]
+
+
+def test_rewritten_cell_is_normalised_even_when_its_value_is_the_same(tmp_path):
+    """Same value, but t= not last, a stale t="n", an <f> attribute, a tail: rebuilt as usual."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "表"
+    wb.save(tmp_path / "base.xlsx")
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr" s="0"><is><t>x</t></is></c><c r="B1" s="0" t="n"><v>1</v></c>'
+        b'<c r="C1"><f ca="1">1+1</f><v>2</v></c><c r="D1"><v>3</v>\n</c><c r="E1" t="inlineStr"><is><t>y</t></is></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    src = rewrite_zip(tmp_path / "base.xlsx", tmp_path / "src.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    data = apply_edits_bytes(src.read_bytes(), [SetCell("表", "A1", "x"), SetCell("表", "B1", 1),
+                                                SetCell("表", "C1", 2, formula="1+1"), SetCell("表", "D1", 3),
+                                                SetCell("表", "E1", "y")])
+    xml = parts(data)["xl/worksheets/sheet1.xml"]
+    assert b'<c r="A1" s="0" t="inlineStr"><is><t>x</t></is></c>' in xml
+    assert b'<c r="B1" s="0"><v>1</v></c>' in xml
+    assert b'<c r="C1"><f>1+1</f><v>2</v></c>' in xml
+    assert b'<c r="D1"><v>3</v></c>' in xml
+    assert b'<c r="E1" t="inlineStr"><is><t>y</t></is></c>' in xml  # already as written: kept
+
+
+def test_define_name_goes_before_the_first_later_name_in_an_unsorted_list(tmp_path):
+    src = make_workbook(tmp_path / "src.xlsx")
+    p = parts(src)
+    wbx = re.sub(rb"<definedNames>.*</definedNames>",
+                 b"<definedNames><definedName name=\"m_name\">'\xe5\x8f\x82\xe6\x95\xb0'!$B$1</definedName>"
+                 b"<definedName name=\"b_name\">'\xe5\x8f\x82\xe6\x95\xb0'!$B$1</definedName>"
+                 b"<definedName name=\"z_name\">'\xe5\x8f\x82\xe6\x95\xb0'!$B$1</definedName></definedNames>",
+                 p["xl/workbook.xml"], flags=re.S)
+    src2 = rewrite_zip(src, tmp_path / "unsorted.xlsx", {"xl/workbook.xml": wbx})
+    data = apply_edits_bytes(src2.read_bytes(), [DefineName("c_name", "'参数'!$B$1"), DefineName("A_first", "'参数'!$B$1"),
+                                                 DefineName("Z_NAME", "'参数'!$B$2"), DefineName("zz", "'参数'!$B$3")])
+    names = [(d.get("name"), d.text) for d in etree.fromstring(parts(data)["xl/workbook.xml"]).iterfind(".//m:definedName", NS)]
+    assert [n for n, _ in names] == ["A_first", "c_name", "m_name", "b_name", "z_name", "zz"]
+    assert dict(names)["z_name"] == "'参数'!$B$2"  # matched case-insensitively, kept its spelling
+
+
+def test_many_marks_and_links_on_one_sheet(tmp_path):
+    """Comments stay in (row, col) order, the shapetype is added once, a cell's hyperlink is
+    replaced and an external link's relationship goes with its last user."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["A1"].hyperlink = "http://example.com/a"
+    ws["A2"].hyperlink = "http://example.com/a"
+    buf = io.BytesIO()
+    wb.save(buf)
+    cells = [f"{c}{r}" for r in range(30, 0, -1) for c in "DCBA"]
+    edits = [MarkCell("表", ref, f"第 {i} 条", ("错误", "警告", "提示")[i % 3]) for i, ref in enumerate(cells)]
+    edits += [Hyperlink("表", "A1", "'表'!B1"), Hyperlink("表", "C3", "'表'!B2"), Hyperlink("表", "C3", "'表'!B3")]
+    first = parts(apply_edits_bytes(buf.getvalue(), edits))
+    comments = etree.fromstring(next(v for k, v in first.items() if k.startswith("xl/comments")))
+    refs = [c.get("ref") for c in comments.iterfind(".//m:comment", NS)]
+    key = [(int(re.sub(r"\D", "", r)), r[0]) for r in refs]
+    assert key == sorted(key) and len(refs) == len(cells)
+    vml = next(v for k, v in first.items() if k.endswith(".vml"))
+    assert vml.count(b'id="_x0000_t202"') == 1
+    sheet = etree.fromstring(first["xl/worksheets/sheet1.xml"])
+    links = [(h.get("ref"), h.get("location"), h.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"))
+             for h in sheet.iterfind(".//m:hyperlink", NS)]
+    assert ("A1", "'表'!B1", None) in links and [r for r, *_ in links].count("C3") == 1
+    assert b"example.com" in first["xl/worksheets/_rels/sheet1.xml.rels"]  # A2 still uses it
+    second = parts(apply_edits_bytes(buf.getvalue(), edits + [Hyperlink("表", "A2", "'表'!B9")]))
+    assert b"example.com" not in second.get("xl/worksheets/_rels/sheet1.xml.rels", b"")
+
+
+def test_stored_entries_and_damaged_parts(tmp_path):
+    """Parts are read straight from the package bytes; a stored entry works, a part whose CRC
+    does not match is still refused with the Chinese error zipfile's check leads to."""
+    src = make_workbook(tmp_path / "src.xlsx")
+    stored = tmp_path / "stored.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    edits = [SetCell("评分表", "H5", 2.5, formula="1+1.5"), MarkCell("评分表", "H5", "说明")]
+    assert parts(apply_edits_bytes(stored.read_bytes(), edits)) == parts(apply_edits_bytes(src.read_bytes(), edits))
+    data = stored.read_bytes()
+    with zipfile.ZipFile(stored) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    off = info.header_offset + 30 + len(info.filename) + 60
+    broken = data[:off] + bytes([data[off] ^ 1]) + data[off + 1:]
+    with pytest.raises(WorkbookError, match="无法读取工作簿部件"):
+        apply_edits_bytes(broken, edits)
