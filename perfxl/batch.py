@@ -106,12 +106,7 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
 def _init_worker() -> None:
     # Ctrl-C in a terminal reaches the whole process group: only the parent handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The preloaded modules live as long as the worker: keep the collector off them, and let it
-    # run less often (each workbook allocates many short-lived XML and cell objects).
-    import gc
 
-    gc.freeze()
-    gc.set_threshold(20000, 20, 20)
 
 
 # ---------------------------------------------------------------------------------------------

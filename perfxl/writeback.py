@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formulas, schema
-from .cellref import index_to_col, quote_sheet, sheet_ref, split_cell
+from .cellref import index_to_col, parse_sheet_ref, quote_sheet, sheet_ref, split_cell
 from .errors import WorkbookError
 from .fileio import atomic_write_bytes
 from .model import WorkbookModel
@@ -97,6 +97,29 @@ def _param_rows(pack: RulePack) -> tuple[tuple[Edit, ...], int]:
     return tuple(edits), row
 
 
+def _params_current(model: WorkbookModel, rows_edits: tuple[Edit, ...]) -> bool:
+    """True when every parameter name already points at its row and that cell holds the pack's
+    value (a workbook scored before): the ~200 parameter cells need not be rewritten."""
+    values = {(e.sheet, e.cell): e.value for e in rows_edits if isinstance(e, SetCell)}
+    for e in rows_edits:
+        if not isinstance(e, DefineName):
+            continue
+        sheet, cell = parse_sheet_ref(e.ref)
+        first = cell.split(":")[0]
+        if model.names.get(e.name) != (sheet, first):
+            return False
+        if ":" in cell:
+            continue
+        want, got = values.get((sheet, first)), model.outputs.get(e.name)
+        have = None if got is None else got.value
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            if not isinstance(have, (int, float)) or isinstance(have, bool) or abs(have - want) > 1e-12:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
 def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
     """The 评分参数 rows (from row 5, columns B..F) and a defined name per parameter."""
     sheet = schema.S_PARAMS
@@ -106,7 +129,6 @@ def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
         for i, h in enumerate(PARAM_HEADERS):
             edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{PARAM_HEADER_ROW}", h))
     rows_edits, row = _param_rows(pack)
-    edits += rows_edits
     # Rows a previous, longer pack wrote below ours: empty them (their names then point at blanks).
     stale = set()
     for name, (s, cell) in model.names.items():
@@ -114,6 +136,8 @@ def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
             r = split_cell(cell)[1]
             if r >= row:
                 stale.add(r)
+    if stale or not _params_current(model, rows_edits):
+        edits += rows_edits
     for r in sorted(stale):
         for i in range(len(PARAM_HEADERS)):
             edits.append(SetCell(sheet, f"{index_to_col(PARAM_FIRST_COL + i)}{r}", None))
