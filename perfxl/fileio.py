@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 
@@ -61,3 +62,54 @@ def normalize_zip(data: bytes, stamp: str = "2024-01-01T00:00:00Z") -> bytes:
             zi.external_attr = 0o600 << 16
             dst.writestr(zi, body)
     return out.getvalue()
+
+
+def inflate_member(data, info: zipfile.ZipInfo) -> bytes | None:
+    """A zip entry's bytes taken straight from the package bytes (``bytes`` or ``memoryview``) —
+    what ``ZipFile.read`` returns, without its per-entry file objects.  None whenever anything
+    is unusual (encryption, another compression method, a header or CRC that does not match):
+    the caller then falls back to ``ZipFile.read``, which handles and reports it as before."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & ~0x80E:
+        return None
+    off = info.header_offset
+    hdr = data[off : off + 30]
+    if len(hdr) < 30 or hdr[:4] != b"PK\x03\x04":
+        return None
+    n = int.from_bytes(hdr[26:28], "little")
+    m = int.from_bytes(hdr[28:30], "little")
+    try:
+        name = bytes(data[off + 30 : off + 30 + n]).decode("utf-8" if (hdr[6] | hdr[7] << 8) & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != info.orig_filename:
+        return None
+    start = off + 30 + n + m
+    body = data[start : start + info.compress_size]
+    if len(body) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            body = zlib.decompress(body, -15)
+        except zlib.error:
+            return None
+    else:
+        body = bytes(body)
+    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+        return None
+    return body
+
+
+def read_workbook_bytes(path: str | os.PathLike) -> bytes:
+    """A workbook file's bytes, or a :class:`~perfxl.errors.WorkbookError` in one Chinese
+    sentence naming the file (missing, a folder, unreadable)."""
+    from .errors import WorkbookError
+
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise WorkbookError(f"{path.name}：文件不存在。") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{path.name}：这是一个文件夹，不是工作簿文件（批量处理请用 perfxl batch）。") from None
+    except OSError as e:
+        raise WorkbookError(f"{path.name}：无法打开文件（{e.strerror}）。") from None

@@ -12,7 +12,6 @@ import math
 import os
 import posixpath
 import zipfile
-import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 from xml.etree import ElementTree as ET
@@ -20,6 +19,7 @@ from xml.etree import ElementTree as ET
 from . import coerce, schema
 from .cellref import col_to_index, index_to_col, parse_sheet_ref, split_cell, split_range
 from .errors import WorkbookError
+from .fileio import inflate_member
 from .model import Row, Table, Value, WorkbookModel
 
 _NS = {
@@ -86,39 +86,6 @@ def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
     return zf
 
 
-def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """An entry's bytes taken straight from the package bytes — what ``ZipFile.read`` returns,
-    without its per-entry file objects.  None whenever anything is unusual (encryption, another
-    compression method, a header or CRC that does not match): ``ZipFile.read`` then handles,
-    and reports, it as before."""
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & ~0x80E:
-        return None
-    off = info.header_offset
-    hdr = data[off : off + 30]
-    if len(hdr) < 30 or hdr[:4] != b"PK\x03\x04":
-        return None
-    n = int.from_bytes(hdr[26:28], "little")
-    m = int.from_bytes(hdr[28:30], "little")
-    try:
-        name = data[off + 30 : off + 30 + n].decode("utf-8" if (hdr[6] | hdr[7] << 8) & 0x800 else "cp437")
-    except UnicodeDecodeError:
-        return None
-    if name != info.orig_filename:
-        return None
-    start = off + 30 + n + m
-    body = data[start : start + info.compress_size]
-    if len(body) != info.compress_size:
-        return None
-    if info.compress_type == zipfile.ZIP_DEFLATED:
-        try:
-            body = zlib.decompress(body, -15)
-        except zlib.error:
-            return None
-    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
-        return None
-    return body
-
-
 class FileSource:
     """A workbook file (.xlsx / .xlsm), read without openpyxl.
 
@@ -139,7 +106,7 @@ class FileSource:
         self._calamine = None
 
     def _xml(self, part: str) -> ET.Element:
-        raw = _inflate(self._data, self._zip.getinfo(part)) if isinstance(self._data, bytes) else None
+        raw = inflate_member(self._data, self._zip.getinfo(part)) if isinstance(self._data, bytes) else None
         return ET.fromstring(raw if raw is not None else self._zip.read(part))
 
     def _rels(self, part: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PerfxlError
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, read_workbook_bytes
 from .pipeline import process_bytes
 from .rulepack import RulePack
 
@@ -35,12 +35,7 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
     from .batch import findings_document
 
     src = Path(path)
-    try:
-        data = src.read_bytes()
-    except FileNotFoundError:
-        raise PerfxlError(f"{src.name}：文件不存在。") from None
-    except IsADirectoryError:
-        raise PerfxlError(f"{src.name}：这是一个文件夹；批量处理请用 perfxl batch。") from None
+    data = read_workbook_bytes(src)
     result = process_bytes(data, src.name, pack, report=True, pdf=pdf, mark=True, explicit=explicit)
     if result.analysis is None or (result.error and result.workbook is None):
         raise PerfxlError(result.error or f"{src.name}：无法处理。")

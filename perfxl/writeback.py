@@ -21,7 +21,7 @@ from typing import Any
 from . import formulas, schema
 from .cellref import index_to_col, parse_sheet_ref, quote_sheet, sheet_ref, split_cell
 from .errors import WorkbookError
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, read_workbook_bytes
 from .model import WorkbookModel
 from .rulepack import RulePack
 from .rulepack import load as load_rules
@@ -223,14 +223,7 @@ def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_
 
     pack = pack or load_rules()
     src = Path(src)
-    try:
-        data = src.read_bytes()
-    except FileNotFoundError:
-        raise WorkbookError(f"{src.name}：文件不存在。") from None
-    except IsADirectoryError:
-        raise WorkbookError(f"{src.name}：这是一个文件夹，不是工作簿文件。") from None
-    except OSError as e:
-        raise WorkbookError(f"{src.name}：无法打开文件（{e.strerror}）。") from None
+    data = read_workbook_bytes(src)
     if in_place:
         out = src
     else:

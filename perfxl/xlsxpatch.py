@@ -53,6 +53,7 @@ from lxml import etree
 
 from perfxl.cellref import col_to_index, index_to_col
 from perfxl.errors import WorkbookError
+from perfxl.fileio import inflate_member
 
 __all__ = [
     "SetCell",
@@ -521,37 +522,7 @@ class _Package:
         return got
 
     def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
-        """An entry's bytes straight from the package (what ``ZipFile.read`` returns, without
-        its per-entry objects); None whenever anything is unusual, so that ``ZipFile.read``
-        handles (and reports) it as before."""
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & ~0x80E:
-            return None
-        buf, off = self._src, info.header_offset
-        hdr = buf[off : off + 30]
-        if len(hdr) < 30 or hdr[:4] != b"PK\x03\x04":
-            return None
-        n = int.from_bytes(hdr[26:28], "little")
-        m = int.from_bytes(hdr[28:30], "little")
-        try:
-            name = bytes(buf[off + 30 : off + 30 + n]).decode("utf-8" if (hdr[6] | hdr[7] << 8) & 0x800 else "cp437")
-        except UnicodeDecodeError:
-            return None
-        if name != info.orig_filename:
-            return None
-        start = off + 30 + n + m
-        data = buf[start : start + info.compress_size]
-        if len(data) != info.compress_size:
-            return None
-        if info.compress_type == zipfile.ZIP_DEFLATED:
-            try:
-                out = zlib.decompress(data, -15)
-            except zlib.error:
-                return None
-        else:
-            out = bytes(data)
-        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
-            return None
-        return out
+        return inflate_member(self._src, info)
 
     def xml(self, part: str):
         real = self.name(part)

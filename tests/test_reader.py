@@ -154,7 +154,7 @@ def test_parts_read_from_bytes_are_what_zipfile_reads(tmp_path):
     data = SAMPLE_XLSX.read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         for info in z.infolist():
-            assert reader._inflate(data, info) == z.read(info), info.filename
+            assert reader.inflate_member(data, info) == z.read(info), info.filename
         stored = io.BytesIO()
         with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as out:
             for info in z.infolist():
@@ -162,7 +162,7 @@ def test_parts_read_from_bytes_are_what_zipfile_reads(tmp_path):
     stored = stored.getvalue()
     with zipfile.ZipFile(io.BytesIO(stored)) as z:
         for info in z.infolist():
-            assert reader._inflate(stored, info) == z.read(info), info.filename
+            assert reader.inflate_member(stored, info) == z.read(info), info.filename
     a, b = reader.read("x.xlsx", stored), reader.read("x.xlsx", data)
     assert (a.fields, a.tables, a.names, a.outputs, a.missing) == (b.fields, b.tables, b.names, b.outputs, b.missing)
     # flip one byte of the stored workbook.xml: CRC mismatch -> zipfile's own error -> WorkbookError
@@ -170,6 +170,6 @@ def test_parts_read_from_bytes_are_what_zipfile_reads(tmp_path):
         info = z.getinfo("xl/workbook.xml")
     off = info.header_offset + 30 + len(info.filename.encode()) + 40
     broken = stored[:off] + bytes([stored[off] ^ 1]) + stored[off + 1:]
-    assert reader._inflate(broken, info) is None
+    assert reader.inflate_member(broken, info) is None
     with pytest.raises(reader.WorkbookError):
         reader.read("broken.xlsx", broken)
