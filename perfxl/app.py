@@ -6,10 +6,13 @@ book) and returns an :class:`Outcome`: the Chinese message for the clerk, the
 saves the workbook; the clerk decides when to save.  ``perfxl.excel`` is the thin xlwings shell
 around these functions; tests call them directly.
 
-FIRST VERSION (issue #7): the lead finishes it (messages, pack choice, PDF).
+The rule pack is the bundled default unless the environment variable ``PERFXL_RULES`` names
+another pack file (a bureau's IT sets it once per machine); the workbook's own 评分参数 cells
+still win over the pack's defaults, as with ``perfxl score`` without ``--rules``.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +53,10 @@ def run_action(action: str, source, book_path: str, pack: RulePack | None = None
         model = parse(source)
     except PerfxlError as e:
         return Outcome(False, str(e))
-    pack = pack or load_rules()
+    try:
+        pack = pack or load_rules(os.environ.get("PERFXL_RULES") or None)
+    except PerfxlError as e:
+        return Outcome(False, str(e))
     analysis = pipeline.analyse(model, pack)
     edits = tuple(pipeline.workbook_edits(analysis, pack, score=action in ("score", "all"),
                                           mark=action in ("check", "all")))
