@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -45,3 +48,15 @@ def build(tmp_path):
         return p
 
     return _build
+
+
+def rewrite_zip(body: bytes, fn: Callable[[str, bytes], bytes | None]) -> bytes:
+    """Zip-level surgery on a workbook: fn(part name, data) returns new data, or None to drop it."""
+    src = zipfile.ZipFile(io.BytesIO(body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = fn(info.filename, src.read(info.filename))
+            if data is not None:
+                dst.writestr(info, data)
+    return out.getvalue()

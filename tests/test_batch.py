@@ -20,7 +20,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, rewrite_zip
 from perfxl import batch, summary
 from perfxl.rulepack import load as load_rules
 from perfxl.template import build_workbook
@@ -34,15 +34,9 @@ SUB = "下属 单位/仁化县 教育局.xlsm"
 
 def as_xlsm(body: bytes) -> bytes:
     """The same workbook declared macro-enabled (no VBA project: Excel opens it as .xlsm)."""
-    src = zipfile.ZipFile(io.BytesIO(body))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "[Content_Types].xml":
-                data = data.replace(b"spreadsheetml.sheet.main+xml", b"ms-excel.sheet.macroEnabled.main+xml")
-            dst.writestr(info, data)
-    return out.getvalue()
+    return rewrite_zip(body, lambda n, d: d.replace(b"spreadsheetml.sheet.main+xml",
+                                                    b"ms-excel.sheet.macroEnabled.main+xml")
+                       if n == "[Content_Types].xml" else d)
 
 
 def make_folder(root: Path, sample: dict) -> Path:

@@ -21,6 +21,7 @@ import pytest
 from perfxl import marks, reader, schema, template, validate
 from perfxl.errors import WorkbookError
 from perfxl.findings import CATALOGUE, Finding
+from conftest import rewrite_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = json.loads((ROOT / "samples" / "lechang-2023.json").read_text(encoding="utf-8"))
@@ -40,17 +41,6 @@ def with_openpyxl(body: bytes, fn: Callable) -> bytes:
     fn(wb)
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
-
-
-def rewrite_parts(body: bytes, fn: Callable[[str, bytes], bytes | None]) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(body))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = fn(info.filename, src.read(info.filename))
-            if data is not None:
-                dst.writestr(info, data)
     return out.getvalue()
 
 
@@ -101,11 +91,11 @@ def wrong_types_everywhere() -> bytes:
 def delete_table_part() -> bytes:
     body = sample_bytes()
     part = table_part(body, "tbl_targets")
-    return rewrite_parts(body, lambda n, d: None if n == part else d)
+    return rewrite_zip(body, lambda n, d: None if n == part else d)
 
 
 def rename_every_table() -> bytes:
-    return rewrite_parts(sample_bytes(), lambda n, d: re.sub(rb'(displayName|name)="tbl_', rb'\1="old_', d)
+    return rewrite_zip(sample_bytes(), lambda n, d: re.sub(rb'(displayName|name)="tbl_', rb'\1="old_', d)
                          if n.startswith("xl/tables/") else d)
 
 
@@ -117,13 +107,13 @@ def header_only_table() -> bytes:
         if n != part:
             return d
         return re.sub(rb'ref="([A-Z]+)(\d+):([A-Z]+)\d+"', rb'ref="\1\2:\3\2"', d)
-    return rewrite_parts(body, fn)
+    return rewrite_zip(body, fn)
 
 
 def duplicate_headers() -> bytes:
     body = sample_bytes()
     part = table_part(body, "tbl_units")
-    return rewrite_parts(body, lambda n, d: d.replace('name="层级"'.encode(), 'name="单位名称"'.encode()) if n == part else d)
+    return rewrite_zip(body, lambda n, d: d.replace('name="层级"'.encode(), 'name="单位名称"'.encode()) if n == part else d)
 
 
 def delete_sheet(*sheets: str) -> Callable[[], bytes]:
@@ -141,7 +131,7 @@ def names_to_ref_errors() -> bytes:
             return d
         return re.sub(rb"(<definedName[^>]*name=\"(?:income_total|dept_name|rate_spending)\"[^>]*>)[^<]*",
                       rb"\1#REF!", d)
-    return rewrite_parts(sample_bytes(), fn)
+    return rewrite_zip(sample_bytes(), fn)
 
 
 def names_odd_targets() -> bytes:
@@ -155,21 +145,21 @@ def names_odd_targets() -> bytes:
         for name, target in targets.items():
             text = re.sub(rf'(<definedName[^>]*name="{name}"[^>]*>)[^<]*', lambda m: m.group(1) + target, text)
         return text.encode("utf-8")
-    return rewrite_parts(sample_bytes(), fn)
+    return rewrite_zip(sample_bytes(), fn)
 
 
 def corrupt_sheet_xml() -> bytes:
     body = sample_bytes()
     part = sheet_part(body, schema.S_BUDGET)
-    return rewrite_parts(body, lambda n, d: b"<worksheet><sheetData><row" if n == part else d)
+    return rewrite_zip(body, lambda n, d: b"<worksheet><sheetData><row" if n == part else d)
 
 
 def corrupt_workbook_xml() -> bytes:
-    return rewrite_parts(sample_bytes(), lambda n, d: d[: len(d) // 2] if n == "xl/workbook.xml" else d)
+    return rewrite_zip(sample_bytes(), lambda n, d: d[: len(d) // 2] if n == "xl/workbook.xml" else d)
 
 
 def no_workbook_part() -> bytes:
-    return rewrite_parts(sample_bytes(), lambda n, d: None if n == "xl/workbook.xml" else d)
+    return rewrite_zip(sample_bytes(), lambda n, d: None if n == "xl/workbook.xml" else d)
 
 
 def not_a_standard_workbook() -> bytes:

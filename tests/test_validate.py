@@ -16,7 +16,6 @@ import sys
 import time
 import types
 import unicodedata
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +25,7 @@ import pytest
 from perfxl import findings as fnd
 from perfxl import reader, rulepack, schema, template, validate
 from perfxl.findings import CATALOGUE, Finding
+from conftest import rewrite_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = json.loads((ROOT / "samples" / "lechang-2023.json").read_text(encoding="utf-8"))
@@ -84,17 +84,8 @@ def set_table(table: str, i: int, header: str, value: Any):
 
 
 def rewrite_parts(fn: Callable[[str, bytes], bytes | None]) -> Callable[[bytes], bytes]:
-    """Zip-level surgery: fn(name, data) returns new data, or None to drop the part."""
-    def post(body: bytes) -> bytes:
-        src = zipfile.ZipFile(io.BytesIO(body))
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                data = fn(info.filename, src.read(info.filename))
-                if data is not None:
-                    dst.writestr(info, data)
-        return out.getvalue()
-    return post
+    """Zip-level surgery as a post-build step (see conftest.rewrite_zip)."""
+    return lambda body: rewrite_zip(body, fn)
 
 
 def table_xml(table: str, old: str, new: str) -> Callable[[bytes], bytes]:
