@@ -106,7 +106,7 @@ def report_path(book_path: str) -> Path:
     from .runone import output_names
 
     path = saved_path(book_path)
-    return path.parent / output_names(path)["report"]
+    return Path(output_names(path)["report"])
 
 
 def write_report(analysis, book_path: str) -> Path:

@@ -29,6 +29,7 @@ from . import __version__
 from . import summary as sm
 from .errors import PerfxlError
 from .fileio import atomic_write_bytes
+from .runone import findings_document, output_names
 from .rulepack import RulePack
 from .rulepack import load as load_rules
 
@@ -58,22 +59,6 @@ class Outcome:
     row: dict
     files: dict
     timings: dict = field(default_factory=dict)
-
-
-def findings_document(file: str, row: dict, findings: list) -> bytes:
-    """The ``<stem>-校验结果.json`` of one workbook (shared by ``perfxl run`` and batch)."""
-    try:
-        from .validate import findings_json
-
-        items = findings_json(findings)
-    except ImportError:  # pragma: no cover - validation always ships with perfxl
-        from dataclasses import asdict
-
-        items = [asdict(f) for f in findings]
-    doc = {"文件": file, "部门名称": row.get("部门名称"), "年度": row.get("年度"), "状态": row["状态"],
-           "原因": row.get("原因") or "", "错误数": row.get("错误数") or 0, "警告数": row.get("警告数") or 0,
-           "校验结果": items}
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool = True) -> Outcome:
@@ -125,18 +110,6 @@ def find_workbooks(indir: Path, recursive: bool = False) -> list[Path]:
         found = [Path(e.name) for e in os.scandir(indir) if e.is_file()]
     return sorted((p for p in found if p.suffix.lower() in SUFFIXES and not p.name.startswith(("~$", "."))),
                   key=lambda p: p.as_posix())
-
-
-def output_names(rel: Path, clash: bool = False) -> dict[str, str]:
-    """Output paths (relative to outdir) of one workbook.  ``clash``: another workbook in the
-    same folder has the same stem (a.xlsx and a.xlsm), so the suffix is kept in the names."""
-    stem = rel.name if clash else rel.stem
-    suffix = ".xlsm" if rel.suffix.lower() == ".xlsm" else ".xlsx"
-    parent = rel.parent
-    return {"workbook": (parent / f"{stem}-已评分{suffix}").as_posix(),
-            "report": (parent / f"{stem}-自评报告.docx").as_posix(),
-            "pdf": (parent / f"{stem}-自评报告.pdf").as_posix(),
-            "findings": (parent / f"{stem}-校验结果.json").as_posix()}
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -5,6 +5,7 @@ are written next to it (or into ``outdir``), each atomically.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,24 +24,40 @@ class RunResult:
     summary: str
 
 
-def output_names(src: Path) -> dict[str, str]:
-    """Output file names derived from a workbook's name (shared with batch)."""
-    suffix = src.suffix.lower() if src.suffix.lower() in (".xlsx", ".xlsm") else ".xlsx"
-    return {"workbook": f"{src.stem}-已评分{suffix}", "report": f"{src.stem}-自评报告.docx",
-            "pdf": f"{src.stem}-自评报告.pdf", "findings": f"{src.stem}-校验结果.json"}
+def output_names(rel: Path, clash: bool = False) -> dict[str, str]:
+    """Names of one workbook's outputs (``perfxl run``, ``perfxl score``, batch, the Excel
+    button): ``<stem>-已评分.xlsx|.xlsm``, ``<stem>-自评报告.docx|.pdf``, ``<stem>-校验结果.json``,
+    in ``rel``'s folder.  ``clash``: another workbook in that folder has the same stem
+    (a.xlsx and a.xlsm), so the suffix is kept in the names."""
+    stem = rel.name if clash else rel.stem
+    suffix = ".xlsm" if rel.suffix.lower() == ".xlsm" else ".xlsx"
+    parent = rel.parent
+    return {"workbook": (parent / f"{stem}-已评分{suffix}").as_posix(),
+            "report": (parent / f"{stem}-自评报告.docx").as_posix(),
+            "pdf": (parent / f"{stem}-自评报告.pdf").as_posix(),
+            "findings": (parent / f"{stem}-校验结果.json").as_posix()}
+
+
+def findings_document(file: str, row: dict, findings: list) -> bytes:
+    """The ``<stem>-校验结果.json`` of one workbook (shared by ``perfxl run`` and batch)."""
+    from .validate import findings_json
+
+    items = findings_json(findings)
+    doc = {"文件": file, "部门名称": row.get("部门名称"), "年度": row.get("年度"), "状态": row["状态"],
+           "原因": row.get("原因") or "", "错误数": row.get("错误数") or 0, "警告数": row.get("警告数") or 0,
+           "校验结果": items}
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
             pack: RulePack | None = None, pdf: bool = False, explicit: bool = False) -> RunResult:
-    from .batch import findings_document
-
     src = Path(path)
     data = read_workbook_bytes(src)
     result = process_bytes(data, src.name, pack, report=True, pdf=pdf, mark=True, explicit=explicit)
     if result.analysis is None or (result.error and result.workbook is None):
         raise PerfxlError(result.error or f"{src.name}：无法处理。")
     out = Path(outdir) if outdir else src.parent
-    names = output_names(src)
+    names = {k: Path(v).name for k, v in output_names(src).items()}
     files = []
     a = result.analysis
     if result.workbook:

@@ -205,9 +205,10 @@ def score_workbook_bytes(data: bytes, pack: RulePack | None = None, name: str = 
 
 
 def default_output(src: str | os.PathLike) -> Path:
-    """``<stem>-已评分<suffix>`` beside the source."""
-    src = Path(src)
-    return src.with_name(f"{src.stem}-已评分{src.suffix}")
+    """``<stem>-已评分<suffix>`` beside the source (:func:`perfxl.runone.output_names`)."""
+    from .runone import output_names
+
+    return Path(output_names(Path(src))["workbook"])
 
 
 def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_place: bool = False,
