@@ -19,7 +19,7 @@ from xml.etree import ElementTree as ET
 from . import coerce, schema
 from .cellref import col_to_index, index_to_col, parse_sheet_ref, split_cell, split_range
 from .errors import WorkbookError
-from .fileio import inflate_member
+from .fileio import inflate_member, read_workbook_bytes
 from .model import Row, Table, Value, WorkbookModel
 
 _NS = {
@@ -55,20 +55,12 @@ class GridSource(Protocol):
         """Cell values of a sheet as rows of values, starting at A1 (None or '' when empty)."""
 
 
-def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
+def _open_zip(path: str, data: bytes) -> zipfile.ZipFile:
     """Open the package, turning every way a file can be unreadable into one Chinese sentence."""
     name = os.path.basename(path)
-    try:
-        head = data[:8] if data is not None else open(path, "rb").read(8)
-    except FileNotFoundError:
-        raise WorkbookError(f"{name}：文件不存在。") from None
-    except IsADirectoryError:
-        raise WorkbookError(f"{name}：这是一个文件夹，不是工作簿文件。") from None
-    except OSError as e:
-        raise WorkbookError(f"{name}：无法打开文件（{e.strerror}）。") from None
+    head = data[:8]
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        blob = data if data is not None else open(path, "rb").read()
-        if "EncryptedPackage".encode("utf-16-le") in blob or b"EncryptedPackage" in blob:
+        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptedPackage" in data:
             raise WorkbookError(f"{name}：工作簿设置了打开密码，请在 Excel 中取消密码后另存为 .xlsx 再试。")
         raise WorkbookError(f"{name}：这是旧版 Excel 97-2003 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 再试。")
     if not head.startswith(b"PK"):
@@ -76,9 +68,7 @@ def _open_zip(path: str, data: bytes | None = None) -> zipfile.ZipFile:
             raise WorkbookError(f"{name}：文件是空的（0 字节），不是 Excel 工作簿。")
         raise WorkbookError(f"{name}：不是 Excel 工作簿（文件内容不是 .xlsx/.xlsm 格式，可能是改了扩展名的 CSV 或文本文件）。")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
-        bad = zf.testzip() if False else None  # CRC checks are slow; reading parts below detects damage
-        del bad
+        zf = zipfile.ZipFile(io.BytesIO(data))  # no testzip(): reading the parts detects damage
     except zipfile.BadZipFile:
         raise WorkbookError(f"{name}：文件已损坏或不完整（可能下载或复制未完成），请重新获取该文件。") from None
     if "xl/workbook.xml" not in zf.namelist():
@@ -95,8 +85,10 @@ class FileSource:
 
     def __init__(self, path: str | os.PathLike, data: bytes | None = None):
         self.path = os.fspath(path)
-        self._data = data
-        self._zip = _open_zip(self.path, data)
+        # the whole file once (a workbook is tens of KB): the package XML and calamine both
+        # read from these bytes, and the file is opened a single time
+        self._data = data if data is not None else read_workbook_bytes(self.path)
+        self._zip = _open_zip(self.path, self._data)
         self._parts = set(self._zip.namelist())
         self._grids: dict[str, list[list[Any]]] = {}
         try:
@@ -106,7 +98,7 @@ class FileSource:
         self._calamine = None
 
     def _xml(self, part: str) -> ET.Element:
-        raw = inflate_member(self._data, self._zip.getinfo(part)) if isinstance(self._data, bytes) else None
+        raw = inflate_member(self._data, self._zip.getinfo(part))
         return ET.fromstring(raw if raw is not None else self._zip.read(part))
 
     def _rels(self, part: str) -> dict[str, str]:
@@ -160,10 +152,7 @@ class FileSource:
 
             if self._calamine is None:
                 try:
-                    if self._data is not None:
-                        self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._data))
-                    else:
-                        self._calamine = python_calamine.CalamineWorkbook.from_path(self.path)
+                    self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._data))
                 except Exception as e:  # calamine raises its own error types for damaged parts
                     raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏，无法读取单元格内容（{type(e).__name__}）。") from None
             try:

@@ -886,33 +886,24 @@ def check(model: WorkbookModel, pack: RulePack | None = None, scores: Any = None
 
 def check_file(path: str | os.PathLike, pack: RulePack | None = None,
                explicit: bool = False) -> tuple[WorkbookModel, list[Finding]]:
-    """Read, score (when the scoring engine is available) and check one workbook file.
+    """Read, score and check one workbook file (:func:`perfxl.pipeline.analyse`).
 
-    Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all.
+    Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all; a
+    failure inside scoring becomes a ``scoring-failed`` finding beside all the others.
     """
+    from .pipeline import analyse
     from .reader import read
-
-    from .pipeline import effective_pack
 
     pack = pack or load_rules()
     model = read(path)
-    scores, failed = None, None
     try:
-        from . import scoring
-    except ImportError:
-        scoring = None
-    if scoring is not None:
-        try:
-            scores = scoring.score(model, effective_pack(model, pack, explicit))
-        except Exception as e:  # a scoring bug must not hide the other findings
-            log.exception("scoring failed on %s", path)
-            failed = Finding.at("scoring-failed", schema.S_SCORES, "",
-                                f"评分计算失败（{type(e).__name__}），与得分有关的校验未完成。",
-                                "请先改正其他错误后重试；如仍失败，请把工作簿发给技术支持。")
-    findings = check(model, pack, scores)
-    if failed:
-        findings = sort_findings([*findings, failed], model.sheets)
-    return model, findings
+        return model, list(analyse(model, pack, explicit).findings)
+    except Exception as e:  # a scoring bug must not hide the other findings
+        log.exception("scoring failed on %s", path)
+        failed = Finding.at("scoring-failed", schema.S_SCORES, "",
+                            f"评分计算失败（{type(e).__name__}），与得分有关的校验未完成。",
+                            "请先改正其他错误后重试；如仍失败，请把工作簿发给技术支持。")
+        return model, sort_findings([*check(model, pack, None), failed], model.sheets)
 
 
 # --------------------------------------------------------------------------- output
