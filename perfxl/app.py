@@ -13,7 +13,6 @@ still win over the pack's defaults, as with ``perfxl score`` without ``--rules``
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,17 +110,15 @@ def report_path(book_path: str) -> Path:
 
 def write_report(analysis, book_path: str) -> Path:
     """Render the Word report of ``analysis`` beside the workbook (atomically) and return it."""
-    from .report import render_report
+    from .report import report_bytes
 
     out = report_path(book_path)
-    with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
-        staged = Path(tmp) / "report.docx"
-        render_report(analysis.model, analysis.scores, staged, findings=list(analysis.findings),
-                      pack=analysis.pack, charts=True)
-        try:
-            return atomic_write_bytes(out, staged.read_bytes())
-        except PermissionError:
-            raise PerfxlError(f"{out.name}：报告文件正在 Word 中打开，无法覆盖。请关闭该文件后重试。") from None
+    body = report_bytes(analysis.model, analysis.scores, findings=list(analysis.findings),
+                        pack=analysis.pack, charts=True)
+    try:
+        return atomic_write_bytes(out, body)
+    except PermissionError:
+        raise PerfxlError(f"{out.name}：报告文件正在 Word 中打开，无法覆盖。请关闭该文件后重试。") from None
 
 
 def output_dir(book_path: str) -> Path:
