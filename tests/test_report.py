@@ -675,3 +675,78 @@ def test_template_text_with_tabs_and_breaks_still_becomes_structure(tmp_path, sa
     got = Document(render_report(model, scores, tmp_path / "out.docx", template=tpl, pack=pack))
     last = [p for p in got.paragraphs if "优" in p.text][-1]
     assert last._p.xpath(".//w:tab") and last.text == "甲\t优"
+
+
+# ---------------------------------------------------------------- the spliced document.xml
+
+def _map_text(value, fn):
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: _map_text(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_text(v, fn) for v in value)
+    return value
+
+
+_AWKWARD = {
+    "plain": lambda s: s,
+    "quotes-and-markup-characters": lambda s: f"“{s}” 'a' \"b\" & <c> ]]>",
+    "empty-text": lambda s: "",
+    "ideographic-spaces": lambda s: "\u3000" if s.endswith("类") else s,
+    "escaped-braces": lambda s: s + "{_{ x }_} {_% y %_}",
+    "line-breaks-and-tabs": lambda s: s + "\n甲\t乙",
+    "control-characters": lambda s: s + "\x0b\r",
+    "emoji": lambda s: s + "😀",
+}
+
+
+@pytest.mark.parametrize("which", ["default", "picture-in-footer", "text-before-chart"])
+@pytest.mark.parametrize("awkward", sorted(_AWKWARD))
+def test_spliced_document_is_what_the_tree_writes(tmp_path, sample_report, monkeypatch, which, awkward):
+    """document.xml written as a string (render._Splice) is byte for byte the tree path's, for
+    text that needs escaping, empty cells (merged or collapsed), docxtpl's escaped braces, and
+    values the splice leaves to the tree (breaks, tabs, control characters)."""
+    _, _, model, scores, pack = sample_report
+    plain = build_context(model, scores, pack)
+    ctx = _map_text(plain, _AWKWARD[awkward])
+    ctx.update(dept_name=plain["dept_name"], title=plain["title"])  # core properties refuse control characters
+    images = rcharts.render_all(context.chart_data(model, scores, pack))
+    template = {"default": None, "picture-in-footer": _picture_template(tmp_path),
+                "text-before-chart": _template_with(tmp_path, "图：{{ chart_scores }}")}[which]
+    prep = render.prepared(template)
+    assert prep.splice is not None
+    spliced = render.render_bytes(ctx, template, images)
+    monkeypatch.setattr(prep, "splice", None)
+    tree = render.render_bytes(ctx, template, images)
+    with zipfile.ZipFile(io.BytesIO(spliced)) as zs, zipfile.ZipFile(io.BytesIO(tree)) as zt:
+        assert zs.namelist() == zt.namelist()
+        for name in zt.namelist():
+            assert zs.read(name) == zt.read(name), name
+
+
+def test_markup_values_take_the_tree(sample_report):
+    """A value that is already markup is not plain text: the splice leaves it to the tree."""
+    from markupsafe import Markup
+
+    _, _, model, scores, pack = sample_report
+    ctx = build_context(model, scores, pack)
+    ctx["dept_name"] = Markup("甲&amp;乙")
+    assert "甲&amp;乙".encode() in docx_template.parts(render.render_bytes(ctx))["word/document.xml"]
+
+
+@pytest.mark.parametrize("line", ["{% set d = dept_name %}{{ d }}", "{{ dept_name|upper }}",
+                                  "{{ dept_name ~ '乙' }}"])
+def test_templates_the_splice_cannot_vouch_for_render_as_before(tmp_path, sample_report, line):
+    """Statements other than for/if and expressions other than names are not spliced; such a
+    template renders through the tree path, as docxtpl would."""
+    _, _, model, scores, pack = sample_report
+    ctx = build_context(model, scores, pack)
+    template = _template_with(tmp_path, line)
+    prep = render.prepared(template)
+    assert prep.fast and prep.splice is None
+    fast = render.render_bytes(ctx, template)
+    slow = render._render_docxtpl(prep, ctx, {}, "t.docx")
+    with zipfile.ZipFile(io.BytesIO(fast)) as zf, zipfile.ZipFile(io.BytesIO(slow)) as zs:
+        for name in zs.namelist():
+            assert zf.read(name) == zs.read(name), name
