@@ -25,6 +25,9 @@ Design notes
   :class:`ClearMarks` removes all of it again; without that part (e.g. after another program
   dropped it) it still removes every recognisable mark (marker formulas, author ``perfxl``,
   header runs), leaving at most an unused dxf behind.
+* Batch speed: parts that recur byte for byte from one workbook to the next (the standard
+  template's workbook.xml, styles.xml, …) are parsed, deflated and scanned for marks once per
+  process (:class:`_RepeatCache`, keyed by the exact bytes); results never depend on it.
 """
 from __future__ import annotations
 
@@ -272,6 +275,42 @@ MAX_ROW = 1_048_576
 MAX_COL = 16_384
 
 
+class _RepeatCache:
+    """A per-process memo of results that are a pure function of some bytes, for bytes that
+    recur from one workbook to the next (parts of the standard template no clerk changes).
+
+    A result is kept only once its key has been seen twice, so parts unique to one workbook cost
+    a dict insert and nothing else. Keys are the bytes themselves (exact, no digest); entries
+    and key sizes are bounded, and the cache is simply emptied when full.
+    """
+
+    def __init__(self, max_entries: int, max_key: int):
+        self.max_entries, self.max_key = max_entries, max_key
+        self._seen: set = set()
+        self._got: dict = {}
+
+    def get(self, key):
+        return self._got.get(key)
+
+    def offer(self, key, make) -> None:
+        """Store ``make()`` for ``key`` if ``key`` was offered before (and is small enough)."""
+        if len(key[-1] if type(key) is tuple else key) > self.max_key:
+            return
+        if key not in self._seen:
+            if len(self._seen) >= self.max_entries:
+                self._seen.clear()
+            self._seen.add(key)
+            return
+        if len(self._got) >= self.max_entries:
+            self._got.clear()
+        self._got[key] = make()
+
+
+_PARSED = _RepeatCache(32, 64 * 1024)  # a part's bytes -> pristine tree (handed out as deep copies)
+_DEFLATED = _RepeatCache(64, 128 * 1024)  # a payload -> its deflated bytes
+_MARK_SCAN = _RepeatCache(64, 128 * 1024)  # (method, CRC, size, compressed bytes) -> has _MARK_TOKEN
+
+
 # --------------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------------
@@ -297,6 +336,19 @@ def _parse_cell(ref: str) -> tuple[int, int]:
             _CELL_CACHE.clear()
         _CELL_CACHE[ref] = (row, col)
     return row, col
+
+
+_REF_COL: dict[str, int] = {}
+
+
+def _ref_col(ref: str) -> int:
+    """Column of an A1 reference as written in a cell's ``r`` (0 if it is none), memoised."""
+    m = _CELL_RE.match(ref)
+    col = col_to_index(m.group(1)) if m else 0
+    if len(_REF_COL) >= 65536:
+        _REF_COL.clear()
+    _REF_COL[ref] = col
+    return col
 
 
 def _parse_range(ref: str) -> tuple[int, int, int, int]:
@@ -485,6 +537,7 @@ class _Package:
         self._trees: dict[str, etree._Element] = {}
         self._decl: dict[str, bytes | None] = {}
         self._dirty: set[str] = set()
+        self._override_index: tuple[object, dict[str, list]] | None = None
 
     # -- entries ------------------------------------------------------------------------------
     def name(self, part: str) -> str | None:
@@ -521,6 +574,26 @@ class _Package:
         self._raw[real] = got
         return got
 
+    def has_mark_token(self, part: str) -> bool:
+        """Whether ``_MARK_TOKEN`` occurs in the bytes of ``part`` (as read by :meth:`read`).
+
+        The answer for an untouched source entry is remembered per process by the entry's
+        compressed bytes, so a sheet that recurs unchanged from the template is inflated once.
+        """
+        real = self.name(part)
+        info = self._entries.get(real) if real is not None else None
+        if info is None or real in self._raw or real in self._dirty or real in self._data:
+            return _MARK_TOKEN in self.read(part)
+        try:
+            key = (info.compress_type, info.CRC, info.file_size, bytes(self._raw_entry(info)))
+        except WorkbookError:  # let read() report it as it always has
+            return _MARK_TOKEN in self.read(real)
+        got = _MARK_SCAN.get(key)
+        if got is None:
+            got = _MARK_TOKEN in self.read(real)
+            _MARK_SCAN.offer(key, lambda: got)
+        return got
+
     def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
         return inflate_member(self._src, info)
 
@@ -531,10 +604,15 @@ class _Package:
         root = self._trees.get(real)
         if root is None:
             raw = self.read(real)
-            try:
-                root = etree.fromstring(raw, _PARSER)
-            except etree.XMLSyntaxError as exc:
-                raise WorkbookError(f"工作簿部件 {real} 不是有效的 XML：{exc}") from exc
+            pristine = _PARSED.get(raw)
+            if pristine is not None:
+                root = copy.deepcopy(pristine)
+            else:
+                try:
+                    root = etree.fromstring(raw, _PARSER)
+                except etree.XMLSyntaxError as exc:
+                    raise WorkbookError(f"工作簿部件 {real} 不是有效的 XML：{exc}") from exc
+                _PARSED.offer(raw, lambda: copy.deepcopy(root))
             self._decl[real] = _declaration(raw)
             self._trees[real] = root
         return root
@@ -687,34 +765,45 @@ class _Package:
     def _ct(self):
         return self.xml(CONTENT_TYPES)
 
+    def _overrides(self) -> dict[str, list]:
+        """Lower-cased "/part/name" → its ``Override`` elements in document order, built once
+        per parsed ``[Content_Types].xml`` and kept up to date by the methods below (the only
+        ones that add or remove an Override)."""
+        root = self._ct()
+        got = self._override_index
+        if got is None or got[0] is not root:
+            index: dict[str, list] = {}
+            for el in root:
+                if _local(el) == "Override":
+                    index.setdefault((el.get("PartName") or "").lower(), []).append(el)
+            got = self._override_index = (root, index)
+        return got[1]
+
     def override(self, part: str) -> str | None:
-        pn = "/" + part.lower()
-        for el in self._ct():
-            if _local(el) == "Override" and (el.get("PartName") or "").lower() == pn:
-                return el.get("ContentType")
-        return None
+        els = self._overrides().get("/" + part.lower())
+        return els[0].get("ContentType") if els else None
 
     def set_override(self, part: str, ctype: str) -> None:
-        root = self._ct()
+        index = self._overrides()
         pn = "/" + part
-        for el in root:
-            if _local(el) == "Override" and (el.get("PartName") or "").lower() == pn.lower():
-                if el.get("ContentType") != ctype:
-                    el.set("ContentType", ctype)
-                    self.touch(CONTENT_TYPES)
-                return
-        etree.SubElement(root, f"{{{NS_CT}}}Override", {"PartName": pn, "ContentType": ctype})
+        els = index.get(pn.lower())
+        if els:
+            el = els[0]
+            if el.get("ContentType") != ctype:
+                el.set("ContentType", ctype)
+                self.touch(CONTENT_TYPES)
+            return
+        el = etree.SubElement(self._ct(), f"{{{NS_CT}}}Override", {"PartName": pn, "ContentType": ctype})
+        index[pn.lower()] = [el]
         self.touch(CONTENT_TYPES)
 
     def remove_override(self, part: str) -> None:
         if not self.exists(CONTENT_TYPES) or part == CONTENT_TYPES:
             return
         root = self._ct()
-        pn = "/" + part.lower()
-        for el in list(root):
-            if _local(el) == "Override" and (el.get("PartName") or "").lower() == pn:
-                root.remove(el)
-                self.touch(CONTENT_TYPES)
+        for el in self._overrides().pop("/" + part.lower(), ()):
+            root.remove(el)
+            self.touch(CONTENT_TYPES)
 
     def has_default(self, ext: str) -> bool:
         ext = ext.lower()
@@ -784,7 +873,8 @@ class _ZipWriter:
     """
 
     def __init__(self) -> None:
-        self._out = io.BytesIO()
+        self._chunks: list = []  # local headers, names and entry bytes, in file order
+        self._size = 0
         self._central: list[bytes] = []
 
     @staticmethod
@@ -796,15 +886,15 @@ class _ZipWriter:
 
     def _entry(self, name: str, method: int, crc: int, csize: int, usize: int, raw: bytes,
                date_time, create: int, external_attr: int, internal_attr: int, comment: bytes) -> None:
-        if max(csize, usize, self._out.tell()) >= 0xFFFFFFFF or len(self._central) >= 0xFFFF:
+        offset = self._size
+        if max(csize, usize, offset) >= 0xFFFFFFFF or len(self._central) >= 0xFFFF:
             raise WorkbookError("工作簿过大（超过 4 GB 或 65535 个部件），无法处理")
         fname = name.encode("utf-8")
         flags = 0x800 if not name.isascii() else 0
         dtime, ddate = self._dos(date_time)
-        offset = self._out.tell()
-        self._out.write(_LOCAL_HEADER.pack(b"PK\x03\x04", 20, flags, method, dtime, ddate, crc, csize, usize, len(fname), 0))
-        self._out.write(fname)
-        self._out.write(raw)
+        self._chunks += (_LOCAL_HEADER.pack(b"PK\x03\x04", 20, flags, method, dtime, ddate, crc, csize, usize, len(fname), 0),
+                         fname, raw)
+        self._size = offset + 30 + len(fname) + len(raw)
         self._central.append(
             _CENTRAL_HEADER.pack(b"PK\x01\x02", create, 20, flags, method, dtime, ddate, crc, csize, usize, len(fname), 0,
                                  len(comment), 0, internal_attr, external_attr, offset)
@@ -822,8 +912,10 @@ class _ZipWriter:
         method = info.compress_type if info is not None else zipfile.ZIP_DEFLATED
         if method != zipfile.ZIP_STORED:
             method = zipfile.ZIP_DEFLATED
-            co = zlib.compressobj(_DEFLATE_LEVEL, zlib.DEFLATED, -15)
-            raw = co.compress(payload) + co.flush()
+            raw = _DEFLATED.get(payload)
+            if raw is None:
+                raw = zlib.compress(payload, _DEFLATE_LEVEL, -15)
+                _DEFLATED.offer(payload, lambda: raw)
         else:
             raw = payload
         if info is not None:
@@ -837,15 +929,12 @@ class _ZipWriter:
                     date_time, create, ext_attr, int_attr, comment)
 
     def finish(self) -> bytes:
-        cd_offset = self._out.tell()
+        cd_offset = self._size
         cd = b"".join(self._central)
-        self._out.write(cd)
         n = len(self._central)
-        self._out.write(
-            b"PK\x05\x06" + (0).to_bytes(4, "little") + n.to_bytes(2, "little") + n.to_bytes(2, "little")
-            + len(cd).to_bytes(4, "little") + cd_offset.to_bytes(4, "little") + (0).to_bytes(2, "little")
-        )
-        return self._out.getvalue()
+        self._chunks += (cd, b"PK\x05\x06" + (0).to_bytes(4, "little") + n.to_bytes(2, "little") + n.to_bytes(2, "little")
+                         + len(cd).to_bytes(4, "little") + cd_offset.to_bytes(4, "little") + (0).to_bytes(2, "little"))
+        return b"".join(self._chunks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1011,8 +1100,11 @@ class _Sheet:
                     c.set("r", _ref(rownum, col))
                     self.touch()
                 else:
-                    m = _CELL_RE.match(r)
-                    col = col_to_index(m.group(1)) if m else prev + 1
+                    col = _REF_COL.get(r)
+                    if col is None:
+                        col = _ref_col(r)
+                    if not col:  # not an A1 reference
+                        col = prev + 1
                 cells[col] = c
                 prev = col
             got = (cells, sorted(cells))
@@ -2063,12 +2155,8 @@ class _Patcher:
             if ref.rtype != RT_WORKSHEET or not ref.part or not pkg.exists(ref.part):
                 continue
             sst = st.sheets.get(ref.name)
-            # Without recorded state a sheet part can only hold marks as cfRules whose formula
-            # starts with "perfxl-; the bare word "perfxl" is common in instruction text.
-            if sst is None and ref.part not in self._sheets and _MARK_TOKEN not in pkg.read(ref.part):
-                comments = [r.target for r in pkg.rels(ref.part) if r.type == RT_COMMENTS and r.target]
-                if not any(pkg.exists(c) and b"perfxl" in pkg.read(c) for c in comments):
-                    continue
+            if sst is None and self._surely_unmarked(ref.part):
+                continue
             self._clear_sheet_marks(self.sheet(ref.name), sst or _SheetMarkState())
         # Styles: drop the dxfs we appended (they are last, unless someone re-saved the file).
         if st.dxf_ids and st.dxf_base is not None:
@@ -2096,6 +2184,43 @@ class _Patcher:
         self._marks = _MarkState()
         self._drop_state_part()
         self._marks_dirty = True
+
+    def _surely_unmarked(self, part: str) -> bool:
+        """True when a sheet without recorded mark state certainly has nothing for
+        :meth:`_clear_sheet_marks` to do, decided from raw bytes without parsing anything.
+
+        Without recorded state a sheet part can only hold marks as cfRules whose formula starts
+        with "perfxl- (the bare word "perfxl" is common in instruction text), and its notes only
+        in a comments part that contains "perfxl". Only MarkCell adds cfRules or notes, and it
+        records state, so a sheet parsed in this run still has its source bytes' cfRules. A
+        parsed sheet with any comments part takes the full path (it drops an empty one).
+        """
+        pkg = self.pkg
+        parsed = part in self._sheets
+        if parsed:  # until now always scanned: decide only where the bytes tell for sure
+            raw = pkg._raw.get(part)
+            if raw is None or not _ascii_compatible(raw) or b"&#" in raw:
+                return False
+            if _MARK_TOKEN in raw:
+                return False
+        elif pkg.has_mark_token(part):
+            return False
+        rn = pkg.name(pkg.rels_name(part))
+        if rn is None:
+            return True
+        if rn not in pkg._trees:
+            rels_raw = pkg.read(rn)
+            # A comments relationship's Type spells "comments", unless written with character
+            # references (then there is an "&").
+            if _ascii_compatible(rels_raw) and b"comments" not in rels_raw and b"&" not in rels_raw:
+                return True
+        for r in pkg.rels(part):
+            if r.type == RT_COMMENTS and r.target and pkg.exists(r.target):
+                if parsed:
+                    return False
+                if b"perfxl" in pkg.read(r.target):
+                    return False
+        return True
 
     def _drop_state_part(self) -> None:
         part = self._marks_part
@@ -2332,6 +2457,11 @@ def _parse_vml(pkg: _Package, part: str):
         pkg._trees[real] = root
         pkg._decl[real] = _declaration(raw)
         return root
+
+
+def _ascii_compatible(raw: bytes) -> bool:
+    """Whether ASCII text shows as itself in ``raw`` (not UTF-16/32), so a byte search finds it."""
+    return not raw.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in raw[:64]
 
 
 def _load_mark_state(root) -> _MarkState:

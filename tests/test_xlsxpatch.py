@@ -701,19 +701,32 @@ def test_mark_twice_equals_mark_once(tmp_path):
     assert apply_edits_bytes(once, [ClearMarks(), *batch]) == once
 
 
-def test_clear_marks_without_state_part(tmp_path):
-    """Another program may drop perfxl's custom XML part: marks are still recognised."""
-    src, marked, _ = scenario_marks(tmp_path)
+def strip_state_part(marked: Path, dst: Path) -> Path:
+    """``marked`` without perfxl's custom XML part (as another program may save it)."""
     p = parts(marked)
     assert "customXml/item1.xml" in p
     rels = re.sub(rb'<Relationship [^>]*customXml/item1.xml"/>', b"", p["xl/_rels/workbook.xml.rels"])
     ct = re.sub(rb'<Override PartName="/customXml/[^>]*/>', b"", p["[Content_Types].xml"])
-    stripped = rewrite_zip(
+    return rewrite_zip(
         marked,
-        tmp_path / "stripped.xlsx",
+        dst,
         {"customXml/item1.xml": None, "customXml/itemProps1.xml": None, "customXml/_rels/item1.xml.rels": None,
          "xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": ct},
     )
+
+
+def assert_marks_gone(data: bytes) -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["评分表"]
+    assert ws["H5"].comment is None and ws["Q40"].comment is None and wb["预算执行"]["C7"].comment is None
+    assert ws["B2"].comment.text == "请填写全称"
+    assert not list(ws.conditional_formatting) and not list(wb["预算执行"].conditional_formatting)
+
+
+def test_clear_marks_without_state_part(tmp_path):
+    """Another program may drop perfxl's custom XML part: marks are still recognised."""
+    src, marked, _ = scenario_marks(tmp_path)
+    stripped = strip_state_part(marked, tmp_path / "stripped.xlsx")
     data = apply_edits_bytes(stripped.read_bytes(), [ClearMarks()])
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb["评分表"]
@@ -723,6 +736,41 @@ def test_clear_marks_without_state_part(tmp_path):
     # only the appended dxfs stay behind (unused, harmless): without the state part we cannot
     # prove they are ours
     assert_same_package(parts(src), parts(data), ignore=("xl/styles.xml",))
+
+
+def test_clear_marks_without_state_part_on_sheets_edited_first(tmp_path):
+    """ClearMarks skips sheets whose bytes show no mark; sheets already parsed and edited by
+    earlier edits of the batch are still cleared when they carry marks."""
+    src, marked, _ = scenario_marks(tmp_path)
+    stripped = strip_state_part(marked, tmp_path / "stripped.xlsx").read_bytes()
+    edits = [SetCell("评分表", "A3", "x"), SetCell("预算执行", "A1", "y"), ClearMarks()]
+    data = apply_edits_bytes(stripped, edits)
+    assert_marks_gone(data)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb["评分表"]["A3"].value == "x" and wb["预算执行"]["A1"].value == "y"
+    # on an unmarked workbook the ClearMarks after the edits changes nothing
+    clean = src.read_bytes()
+    assert apply_edits_bytes(clean, edits) == apply_edits_bytes(clean, edits[:-1])
+
+
+def test_repeated_workbooks_give_the_same_results(tmp_path):
+    """Per-process caches (parsed template parts, deflated payloads, mark scans) only skip
+    work: the same input gives the same output however often it is seen, in any order."""
+    src, marked, _ = scenario_marks(tmp_path)
+    stripped = strip_state_part(marked, tmp_path / "stripped.xlsx").read_bytes()
+    clean = src.read_bytes()
+    edits_a = [SetCell("评分表", "H5", 3, formula="1+2"), *MARKS[:2]]
+    edits_b = [SetCell("评分表", "H5", "text"), DefineName("score_x", "'评分表'!$H$5")]
+    first_a = apply_edits_bytes(clean, edits_a)
+    first_b = apply_edits_bytes(clean, edits_b)
+    first_clear = apply_edits_bytes(clean, [ClearMarks()])
+    for _ in range(3):
+        assert apply_edits_bytes(clean, edits_a) == first_a
+        assert apply_edits_bytes(clean, edits_b) == first_b
+        assert apply_edits_bytes(clean, [ClearMarks()]) == first_clear
+        assert parts(first_clear) == parts(clean)
+        assert_marks_gone(apply_edits_bytes(stripped, [ClearMarks()]))
+    assert first_a != first_b
 
 
 def test_clerk_edits_to_a_marked_note_survive_clear_marks(tmp_path):
