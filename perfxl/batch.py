@@ -189,8 +189,7 @@ class _LocalEngine:
     every pending workbook fails with it: those are re-run one at a time in a fresh pool, so
     only the workbook that kills its worker again is recorded as 处理失败."""
 
-    PRELOAD = ["perfxl.batch", "perfxl.pipeline", "perfxl.reader", "perfxl.scoring", "perfxl.validate",
-               "perfxl.writeback", "perfxl.marks", "perfxl.xlsxpatch", "perfxl.report"]
+    PRELOAD = ["perfxl.warm"]  # the forkserver warms once; every worker forks warm
 
     def __init__(self, jobs: int):
         self.jobs = jobs
@@ -204,7 +203,7 @@ class _LocalEngine:
             from concurrent.futures import ProcessPoolExecutor
 
             # forkserver: safe when the parent runs threads (tqdm, dask); the preload makes
-            # every worker start with perfxl already imported.
+            # every worker start with perfxl imported and its caches warm (perfxl.warm).
             ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
             if ctx.get_start_method() == "forkserver":
                 ctx.set_forkserver_preload(self.PRELOAD)
