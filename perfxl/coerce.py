@@ -103,8 +103,36 @@ def to_date(raw):
     return None, "不是日期"
 
 
+_FLOAT_KINDS = frozenset({"money", "number", "rate"})
+
+
 def parse(kind: str, raw):
     """Dispatch on a schema kind ('text', 'int', 'money', 'number', 'rate', 'date')."""
+    # The commonest cells first, by exact type: an empty cell, text in a text cell, a finite
+    # number in a number or whole-number cell, a date in a date cell.  Same results as the
+    # general path below.
+    if raw is None:
+        return None, None
+    t = type(raw)
+    if t is str:
+        if kind == "text":
+            return raw.strip() or None, None
+    elif t is float:
+        if math.isfinite(raw):
+            if kind in _FLOAT_KINDS:
+                return raw, None
+            if kind == "int":
+                if abs(raw - round(raw)) > 1e-9:
+                    return None, "应为整数"
+                return int(round(raw)), None
+    elif t is dt.date:
+        if kind == "date":
+            return raw, None
+    return _parse_general(kind, raw)
+
+
+def _parse_general(kind: str, raw):
+    """:func:`parse` without its shortcuts for the commonest cells (every cell can take it)."""
     if isinstance(raw, str) and not raw.strip():
         raw = None
     if kind == "text":

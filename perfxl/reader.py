@@ -8,11 +8,11 @@ and tables by table name, so clerks may insert rows and move blocks freely.
 from __future__ import annotations
 
 import io
-import math
 import os
 import posixpath
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 from xml.etree import ElementTree as ET
 
@@ -76,6 +76,31 @@ def _open_zip(path: str, data: bytes) -> zipfile.ZipFile:
     return zf
 
 
+# A batch reads hundreds of workbooks made from one template: their relationship parts are
+# byte for byte the same, and so are many table parts (same writer, same rows), so what is
+# parsed from them is cached by those bytes (an exact key: a changed part is parsed anew).
+
+@lru_cache(maxsize=512)
+def _parse_rels(raw: bytes, folder: str) -> tuple[tuple[str, str], ...]:
+    """(Id, part path) of each internal relationship in a ``.rels`` part of ``folder``."""
+    out = []
+    for rel in ET.fromstring(raw).findall("pr:Relationship", _NS):
+        if rel.get("TargetMode") == "External":
+            continue
+        target = rel.get("Target", "")
+        full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        out.append((rel.get("Id"), full))
+    return tuple(out)
+
+
+@lru_cache(maxsize=512)
+def _parse_table(raw: bytes) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """A table part → (name, range incl. header row, header texts)."""
+    t = ET.fromstring(raw)
+    headers = tuple((c.get("name") or "").strip() for c in t.findall("m:tableColumns/m:tableColumn", _NS))
+    return t.get("displayName") or t.get("name"), t.get("ref"), headers
+
+
 class FileSource:
     """A workbook file (.xlsx / .xlsm), read without openpyxl.
 
@@ -97,26 +122,19 @@ class FileSource:
             raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏或不完整，无法读取工作簿结构。") from None
         self._calamine = None
 
-    def _xml(self, part: str) -> ET.Element:
+    def _part(self, part: str) -> bytes:
         raw = inflate_member(self._data, self._zip.getinfo(part))
-        return ET.fromstring(raw if raw is not None else self._zip.read(part))
+        return raw if raw is not None else self._zip.read(part)
 
     def _rels(self, part: str) -> dict[str, str]:
         folder, base = posixpath.split(part)
         rels_part = posixpath.join(folder, "_rels", base + ".rels")
         if rels_part not in self._parts:
             return {}
-        out = {}
-        for rel in self._xml(rels_part).findall("pr:Relationship", _NS):
-            if rel.get("TargetMode") == "External":
-                continue
-            target = rel.get("Target", "")
-            full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-            out[rel.get("Id")] = full
-        return out
+        return dict(_parse_rels(self._part(rels_part), folder))
 
     def _read_structure(self) -> None:
-        wb = self._xml("xl/workbook.xml")
+        wb = ET.fromstring(self._part("xl/workbook.xml"))
         rels = self._rels("xl/workbook.xml")
         self._sheets: dict[str, str] = {}
         for s in wb.findall("m:sheets/m:sheet", _NS):
@@ -132,10 +150,8 @@ class FileSource:
             for tpart in self._rels(part).values():
                 if "/tables/" not in tpart or tpart not in self._parts:
                     continue
-                t = self._xml(tpart)
-                headers = tuple((c.get("name") or "").strip() for c in t.findall("m:tableColumns/m:tableColumn", _NS))
-                name = t.get("displayName") or t.get("name")
-                self._tables[name] = TableRef(sheet, t.get("ref"), headers)
+                name, ref, headers = _parse_table(self._part(tpart))
+                self._tables[name] = TableRef(sheet, ref, headers)
 
     def sheet_names(self) -> list[str]:
         return list(self._sheets)
@@ -162,36 +178,49 @@ class FileSource:
         return self._grids[sheet]
 
 
-def _cell(grid: list[list[Any]], cell: str) -> Any:
+@lru_cache(maxsize=4096)
+def _cell_index(cell: str) -> tuple[int, int]:
+    """'C7' → (6, 2): 0-based row and column of a cell in a grid (cached: every workbook of a
+    batch names the same cells)."""
     col, row = split_cell(cell)
-    r, c = row - 1, col_to_index(col) - 1
+    return row - 1, col_to_index(col) - 1
+
+
+def _cell(grid: list[list[Any]], cell: str) -> Any:
+    r, c = _cell_index(cell)
     if r < len(grid) and c < len(grid[r]):
         v = grid[r][c]
         return None if v == "" else v
     return None
 
 
-_FLOAT_KINDS = frozenset({schema.MONEY, schema.NUMBER, schema.RATE})
+_object_new = object.__new__
 
 
-def _parse_raw(kind: str, raw: Any) -> tuple[Any, str | None]:
-    """``coerce.parse`` with shortcuts for the two commonest cells (same results)."""
-    t = type(raw)
-    if t is str and kind == schema.TEXT:
-        return raw.strip() or None, None
-    if t is float and kind in _FLOAT_KINDS and math.isfinite(raw):
-        return raw, None
-    return coerce.parse(kind, raw)
+def _new_value(value: Any, sheet: str, cell: str, raw: Any, problem: str | None) -> Value:
+    """``Value(value, sheet, cell, raw, problem)``, built without the frozen dataclass
+    ``__init__`` (one ``object.__setattr__`` call per field): the same object at half the cost,
+    and the reader makes hundreds per workbook."""
+    v = _object_new(Value)
+    d = v.__dict__
+    d["value"] = value
+    d["sheet"] = sheet
+    d["cell"] = cell
+    d["raw"] = raw
+    d["problem"] = problem
+    return v
 
 
 def _value(kind: str, raw: Any, sheet: str, cell: str) -> Value:
-    v, problem = _parse_raw(kind, raw)
-    return Value(v, sheet, cell, raw, problem)
+    v, problem = coerce.parse(kind, raw)
+    return _new_value(v, sheet, cell, raw, problem)
 
 
-def _resolve(names: dict[str, str], name: str) -> tuple[str, str] | None:
-    text = names.get(name)
-    if not text or "#REF!" in text:
+@lru_cache(maxsize=4096)
+def _locate(text: str) -> tuple[str, str] | None:
+    """A defined name's reference text → (sheet, first cell), or None (#REF!, no sheet: a
+    constant or formula).  Cached: every workbook of a batch holds the same references."""
+    if "#REF!" in text:
         return None
     try:
         sheet, cells = parse_sheet_ref(text)
@@ -205,7 +234,9 @@ def parse(source: GridSource) -> WorkbookModel:
     names = source.defined_names()
     sheets = source.sheet_names()
     tables = source.tables()
-    locs = {n: loc for n in names if (loc := _resolve(names, n)) is not None and loc[0] in sheets}
+    sheet_set = set(sheets)
+    locs = {n: loc for n, text in names.items()
+            if text and (loc := _locate(text)) is not None and loc[0] in sheet_set}
     found = [f for f in schema.FIELDS if f.name in locs]
     if len(found) < len(schema.FIELDS) // 2 and not any(t in tables for t in schema.TABLE_BY_NAME):
         raise WorkbookError(
@@ -230,18 +261,21 @@ def parse(source: GridSource) -> WorkbookModel:
     model_tables: dict[str, Table] = {}
     for tdef in schema.TABLES:
         tref = tables.get(tdef.name)
-        if tref is None or tref.sheet not in sheets:
+        if tref is None or tref.sheet not in sheet_set:
             missing.append(tdef.name)
             continue
         model_tables[tdef.name] = _read_table(source, tdef, tref)
 
     outputs: dict[str, Value] = {}
     for name, loc in locs.items():
-        if name.startswith(("rate_", "score_", "grade", "p_")) and name not in fields:
+        if name.startswith(_OUTPUT_PREFIXES) and name not in fields:
             raw = _cell(source.grid(loc[0]), loc[1])
             kind = "text" if name == "grade" or isinstance(raw, str) and name.startswith("p_") else "number"
             outputs[name] = _value(kind, raw, *loc)
     return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs)
+
+
+_OUTPUT_PREFIXES = ("rate_", "score_", "grade", "p_")
 
 
 def _read_table(source: GridSource, tdef: schema.TableDef, tref: TableRef) -> Table:
@@ -252,19 +286,20 @@ def _read_table(source: GridSource, tdef: schema.TableDef, tref: TableRef) -> Ta
     wanted = [(c.header, c.kind, columns[c.header], col_to_index(columns[c.header]) - 1)
               for c in tdef.columns if c.header in columns]
     rows = []
-    sheet, parse_raw = tref.sheet, _parse_raw
+    sheet, parse_raw, new_value = tref.sheet, coerce.parse, _new_value
+    n_grid = len(grid)
     for r in range(r1 + 1, r2 + 1):
-        line = grid[r - 1] if r - 1 < len(grid) else ()
+        line = grid[r - 1] if r - 1 < n_grid else ()
         n = len(line)
         rs = str(r)
         cells = {}
         for header, kind, col, ci in wanted:
             raw = line[ci] if ci < n else None
             if raw is None or raw == "":  # every kind parses an empty cell as (None, None)
-                cells[header] = Value(None, sheet, col + rs, None, None)
+                cells[header] = new_value(None, sheet, col + rs, None, None)
             else:
                 v, problem = parse_raw(kind, raw)
-                cells[header] = Value(v, sheet, col + rs, raw, problem)
+                cells[header] = new_value(v, sheet, col + rs, raw, problem)
         rows.append(Row(cells, r))
     return Table(tdef.name, tref.sheet, tref.ref, columns, tuple(rows))
 

@@ -173,3 +173,30 @@ def test_parts_read_from_bytes_are_what_zipfile_reads(tmp_path):
     assert reader.inflate_member(broken, info) is None
     with pytest.raises(reader.WorkbookError):
         reader.read("broken.xlsx", broken)
+
+
+def test_parse_shortcuts_agree_with_the_general_parser():
+    """coerce.parse answers the commonest cells (empty, text, finite numbers, dates) by exact
+    type; each answer — value, its type, problem — is the general parser's."""
+    from perfxl import coerce
+
+    raws = [None, "", "  ", " 乐昌市民政局 ", "12,820.47", "77.12%", "2024年5月20日", "一千万", 0.0, -0.0, 3.0,
+            2.5, 2023.0000000001, 2022.9999999999, 1e300, -1e-12, float("inf"), float("-inf"), float("nan"),
+            True, False, 5, dt.date(2024, 5, 20), dt.datetime(2024, 5, 20, 8, 30)]
+    for kind in (schema.TEXT, schema.INT, schema.MONEY, schema.DATE, schema.RATE, schema.NUMBER):
+        for raw in raws:
+            # repr: nan equals itself there, and 3 is told from 3.0
+            assert repr(coerce.parse(kind, raw)) == repr(coerce._parse_general(kind, raw)), (kind, raw)
+
+
+def test_values_built_by_the_reader_are_plain_values():
+    """The reader builds Value objects without the dataclass __init__: they must be the same."""
+    import dataclasses
+
+    from perfxl.model import Value
+
+    fast = reader._new_value(1.5, "预算执行", "C7", "1.5", None)
+    slow = Value(1.5, "预算执行", "C7", "1.5", None)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert vars(fast) == vars(slow)
+    assert list(vars(fast)) == [f.name for f in dataclasses.fields(Value)]  # every field set, none extra
