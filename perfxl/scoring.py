@@ -19,6 +19,7 @@ Decisions (docs/rules-guangdong-2023.md has the rules themselves):
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -65,7 +66,23 @@ def _raw(v: Value | None) -> Any:
         return raw
     if isinstance(raw, (int, float)):
         return float(raw)
+    if isinstance(raw, (dt.date, dt.time, dt.timedelta)):
+        return excel_serial(raw)  # a date typed into a number cell: the serial Excel computes with
     return raw
+
+
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def excel_serial(v: dt.date | dt.time | dt.timedelta) -> float:
+    """The number a spreadsheet holds for a date, time or duration (1900 date system)."""
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds() / 86400
+    if isinstance(v, dt.time):
+        return (v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6) / 86400
+    if not isinstance(v, dt.datetime):
+        v = dt.datetime(v.year, v.month, v.day)
+    return (v.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
 
 
 class _Env:

@@ -271,3 +271,26 @@ def test_shared_expressions_render_like_fresh_ones(default_pack):
             assert formulas.rendered(e, Refs(rng)) == formulas.render(e, Refs(rng))
     assert formulas.base_expr(["a", "b"]) is formulas.base_expr(("a", "b"))
     assert [r.inputs for r in formulas.RATES] == [tuple(sorted(formulas.names_used(r.expr))) for r in formulas.RATES]
+
+
+def test_a_date_in_a_number_cell_scores_as_its_serial_like_excel(build, data):
+    """A clerk's date typed into a money cell is the serial number Excel computes with: the
+    scores equal those of the same serial typed as a number, never a crash."""
+    import datetime as dt
+
+    data["fields"]["issued_basic"] = dt.date(2023, 1, 1)
+    _, as_date = _score(build, data, name="date.xlsx")
+    data["fields"]["issued_basic"] = 44927.0  # 2023-01-01 in the 1900 date system
+    _, as_serial = _score(build, data, name="serial.xlsx")
+    assert as_date.rates == as_serial.rates and as_date.indicators == as_serial.indicators
+    assert as_date.rates["rate_spending"] is not None
+
+
+@pytest.mark.parametrize("value,serial", [
+    ("2023-01-01", 44927.0), ("1900-03-01", 61.0), ("2024-05-20 12:00", 45432.5)])
+def test_excel_serial(value, serial):
+    import datetime as dt
+
+    v = dt.datetime.fromisoformat(value)
+    assert scoring.excel_serial(v) == serial
+    assert scoring.excel_serial(v.date()) == int(serial)
