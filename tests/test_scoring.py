@@ -278,9 +278,9 @@ def test_a_date_in_a_number_cell_scores_as_its_serial_like_excel(build, data):
     scores equal those of the same serial typed as a number, never a crash."""
     import datetime as dt
 
-    data["fields"]["issued_basic"] = dt.date(2023, 1, 1)
+    data["fields"]["quota_basic"] = dt.date(2023, 1, 1)
     _, as_date = _score(build, data, name="date.xlsx")
-    data["fields"]["issued_basic"] = 44927.0  # 2023-01-01 in the 1900 date system
+    data["fields"]["quota_basic"] = 44927.0  # 2023-01-01 in the 1900 date system
     _, as_serial = _score(build, data, name="serial.xlsx")
     assert as_date.rates == as_serial.rates and as_date.indicators == as_serial.indicators
     assert as_date.rates["rate_spending"] is not None
