@@ -273,17 +273,26 @@ def test_shared_expressions_render_like_fresh_ones(default_pack):
     assert [r.inputs for r in formulas.RATES] == [tuple(sorted(formulas.names_used(r.expr))) for r in formulas.RATES]
 
 
-def test_a_date_in_a_number_cell_scores_as_its_serial_like_excel(build, data):
-    """A clerk's date typed into a money cell is the serial number Excel computes with: the
-    scores equal those of the same serial typed as a number, never a crash."""
+def test_a_date_in_a_number_cell_scores_as_its_serial_like_excel(build, data, tmp_path):
+    """A clerk's date typed into a money cell (Excel then gives the cell a date format) is the
+    serial number Excel computes with: the scores equal those of the same serial typed as a
+    number, never a crash."""
     import datetime as dt
 
-    data["fields"]["quota_basic"] = dt.date(2023, 1, 1)
-    _, as_date = _score(build, data, name="date.xlsx")
+    import openpyxl
+
+    path = build(data)
+    loc = reader.read(path).fields["quota_basic"]
+    wb = openpyxl.load_workbook(path)
+    wb[loc.sheet][loc.cell].value = dt.date(2023, 1, 1)  # openpyxl sets a date format, as Excel does
+    wb.save(tmp_path / "date.xlsx")
+    as_date = reader.read(tmp_path / "date.xlsx")
+    assert isinstance(as_date.fields["quota_basic"].raw, dt.date)
     data["fields"]["quota_basic"] = 44927.0  # 2023-01-01 in the 1900 date system
     _, as_serial = _score(build, data, name="serial.xlsx")
-    assert as_date.rates == as_serial.rates and as_date.indicators == as_serial.indicators
-    assert as_date.rates["rate_spending"] is not None
+    got = scoring.score(as_date, rulepack.load())
+    assert got.rates == as_serial.rates and got.indicators == as_serial.indicators
+    assert got.rates["rate_spending"] is not None
 
 
 @pytest.mark.parametrize("value,serial", [
