@@ -212,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("已中断。\n")
         return 130
+    except Exception as e:  # a bug in perfxl: say so in Chinese, keep the details for the report
+        import traceback
+
+        sys.stderr.write(f"错误：perfxl 内部错误（{type(e).__name__}: {e}）。输入的工作簿没有被修改，"
+                         "也没有写出不完整的文件。请把该工作簿和下面的信息发给维护者。\n")
+        traceback.print_exc()
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":

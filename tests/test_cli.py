@@ -140,3 +140,20 @@ def test_edited_parameter_cell_changes_the_score(sample_copy, tmp_path):
     pack_file = ROOT / "perfxl" / "rules" / f"{DEFAULT_PACK}.toml"
     strict = json.loads(perfxl("score", edited, "--json", "--rules", pack_file, "-o", tmp_path / "b.xlsx").stdout)
     assert strict["indicators"]["spending_rate"] == pytest.approx(1.81)
+
+
+def test_an_internal_error_is_a_chinese_message_and_exit_2(sample_copy, tmp_path, monkeypatch, capsys):
+    """A bug inside perfxl (here: scoring made to fail) ends with a Chinese sentence, the
+    details for the maintainers, exit code 2, and the clerk's file untouched."""
+    from perfxl import cli, scoring
+
+    def broken(*_a, **_k):
+        raise RuntimeError("故障注入")
+
+    monkeypatch.setattr(scoring, "score", broken)
+    before = sha(sample_copy)
+    code = cli.main(["run", str(sample_copy), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("错误：perfxl 内部错误（RuntimeError: 故障注入）") and "Traceback" in err
+    assert sha(sample_copy) == before
