@@ -28,6 +28,9 @@ Design notes
 * Batch speed: parts that recur byte for byte from one workbook to the next (the standard
   template's workbook.xml, styles.xml, …) are parsed, deflated and scanned for marks once per
   process (:class:`_RepeatCache`, keyed by the exact bytes); results never depend on it.
+  A run of SetCells that only adds rows at the end of a sheet (the 校验结果 sheet) is built as
+  one XML text, and note shapes and runs are copied from templates; both give byte for byte
+  what the general element-by-element code builds (``tests/test_xlsxpatch.py`` compares them).
 """
 from __future__ import annotations
 
@@ -503,6 +506,49 @@ def _num_text(value) -> str:
     return repr(f)
 
 
+def _main_ns_default(el) -> bool:
+    """Whether the main namespace is the default namespace in scope at ``el`` and bound to no
+    prefix there: then main-namespace elements moved under ``el`` from a tree that declares it
+    as default namespace serialise exactly as elements created under ``el`` do."""
+    nsmap = el.nsmap
+    return nsmap.get(None) == NS_MAIN and sum(1 for ns in nsmap.values() if ns == NS_MAIN) == 1
+
+
+def _formula_text(e: SetCell) -> str:
+    """The formula of a SetCell as written in ``<f>``: stripped, without its leading ``=``."""
+    formula = e.formula
+    if not isinstance(formula, str):
+        raise InvalidEditError(f"公式必须是文本：{e.cell} {formula!r}")
+    formula = formula.strip()
+    if formula.startswith("="):
+        formula = formula[1:]
+    if not formula:
+        raise InvalidEditError(f"公式为空：{e.sheet}!{e.cell}")
+    if _ILLEGAL_XML.search(formula):
+        raise InvalidEditError(f"公式含有非法控制字符：{e.sheet}!{e.cell}")
+    return formula
+
+
+def _xml_text(text: str) -> str:
+    """``text`` escaped for element content so that parsing gives back exactly ``text``."""
+    for ch, ent in _TEXT_ESCAPES:
+        if ch in text:
+            text = text.replace(ch, ent)
+    return text
+
+
+def _xml_attr(text: str) -> str:
+    """``text`` escaped for a double-quoted attribute value, parsing back to exactly ``text``."""
+    for ch, ent in _ATTR_ESCAPES:
+        if ch in text:
+            text = text.replace(ch, ent)
+    return text
+
+
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTR_ESCAPES = _TEXT_ESCAPES + (('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
+
+
 # --------------------------------------------------------------------------------------------
 # Package: zip entries, parsed parts, relationships, content types
 # --------------------------------------------------------------------------------------------
@@ -710,22 +756,22 @@ class _Package:
             return []
         root = self.xml(rn)
         base = posixpath.dirname(part)
-        out = []
-        for el in root:
-            if _local(el) != "Relationship":
-                continue
-            ext = (el.get("TargetMode") or "").lower() == "external"
-            target = None
-            if not ext:
-                t = unquote(el.get("Target") or "")
-                if t.startswith("/"):
-                    target = posixpath.normpath(t[1:])
-                else:
-                    target = posixpath.normpath(posixpath.join(base, t))
-                target = self.name(target) or target
-            out.append(_Rel(el, el.get("Id") or "", el.get("Type") or "", target, ext))
+        out = [self._rel(el, base) for el in root if _local(el) == "Relationship"]
         self._rels_cache[rn] = out
         return out
+
+    def _rel(self, el, base: str) -> _Rel:
+        """A ``<Relationship>`` of the part in folder ``base``, its target resolved."""
+        ext = (el.get("TargetMode") or "").lower() == "external"
+        target = None
+        if not ext:
+            t = unquote(el.get("Target") or "")
+            if t.startswith("/"):
+                target = posixpath.normpath(t[1:])
+            else:
+                target = posixpath.normpath(posixpath.join(base, t))
+            target = self.name(target) or target
+        return _Rel(el, el.get("Id") or "", el.get("Type") or "", target, ext)
 
     def rel_by_id(self, part: str, rid: str) -> _Rel | None:
         for r in self.rels(part):
@@ -745,8 +791,12 @@ class _Package:
             n += 1
         rid = f"rId{n}"
         rel_target = quote(_relpath(target, posixpath.dirname(part) or "."), safe="/._-~")
-        etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship", {"Id": rid, "Type": rtype, "Target": rel_target})
+        el = etree.SubElement(root, f"{{{NS_PKG_REL}}}Relationship", {"Id": rid, "Type": rtype, "Target": rel_target})
+        cached = self._rels_cache.get(rn)
         self.touch(rn)
+        if cached is not None:  # keep the parsed list: the new element is the last one
+            cached.append(self._rel(el, posixpath.dirname(part)))
+            self._rels_cache[rn] = cached
         return rid
 
     def remove_rel(self, part: str, rid: str) -> None:
@@ -1063,6 +1113,7 @@ class _Sheet:
         self.cleared = False
         self._dirty = pkg._dirty
         self._plain_ns: bool | None = None
+        self._appendable: bool | None = None
 
     def touch(self) -> None:
         if self.part not in self._dirty:
@@ -1218,6 +1269,10 @@ class _Sheet:
     def default_style(self, row, col: int) -> str | None:
         if (row.get("customFormat") or "").lower() in ("1", "true") and row.get("s"):
             return row.get("s")
+        return self.col_style(col)
+
+    def col_style(self, col: int) -> str | None:
+        """The style a new cell of column ``col`` takes from ``<cols>`` (None: no style)."""
         if self._cols is None:
             self._cols = []
             cols = _child(self.root, "cols")
@@ -1240,6 +1295,28 @@ class _Sheet:
         if row is not None and (row.get("customFormat") or "").lower() in ("1", "true"):
             return row.get("s")
         return self.default_style(etree.Element("row"), col)
+
+    def appendable(self) -> bool:
+        """Whether rows parsed apart (in the main namespace as default namespace) can be moved
+        to the end of ``<sheetData>`` and serialise exactly as rows created here would: the main
+        namespace is the default one at ``<sheetData>`` and has no other prefix there."""
+        if self._appendable is None:
+            self._appendable = _main_ns_default(self.sheet_data)
+        return self._appendable
+
+    def last_row(self) -> int:
+        """Number of the last row in ``<sheetData>`` (0 if there is none)."""
+        if self._rows is None:
+            self._index()
+        return self._row_keys[-1] if self._row_keys else 0
+
+    def append_rows(self, rownums: list[int], rows: list) -> None:
+        """Move new row elements (numbered ``rownums``, after :meth:`last_row`) to the end."""
+        sd = self.sheet_data
+        for rownum, row in zip(rownums, rows):
+            sd.append(row)
+            self._rows[rownum] = row
+        self._row_keys += rownums
 
     def grow(self, rownum: int, col: int) -> None:
         b = self.bounds
@@ -1413,10 +1490,17 @@ class _Patcher:
             MarkCell: self.mark_cell,
             ClearMarks: self.clear_marks,
         }
-        for edit in edits:
+        i, n = 0, len(edits)
+        while i < n:
+            edit = edits[i]
             h = handlers.get(type(edit))
             if h is None:
                 raise InvalidEditError(f"未知的编辑操作：{edit!r}")
+            if type(edit) is SetCell and i + 1 < n and type(edits[i + 1]) is SetCell:
+                done = self._append_cells(edits, i)
+                if done:
+                    i += done
+                    continue
             try:
                 h(edit)
             except WorkbookError as exc:
@@ -1424,6 +1508,7 @@ class _Patcher:
                 if where and where not in str(exc):
                     raise type(exc)(f"{where}：{exc}") from exc
                 raise
+            i += 1
         for sh in self._sheets.values():
             if self.pkg.exists(sh.part):
                 sh.finish()
@@ -1443,15 +1528,7 @@ class _Patcher:
             style = sh.style_of(sr, sc)
         formula = e.formula
         if formula is not None:
-            if not isinstance(formula, str):
-                raise InvalidEditError(f"公式必须是文本：{e.cell} {formula!r}")
-            formula = formula.strip()
-            if formula.startswith("="):
-                formula = formula[1:]
-            if not formula:
-                raise InvalidEditError(f"公式为空：{e.sheet}!{e.cell}")
-            if _ILLEGAL_XML.search(formula):
-                raise InvalidEditError(f"公式含有非法控制字符：{e.sheet}!{e.cell}")
+            formula = _formula_text(e)
         value = e.value
         if formula is None and value is None:
             c = sh.get_cell(rownum, col, create=False)
@@ -1467,6 +1544,76 @@ class _Patcher:
         sh.grow(rownum, col)
         sh.touch()
         self.needs_recalc = True
+
+    def _append_cells(self, edits: Sequence[Edit], start: int) -> int:
+        """Apply the run of SetCells from ``edits[start]`` that only add new cells after the last
+        row of their sheet (such as the rows of a sheet just created or cleared), building their
+        rows as one XML text parsed at once; return how many edits were applied (0: none).
+
+        The rows are exactly what :meth:`set_cell` would build cell by cell. The run stops at the
+        first edit that is anything else (another sheet, ``style_from``, an existing or earlier
+        cell, an empty text, an invalid edit), and that edit takes the ordinary path.
+        """
+        first = edits[start]
+        try:
+            sh = self.sheet(first.sheet)
+            if _parse_cell(first.cell)[0] <= sh.last_row() or not sh.appendable():
+                return 0
+        except WorkbookError:
+            return 0
+        last = (sh.last_row(), MAX_COL)  # new cells must come after this position
+        rows: list[tuple[int, list[str]]] = []
+        bounds = None
+        count = 0
+        for e in edits[start:]:
+            if type(e) is not SetCell or e.sheet != first.sheet or e.style_from is not None:
+                break
+            try:
+                rownum, col = _parse_cell(e.cell)
+                formula = e.formula if e.formula is None else _formula_text(e)
+                t_attr, f_text, v_text, inline = self._cell_content(e.value, formula, e)
+            except WorkbookError:
+                break
+            if (rownum, col) <= last or f_text == "" or v_text == "":
+                break
+            count += 1
+            if f_text is None and v_text is None:  # set_cell finds no cell there and does nothing
+                continue
+            last = (rownum, col)
+            ref = _ref(rownum, col)
+            if not rows or rows[-1][0] != rownum:
+                rows.append((rownum, []))
+            xml = f'<c r="{ref}"'
+            style = sh.col_style(col)
+            if style is not None:
+                xml += f' s="{_xml_attr(style)}"'
+            if t_attr is not None:
+                xml += f' t="{t_attr}"'
+            xml += ">"
+            if f_text is not None:
+                xml += f"<f>{_xml_text(f_text)}</f>"
+            if v_text is not None:
+                space = ' xml:space="preserve"' if v_text[0].isspace() or v_text[-1].isspace() or "\n" in v_text else ""
+                if inline:
+                    xml += f"<is><t{space}>{_xml_text(v_text)}</t></is>"
+                else:
+                    xml += f"<v{space}>{_xml_text(v_text)}</v>"
+            rows[-1][1].append(xml + "</c>")
+            if bounds is None:
+                bounds = [rownum, col, rownum, col]
+            else:
+                bounds[1], bounds[2], bounds[3] = min(bounds[1], col), rownum, max(bounds[3], col)
+        if count < 2:
+            return 0
+        if rows:
+            text = "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in rows)
+            holder = etree.fromstring(f'<sheetData xmlns="{NS_MAIN}">{text}</sheetData>'.encode(), _PARSER)
+            sh.append_rows([r for r, _ in rows], list(holder))
+            sh.grow(bounds[0], bounds[1])
+            sh.grow(bounds[2], bounds[3])
+            sh.touch()
+            self.needs_recalc = True
+        return count
 
     def _write_cell(self, sh: _Sheet, c, value, formula: str | None, e: SetCell) -> None:
         t_attr, f_text, v_text, inline = self._cell_content(value, formula, e)
@@ -2093,6 +2240,18 @@ class _Patcher:
                 top = (int(data) if data.isdigit() else 1) * 1024
         self._vml_top[vml] = top + 1
         r0, c0 = rownum - 1, col - 1
+        top_row = max(r0 - 1, 0)
+        anchor = f"{c0 + 1}, 15, {top_row}, 10, {c0 + 4}, 15, {top_row + 5}, 4"
+        if _standard_vml_prefixes(root):
+            # The same shape as below, copied from a template: the copy's namespace declarations
+            # are dropped on append, as the root declares the very same prefixes.
+            shape = copy.deepcopy(_NOTE_SHAPE)
+            shape.set("id", f"_x0000_s{top + 1}")
+            cd = shape[4]
+            cd[2].text, cd[4].text, cd[5].text = anchor, str(r0), str(c0)
+            root.append(shape)
+            pkg.touch(vml)
+            return
         shape = _sub(
             root,
             f"{{{NS_V}}}shape",
@@ -2114,8 +2273,7 @@ class _Patcher:
         cd = etree.SubElement(shape, f"{{{NS_X}}}ClientData", {"ObjectType": "Note"})
         etree.SubElement(cd, f"{{{NS_X}}}MoveWithCells")
         etree.SubElement(cd, f"{{{NS_X}}}SizeWithCells")
-        top_row = max(r0 - 1, 0)
-        etree.SubElement(cd, f"{{{NS_X}}}Anchor").text = f"{c0 + 1}, 15, {top_row}, 10, {c0 + 4}, 15, {top_row + 5}, 4"
+        etree.SubElement(cd, f"{{{NS_X}}}Anchor").text = anchor
         etree.SubElement(cd, f"{{{NS_X}}}AutoFill").text = "False"
         etree.SubElement(cd, f"{{{NS_X}}}Row").text = str(r0)
         etree.SubElement(cd, f"{{{NS_X}}}Column").text = str(c0)
@@ -2334,7 +2492,7 @@ class _Patcher:
             while pkg.exists(f"customXml/item{n}.xml") or pkg.exists(f"customXml/itemProps{n}.xml"):
                 n += 1
             part, props = f"customXml/item{n}.xml", f"customXml/itemProps{n}.xml"
-            guid = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:perfxl:marks:1")).upper() + "}"
+            guid = _STATE_GUID
             proot = etree.fromstring(
                 (
                     f'<ds:datastoreItem ds:itemID="{guid}" xmlns:ds="{NS_DS}">'
@@ -2355,6 +2513,53 @@ class _Patcher:
                 pkg.create_xml(part, root)
 
 
+_VML_PREFIXES = {"v": NS_V, "o": NS_O, "x": NS_X}
+
+# A note's VML shape as _Patcher._add_note_shape builds it; id, Anchor, Row and Column are set
+# on each copy.
+_NOTE_SHAPE = etree.fromstring(
+    (
+        f'<v:shape xmlns:v="{NS_V}" xmlns:o="{NS_O}" xmlns:x="{NS_X}" id="" type="#_x0000_t202" '
+        'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:180pt;height:72pt;z-index:1;'
+        'visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
+        '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+        '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/></v:textbox>'
+        '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/><x:Anchor/>'
+        "<x:AutoFill>False</x:AutoFill><x:Row/><x:Column/></x:ClientData></v:shape>"
+    ).encode()
+)
+
+
+def _standard_vml_prefixes(root) -> bool:
+    """Whether the VML namespaces are in scope at ``root`` as v, o and x, each under no other
+    prefix: then a copy of a template declaring those three prefixes, appended to ``root``,
+    serialises exactly as the same elements created under ``root`` one by one."""
+    nsmap = root.nsmap
+    return all(nsmap.get(p) == ns for p, ns in _VML_PREFIXES.items()) and sum(
+        1 for ns in nsmap.values() if ns in (NS_V, NS_O, NS_X)
+    ) == 3
+
+
+def _note_run_template(bold: bool):
+    """A comment text run ``<r><rPr>…</rPr><t/></r>`` in the main namespace (prefix-less)."""
+    r = etree.Element(M + "r", nsmap={None: NS_MAIN})
+    pr = etree.SubElement(r, M + "rPr")
+    if bold:
+        etree.SubElement(pr, M + "b")
+    etree.SubElement(pr, M + "sz", {"val": "9"})
+    etree.SubElement(pr, M + "color", {"indexed": "81"})
+    etree.SubElement(pr, M + "rFont", {"val": "宋体"})
+    etree.SubElement(pr, M + "charset", {"val": "134"})
+    etree.SubElement(r, M + "t")
+    return r
+
+
+_NOTE_RUNS = {False: _note_run_template(False), True: _note_run_template(True)}
+
+
+_STATE_GUID = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, NS_STATE)).upper() + "}"  # of the state part's item props
+
+
 def _note_runs(text, severity: str, note: str, first: bool) -> None:
     anchor = None
     for ch in text:
@@ -2362,7 +2567,17 @@ def _note_runs(text, severity: str, note: str, first: bool) -> None:
             anchor = ch
             break
 
+    plain = _main_ns_default(text)
+
     def run(s: str, bold: bool):
+        if plain:  # a copy of the template, whose namespace declaration is dropped on insert
+            r = copy.deepcopy(_NOTE_RUNS[bold])
+            _set_text(r[1], _xstring(s))
+            if anchor is not None:
+                anchor.addprevious(r)
+            else:
+                text.append(r)
+            return
         r = etree.SubElement(text, M + "r")
         if anchor is not None:
             anchor.addprevious(r)

@@ -1072,3 +1072,64 @@ def test_stored_entries_and_damaged_parts(tmp_path):
     broken = data[:off] + bytes([data[off] ^ 1]) + data[off + 1:]
     with pytest.raises(WorkbookError, match="无法读取工作簿部件"):
         apply_edits_bytes(broken, edits)
+
+
+def _general_paths_only(monkeypatch) -> None:
+    """Switch off the fast paths (rows of new cells built as one text, notes copied from
+    templates), leaving the general cell-by-cell / element-by-element code."""
+    from perfxl import xlsxpatch
+
+    monkeypatch.setattr(xlsxpatch._Patcher, "_append_cells", lambda self, edits, start: 0)
+    monkeypatch.setattr(xlsxpatch, "_standard_vml_prefixes", lambda root: False)
+    monkeypatch.setattr(xlsxpatch, "_main_ns_default", lambda el: False)
+
+
+def test_fast_paths_write_the_same_bytes_as_the_general_ones(tmp_path, monkeypatch):
+    """New rows appended in one go and notes copied from templates give byte for byte what
+    the general code builds: awkward texts, formulas with every kind of cached value, gaps,
+    column default styles, a cleared sheet, a second mark on the same cell."""
+    src = make_workbook(tmp_path / "src.xlsx")
+    p = parts(src)
+    sheet = p["xl/worksheets/sheet2.xml"]
+    sheet = re.sub(rb"<cols>.*?</cols>|(?=<sheetData)", b'<cols><col min="2" max="3" width="9" style="1" customWidth="1"/></cols>', sheet, count=1)
+    styled = rewrite_zip(src, tmp_path / "styled.xlsx", {"xl/worksheets/sheet2.xml": sheet})
+    texts = ["a & b < c > d", " lead", "trail ", "two\nlines", "cr\rlf", "_x0041_ literal", "控制\x01字符", "", "=1+1", "💡"]
+    values = texts + [0, -3, 2.5, 1e20, True, False, dt.date(2024, 2, 29), dt.datetime(2024, 1, 1, 12), None]
+    edits = [EnsureSheet("校验结果"), ClearSheet("校验结果")]
+    for i, v in enumerate(values, start=1):
+        edits += [SetCell("校验结果", f"A{i}", v), SetCell("校验结果", f"C{i}", None), SetCell("校验结果", f"D{i}", i)]
+    for i, v in enumerate([1.5, "文本", "", True, "#DIV/0!", None, dt.date(2024, 1, 1)], start=1):
+        edits.append(SetCell("校验结果", f"F{40 + i}", v, formula=f"=A{i}*1"))
+    edits += [ClearSheet("参数")] + [SetCell("参数", f"{c}{r}", f"{c}{r} & <x>") for r in (2, 3) for c in "ABCD"]
+    edits += [SetCell("参数", "E9", 9), SetCell("参数", "B9", 1)]  # out of order: the general path
+    edits += [Hyperlink("校验结果", "A2", "'评分表'!B2")]
+    edits += [MarkCell("评分表", "B2", "第一条 & <说明>\n建议：改"), MarkCell("评分表", "B2", " 第二条 ", "警告"),
+              MarkCell("评分表", "C3", "x", "提示"), MarkCell("参数", "A2", "y")]
+    from perfxl import xlsxpatch
+
+    appended = []
+    append_cells = xlsxpatch._Patcher._append_cells
+    monkeypatch.setattr(xlsxpatch._Patcher, "_append_cells", lambda self, e, i: appended.append(append_cells(self, e, i)) or appended[-1])
+    for data in (src.read_bytes(), styled.read_bytes()):
+        appended.clear()
+        fast = apply_edits_bytes(data, edits)
+        assert max(appended) > 20  # the fast path was taken
+        with monkeypatch.context() as m:
+            _general_paths_only(m)
+            general = apply_edits_bytes(data, edits)
+        assert parts(fast) == parts(general)
+        again = apply_edits_bytes(fast, [ClearMarks()])
+        with monkeypatch.context() as m:
+            _general_paths_only(m)
+            assert parts(again) == parts(apply_edits_bytes(general, [ClearMarks()]))
+
+
+def test_rows_appended_in_one_go_stop_at_an_invalid_edit(tmp_path):
+    """An invalid SetCell in a run of new cells is reported as on the general path."""
+    src = make_workbook(tmp_path / "src.xlsx")
+    edits = [EnsureSheet("新表"), SetCell("新表", "A1", 1), SetCell("新表", "B1", object())]
+    with pytest.raises(InvalidEditError, match=r"不支持的单元格值类型 object：新表!B1"):
+        apply_edits_bytes(src.read_bytes(), edits)
+    edits = [EnsureSheet("新表"), SetCell("新表", "A1", 1), SetCell("新表", "A2", 0, formula="=")]
+    with pytest.raises(InvalidEditError, match="公式为空"):
+        apply_edits_bytes(src.read_bytes(), edits)
