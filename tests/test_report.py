@@ -88,6 +88,34 @@ def test_numfmt(fn, value, expected):
     assert fn(value) == expected
 
 
+@pytest.mark.parametrize("value", [0, 0.0, -0.0, 3, -3, 2.0, 1234567.0, -1234.0, 10 ** 14, 1e15, 1e16, 2 ** 70,
+                                   0.5, 1013.925, 12820.47, -2.5, True, float("nan")])
+def test_numfmt_whole_numbers_print_as_the_decimal_path_does(value):
+    """Whole numbers skip Decimal; the text must be what the Decimal rounding prints."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if isinstance(value, bool) or value != value:
+        assert nf.money(value) == nf.points(value) == nf.integer(value) == "××" and nf.pct(value) == "××%"
+        return
+
+    def dec(x, places):
+        return Decimal(repr(float(x)) if isinstance(x, float) else str(x)).quantize(Decimal(1).scaleb(-places),
+                                                                                    ROUND_HALF_UP)
+    assert nf.money(value) == f"{abs(dec(value, 2)) if dec(value, 2) == 0 else dec(value, 2):,.2f}"
+    assert nf.integer(value) == str(int(dec(value, 0)))
+    p = dec(value, 2)
+    assert nf.points(value) == ("0" if p == 0 else f"{p:.2f}".rstrip("0").rstrip("."))
+    if abs(value) < 1e20:
+        q = (Decimal(repr(float(value))) * 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert nf.pct(value) == (f"{int(q)}%" if q == q.to_integral_value() else f"{q:.2f}%")
+
+
+@pytest.mark.parametrize("raw, expected", [("  预算编制  ", "预算编制"), ("a\tb", "a b"), ("a\r\nb\rc", "a\nb\nc"),
+                                           ("x\x07y\x0c", "xy"), (None, ""), (2023, "2023"), ("\u3000全角\u3000", "全角")])
+def test_clean(raw, expected):
+    assert rtext.clean(raw) == expected
+
+
 @pytest.mark.parametrize("items, expected", [([], ""), (["A"], "A"), (["A", "B"], "A和B"),
                                              (["A", "B", "C"], "A、B和C")])
 def test_join_cn(items, expected):

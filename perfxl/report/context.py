@@ -29,6 +29,8 @@ from .sentences import (RATE_SENTENCES, RATE_TABLES, Facts, as_number, field_tex
 from .text import clean, paragraphs, sentence, short_name, strip_stop
 
 _SELF_SCORE = re.compile(r"[，,。；;\s]*(该项目?|本项)?自评得分?[为:：]?\s*[\d.]+\s*分[。.]?\s*$")
+_SPACES = re.compile(r"\s+")
+_NUMBERED = re.compile(r"^[一二三四五六七八九十]+、")
 _OWN_TYPES_EXCLUDED = ("工勤", "其他")  # not 编制 in the sense of the 编制构成 paragraph
 
 SECTION_KEYS = (("自评结论", "二、自评结论"), ("主要绩效", "四、主要绩效"),
@@ -53,7 +55,9 @@ def _notes(model: WorkbookModel) -> dict[str, list[str]]:
         ind_id = clean(r.get("指标编号"))
         paras = paragraphs(r.get("评价说明"))
         if paras:
-            last = _SELF_SCORE.sub("", paras[-1])
+            last = paras[-1]
+            if "自评" in last:  # the pattern needs it: a cheap test before the slow search
+                last = _SELF_SCORE.sub("", last)
             paras[-1:] = [sentence(last)] if last.strip() else []
         out[ind_id] = paras
     return out
@@ -99,6 +103,7 @@ def _analysis(f: Facts, pack: Any) -> list[dict]:
     groups: dict[str, dict[str, list]] = {}
     for ind in pack.indicators:
         groups.setdefault(ind.level1, {}).setdefault(ind.level2, []).append(ind)
+    scores = {ind.id: _score_of(f.scores, ind.id) for ind in pack.indicators}
     out = []
     for gi, (l1, subs) in enumerate(groups.items(), start=1):
         pts = tree.get(l1)
@@ -106,17 +111,18 @@ def _analysis(f: Facts, pack: Any) -> list[dict]:
             pts = sum(i.points for s in subs.values() for i in s)
         g = {"heading": f"（{nf.cn_ordinal(gi)}）{l1}（{nf.points(pts)}分）", "subgroups": [],
              "name": l1, "points": nf.points(pts),
-             "score": nf.points(sum_present(*(_score_of(f.scores, i.id) for s in subs.values() for i in s)))}
+             "score": nf.points(sum_present(*(scores[i.id] for s in subs.values() for i in s)))}
         for si, (l2, inds) in enumerate(subs.items(), start=1):
             sub = {"heading": f"{si}.{l2}。", "name": l2, "indicators": []}
             for ii, ind in enumerate(inds, start=1):
                 before, table, after = _indicator_blocks(f, ind, list(notes.get(ind.id, [])))
-                score = _score_of(f.scores, ind.id)
+                score = scores[ind.id]
                 _add_score(before, after, score)
-                heading = "" if len(inds) == 1 else f"（{ii}）{ind.name}（{nf.points(ind.points)}分）。"
+                points = nf.points(ind.points)
+                heading = "" if len(inds) == 1 else f"（{ii}）{ind.name}（{points}分）。"
                 sub["indicators"].append({"id": ind.id, "heading": heading, "name": ind.name,
-                                     "points": nf.points(ind.points), "score": nf.points(score),
-                                     "before": before, "table": table, "after": after})
+                                          "points": points, "score": nf.points(score),
+                                          "before": before, "table": table, "after": after})
             g["subgroups"].append(sub)
         out.append(g)
     return out
@@ -304,7 +310,7 @@ def _awards(f: Facts) -> list[dict]:
 # ---------------------------------------------------------------- narrative
 
 def _section_of(chapter: str) -> str:
-    c = re.sub(r"\s+", "", chapter)
+    c = _SPACES.sub("", chapter)
     for key, title in SECTION_KEYS:
         if key in c:
             return title
@@ -332,7 +338,7 @@ def _narrative_sections(blocks: Mapping[str, list[dict]]) -> list[dict]:
     order = list(NARRATIVE_ORDER) + [s for s in blocks if s not in NARRATIVE_ORDER and s != "二、自评结论"]
     out = []
     for i, sec in enumerate(order, start=4):
-        heading = sec if re.match(r"^[一二三四五六七八九十]+、", sec) else f"{nf.cn_ordinal(i)}、{sec}"
+        heading = sec if _NUMBERED.match(sec) else f"{nf.cn_ordinal(i)}、{sec}"
         out.append({"heading": heading,
                     "blocks": blocks.get(sec) or [{"heading": False, "lead": "", "text": NOT_FILLED}]})
     return out

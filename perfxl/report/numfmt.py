@@ -8,7 +8,7 @@ figure, so a gap is visible in the report instead of a made-up number.  Rounding
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Iterable
 
 MISSING = "××"
@@ -16,17 +16,46 @@ MISSING = "××"
 _DIGITS = "零一二三四五六七八九"
 
 
-def _dec(x: float | int, places: int) -> Decimal:
-    q = Decimal(1).scaleb(-places)
-    return Decimal(repr(float(x)) if isinstance(x, float) else str(x)).quantize(q, ROUND_HALF_UP)
+_QUANTUM: dict[int, Decimal] = {}
+_EXACT = 1e15   # whole numbers below this print without Decimal (same text, much cheaper)
+
+
+def _dec(x: float | int | Decimal, places: int) -> Decimal:
+    q = _QUANTUM.get(places)
+    if q is None:
+        q = _QUANTUM[places] = Decimal(1).scaleb(-places)
+    if not isinstance(x, Decimal):
+        x = Decimal(repr(float(x)) if isinstance(x, float) else str(x))
+    return x.quantize(q, ROUND_HALF_UP, _WIDE)
+
+
+# Wide enough for every float (1.8e308 has 309 digits) with its decimals: a clerk's 1e300 in a
+# money cell prints as typed instead of overflowing the default 28 digits.
+_WIDE = Context(prec=400)
+
+
+def _whole(x) -> int | None:
+    """``x`` as an int when it is a plain int or a whole float of moderate size, else None."""
+    t = type(x)
+    if (t is int or (t is float and x.is_integer())) and -_EXACT < x < _EXACT:
+        return int(x)
+    return None
 
 
 def _is_num(x) -> bool:
-    return isinstance(x, (int, float, Decimal)) and not isinstance(x, bool) and x == x
+    """A finite number (not a bool, NaN, infinity, or an int too long to print)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, Decimal)):
+        return False
+    if isinstance(x, int):
+        return abs(x) < 10 ** 300
+    return x == x and abs(x) != float("inf")
 
 
 def money(x, places: int = 2) -> str:
     """万元 amount with thousands separators and fixed decimals: 12820.47 → '12,820.47'."""
+    n = _whole(x)
+    if n is not None and places >= 0:
+        return f"{n:,}" + ("." + "0" * places if places else "")
     if not _is_num(x):
         return MISSING
     d = _dec(x, places)
@@ -38,6 +67,9 @@ def money(x, places: int = 2) -> str:
 def pct(x, places: int = 2) -> str:
     """A fraction as a percentage: 0.7712 → '77.12%'.  All-zero decimals are dropped as the
     reference does ('100%', not '100.00%'); otherwise the decimals are fixed ('7.60%')."""
+    n = _whole(x)
+    if n is not None and places >= 0:
+        return f"{n * 100}%"
     if not _is_num(x):
         return MISSING + "%"
     d = _dec(Decimal(repr(float(x))) * 100, places)
@@ -53,6 +85,9 @@ def share(x) -> str:
 
 def points(x) -> str:
     """Points without trailing zeros: 98.31 → '98.31', 2.0 → '2', 3.50 → '3.5'."""
+    n = _whole(x)
+    if n is not None:
+        return str(n)
     if not _is_num(x):
         return MISSING
     d = _dec(x, 2)
@@ -64,6 +99,9 @@ def points(x) -> str:
 
 def integer(x) -> str:
     """A count: 172 → '172' (floats from the reader are whole numbers)."""
+    n = _whole(x)
+    if n is not None:
+        return str(n)
     if not _is_num(x):
         return MISSING
     return str(int(_dec(x, 0)))

@@ -9,7 +9,7 @@ gets "<label>为 <rate>。".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .. import schema
@@ -46,6 +46,7 @@ class Facts:
     scores: Any
     year: str
     dept: str
+    _filled: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # rows() per table
 
     def num(self, name: str) -> float | None:
         """A numeric field of the workbook (万元, counts), None when absent."""
@@ -63,8 +64,12 @@ class Facts:
         return nf.pct(self.rate(name))
 
     def rows(self, table: str) -> tuple[Row, ...]:
-        t = self.model.table(table)
-        return t.filled if t is not None else ()
+        """The filled rows of ``table`` (looked up once: the model is immutable)."""
+        rows = self._filled.get(table)
+        if rows is None:
+            t = self.model.table(table)
+            rows = self._filled[table] = t.filled if t is not None else ()
+        return rows
 
     @property
     def prev_year(self) -> str:

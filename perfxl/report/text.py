@@ -9,12 +9,15 @@ from typing import Any
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _END_PUNCT = "。！？!?…"
 _CLOSERS = "”’」』）)】"
+_LEVEL = re.compile(r"^(.{2,}?)(省|市|县|区|州|旗)(.+)$")
 
 
 def clean(s: Any) -> str:
     """Clerk text as one clean string: control characters removed, newlines normalised."""
     if s is None:
         return ""
+    if type(s) is str and s.isprintable():  # the common case: nothing to replace or remove
+        return s.strip()
     s = str(s).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     return _CONTROL.sub("", s).strip()
 
@@ -42,7 +45,7 @@ def strip_stop(s: str) -> str:
 def short_name(dept: str) -> str:
     """'乐昌市民政局' → '市民政局': the department as its own documents call it (place name
     dropped, administrative level kept); the full name when no level character is found."""
-    m = re.match(r"^(.{2,}?)(省|市|县|区|州|旗)(.+)$", dept or "")
+    m = _LEVEL.match(dept or "")
     if not m or len(m.group(3)) < 2:
         return dept
     return m.group(2) + m.group(3)
