@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
@@ -84,7 +84,11 @@ def excel_round(x: float, digits: int = 2) -> float:
         return x
     d = Decimal(format(x, ".15g"))
     q = Decimal(1).scaleb(-digits)
-    return float(d.quantize(q, rounding=ROUND_HALF_UP)) + 0.0  # + 0.0: no -0.0
+    # a context wide enough for any float (the default 28 digits overflow at 1e28)
+    return float(d.quantize(q, rounding=ROUND_HALF_UP, context=_WIDE)) + 0.0  # + 0.0: no -0.0
+
+
+_WIDE = Context(prec=400)
 
 
 # ---------------------------------------------------------------------------------------------

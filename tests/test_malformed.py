@@ -7,6 +7,7 @@ fails on any exception other than WorkbookError.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import io
 import json
 import re
@@ -285,3 +286,45 @@ def test_ten_thousand_findings_stay_fast(tmp_path):
     validate.format_findings_text(found)
     marks.mark_edits(model, found)
     assert time.perf_counter() - t0 < 5
+
+
+EXTREMES = [1e300, -1e300, 10 ** 30, 1e-300, -0.0, dt.date(2024, 5, 20), dt.datetime(2024, 5, 20, 8, 30), "=1+2",
+            "一" * 300, "9" * 300, "77.12%", True]
+
+
+def extreme_values_everywhere() -> bytes:
+    """Every named cell and every table cell holds, in turn, a value no clerk should type:
+    1e300, a date in a money cell, a 300-character name, a formula-like text …"""
+    def change(wb):
+        i = 0
+        for _, dn in wb.defined_names.items():
+            for sheet, coord in dn.destinations:
+                if sheet in wb.sheetnames:
+                    cell = wb[sheet][coord.replace("$", "").split(":")[0]]
+                    if not isinstance(cell, openpyxl.cell.cell.MergedCell):
+                        cell.value = EXTREMES[i % len(EXTREMES)]
+                        i += 1
+        for ws in wb.worksheets:
+            for t in ws.tables.values():
+                for row in ws[t.ref][1:]:
+                    for cell in row:
+                        cell.value = EXTREMES[i % len(EXTREMES)]
+                        i += 1
+    return with_openpyxl(sample_bytes(), change)
+
+
+def test_extreme_values_go_through_the_whole_pipeline(tmp_path):
+    """Check, score, write back and report a workbook full of absurd values: every output is
+    written and the run ends with exit 1 (errors found), never an internal error."""
+    from perfxl import cli
+    from perfxl.batch import work
+    from perfxl.rulepack import load
+
+    path = tmp_path / "极端值.xlsx"
+    data = extreme_values_everywhere()
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    assert cli.main(["run", str(path), "-o", str(out)]) == 1
+    assert {p.suffix for p in out.iterdir()} == {".xlsx", ".docx", ".json"}
+    got = work(data, path.name, load())  # the batch's work unit, with the pack's parameters
+    assert got.row["状态"] == "有错误" and {"workbook", "report", "findings"} <= set(got.files)

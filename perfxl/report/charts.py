@@ -216,8 +216,10 @@ class _Canvas:
     def rect(self, x0: float, y0: float, x1: float, y1: float, color: int) -> None:
         if x1 - x0 <= 0 or y1 - y0 <= 0:
             return
-        X0, Y0 = round(x0 * SCALE), round(y0 * SCALE)
-        X1, Y1 = max(round(x1 * SCALE), X0 + 1), max(round(y1 * SCALE), Y0 + 1)  # at least a pixel
+        w, h = self.im.size
+        # clamped to the picture: an absurd value (a clerk's 1e300) must not overflow Pillow
+        X0, Y0 = min(max(round(x0 * SCALE), 0), w - 1), min(max(round(y0 * SCALE), 0), h - 1)
+        X1, Y1 = max(min(round(x1 * SCALE), w), X0 + 1), max(min(round(y1 * SCALE), h), Y0 + 1)  # at least a pixel
         self.draw.rectangle((X0, Y0, X1 - 1, Y1 - 1), fill=color)
 
     def vline(self, x: float, y0: float, y1: float, color: int, width: float = 0.5) -> None:
@@ -279,8 +281,9 @@ def _bars(rows: Sequence[tuple[str, float, str]], unit: str, legend: Sequence[tu
     # the scale: every bar plus its value text fits between x0 and x1
     scale = min((plot_w - 6 - _width(text, VALUE_PT)) / reach if reach > 0 else math.inf
                 for _, reach, text in rows)
-    if not math.isfinite(scale) or scale <= 0:
-        scale = plot_w / 1.0
+    if not math.isfinite(scale) or scale <= 0:  # no bars, or a value text wider than the plot
+        reach = max((r[1] for r in rows if math.isfinite(r[1])), default=0.0)
+        scale = plot_w / reach if reach > 0 else plot_w / 1.0
     y0, y1 = top_pad, top_pad + ROW * max(len(rows), 2)
     step, ticks = _ticks(plot_w / scale)
 

@@ -902,7 +902,8 @@ class _Render:
             core = copy.deepcopy(prep.core_base)
             props = CoreProperties(core)
             for prop in prep.core_props:
-                setattr(props, prop, environment().from_string(getattr(props, prop)).render(ctx))
+                # Word keeps at most 255 characters in a core property (python-docx enforces it)
+                setattr(props, prop, environment().from_string(getattr(props, prop)).render(ctx)[:255])
             self.blobs[prep.core_partname] = prep._serialize(core)
 
     def header_footer(self, partname: str, source: str, encoding: str, ctx: dict) -> bytes:
