@@ -211,7 +211,14 @@ class _LocalEngine:
         return self._pool
 
     def submit(self, data: bytes, file: str, pack: RulePack, opts: tuple) -> None:
-        fut = self._executor().submit(work, data, file, pack, *opts)
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            fut = self._executor().submit(work, data, file, pack, *opts)
+        except BrokenProcessPool as e:  # the pool broke before this submit: handled as any loss
+            fut = Future()
+            fut.set_exception(e)
         self._futures[fut] = (data, file, pack, opts)
 
     def pending(self) -> int:

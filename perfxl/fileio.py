@@ -47,6 +47,24 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
     return path
 
 
+def write_output(path: str | os.PathLike, data: bytes) -> Path:
+    """:func:`atomic_write_bytes` for an output the user named: a path that cannot be written
+    is a :class:`~perfxl.errors.WorkbookError` in one Chinese sentence, not an OSError."""
+    from .errors import WorkbookError
+
+    try:
+        return atomic_write_bytes(path, data)
+    except IsADirectoryError:
+        why = "该位置已有同名的文件夹"
+    except (FileExistsError, NotADirectoryError):
+        why = "路径中的某一级是文件而不是文件夹"
+    except PermissionError:
+        why = "没有写入权限，或该文件正在 Excel/WPS 中打开"
+    except OSError as e:
+        why = e.strerror or str(e)
+    raise WorkbookError(f"无法写入 {path}：{why}。请换一个输出位置。")
+
+
 def normalize_zip(data: bytes, stamp: str = "2024-01-01T00:00:00Z") -> bytes:
     """Same content → same bytes: an OOXML package re-zipped with fixed entry timestamps and
     fixed document dates (generated files are committed and tested to be current)."""

@@ -41,7 +41,7 @@ class XlError:
     code: str
 
 
-DIV0, VALUE, NA, NAME, REF = (XlError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NAME?", "#REF!"))
+DIV0, VALUE, NA, NAME, REF, NUM = (XlError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NAME?", "#REF!", "#NUM!"))
 
 _E48 = 1.0 / (16777216.0 * 16777216.0)  # 2**-48: LibreOffice's rtl::math::approxEqual
 _E44 = _E48 * 16.0
@@ -254,6 +254,8 @@ def _text_number(s: str) -> float | XlError:
         return VALUE
     pct = s.endswith("%")
     f = float(s.rstrip("%").replace(",", ""))
+    if not math.isfinite(f):  # '1e999': the engines do not read it as a number either
+        return VALUE
     return f / 100 if pct else f
 
 
@@ -298,6 +300,19 @@ def _compare(op: str, a: Any, b: Any) -> bool | XlError:
     return {"=": c == 0, "<>": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
 
 
+def _finite(x: float) -> float | XlError:
+    """A numeric result, or #NUM! when it overflowed (1e300 / 1e-300): the engines show #NUM!."""
+    return x if math.isfinite(x) else NUM
+
+
+def _sum(nums: Iterable[float]) -> float | XlError:
+    """SUM with the engines' overflow result (math.fsum raises OverflowError instead of inf)."""
+    try:
+        return _finite(math.fsum(nums))
+    except OverflowError:
+        return NUM
+
+
 def _arith(op: str, a: Any, b: Any) -> Any:
     x, y = _number(a), _number(b)
     if isinstance(x, XlError):
@@ -305,14 +320,14 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     if isinstance(y, XlError):
         return y
     if op == "+":
-        return approx_add(x, y)
+        return _finite(approx_add(x, y))
     if op == "-":
-        return approx_sub(x, y)
+        return _finite(approx_sub(x, y))
     if op == "*":
-        return x * y
+        return _finite(x * y)
     if y == 0:
         return DIV0
-    return x / y
+    return _finite(x / y)
 
 
 def _criterion_matches(criterion: str, v: Any) -> bool:
@@ -362,7 +377,7 @@ def _call_eval(node: Call, env: Env) -> Any:
         if isinstance(nums, XlError):
             return nums
         if fn == "SUM":
-            return math.fsum(nums)
+            return _sum(nums)
         if not nums:
             return 0.0
         return min(nums) if fn == "MIN" else max(nums)
@@ -427,8 +442,8 @@ def evaluate(node: Expr, env: Env) -> Any:
         target = cols[node.target]
         if node.fn == "COUNTA":
             return float(sum(1 for v in target if v is not None and v != ""))
-        return math.fsum(float(target[i]) for i in rows
-                         if isinstance(target[i], (int, float)) and not isinstance(target[i], bool))
+        return _sum(float(target[i]) for i in rows
+                    if isinstance(target[i], (int, float)) and not isinstance(target[i], bool))
     raise TypeError(f"not an expression: {node!r}")
 
 

@@ -7,9 +7,12 @@ and tables by table name, so clerks may insert rows and move blocks freely.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
+import re
+import sys
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -164,18 +167,88 @@ class FileSource:
 
     def grid(self, sheet: str) -> list[list[Any]]:
         if sheet not in self._grids:
-            import python_calamine
-
             if self._calamine is None:
-                try:
-                    self._calamine = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._data))
-                except Exception as e:  # calamine raises its own error types for damaged parts
-                    raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏，无法读取单元格内容（{type(e).__name__}）。") from None
+                self._calamine = self._open_calamine(self._data)
             try:
-                self._grids[sheet] = self._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            except Exception as e:
+                self._grids[sheet] = _sheet_values(self._calamine, sheet)
+            except BaseException as e:  # a Rust panic in calamine derives from BaseException
+                if not isinstance(e, Exception) and not _is_panic(e):
+                    raise
+                if _is_panic(e):
+                    # calamine panics on a date-formatted cell holding a number no date can be
+                    # (-1E+12): read the sheet again as if no cell had a date format.  Its dates
+                    # then arrive as serial numbers, which the date parser accepts, and the
+                    # impossible one is reported at its cell like any other unreadable date.
+                    try:
+                        book = self._open_calamine(_without_date_formats(self._data))
+                        self._grids[sheet] = _sheet_values(book, sheet)
+                        return self._grids[sheet]
+                    except BaseException as again:
+                        if not isinstance(again, Exception) and not _is_panic(again):
+                            raise
                 raise WorkbookError(f"{os.path.basename(self.path)}：工作表“{sheet}”已损坏，无法读取（{type(e).__name__}）。") from None
         return self._grids[sheet]
+
+    def _open_calamine(self, data: bytes):
+        import python_calamine
+
+        try:
+            return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except Exception as e:  # calamine raises its own error types for damaged parts
+            raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏，无法读取单元格内容（{type(e).__name__}）。") from None
+
+
+def _sheet_values(book, sheet: str) -> list[list[Any]]:
+    """The sheet's cell values; the Rust panic message calamine would print goes nowhere."""
+    with _quiet_stderr():
+        return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """File descriptor 2 to the null device for a moment: a Rust panic inside python-calamine
+    prints an English message there before Python sees the exception, which perfxl turns into
+    a Chinese finding or error.  Where descriptor 2 cannot be redirected, nothing changes."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _is_panic(e: BaseException) -> bool:
+    """A Rust panic inside python-calamine: pyo3's PanicException derives from BaseException."""
+    return type(e).__name__ == "PanicException"
+
+
+_XF_NUMFMT = re.compile(rb"(<(?:\w+:)?xf\b[^>]*?\bnumFmtId=\")\d+\"")
+
+
+def _without_date_formats(data: bytes) -> bytes:
+    """The package with every cell format's number format set to General (id 0)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            raw = src.read(info.filename)
+            if info.filename == "xl/styles.xml":
+                raw = _XF_NUMFMT.sub(rb'\g<1>0"', raw)
+            dst.writestr(info, raw)
+    return out.getvalue()
 
 
 @lru_cache(maxsize=4096)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PerfxlError
-from .fileio import atomic_write_bytes, read_workbook_bytes
+from .fileio import read_workbook_bytes, write_output
 from .pipeline import process_bytes
 from .rulepack import RulePack
 
@@ -61,16 +61,16 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
     files = []
     a = result.analysis
     if result.workbook:
-        files.append(atomic_write_bytes(out / names["workbook"], result.workbook))
+        files.append(write_output(out / names["workbook"], result.workbook))
     if result.report:
-        files.append(atomic_write_bytes(out / names["report"], result.report))
+        files.append(write_output(out / names["report"], result.report))
     if result.pdf:
-        files.append(atomic_write_bytes(out / names["pdf"], result.pdf))
+        files.append(write_output(out / names["pdf"], result.pdf))
     row = {"部门名称": a.model.get("dept_name"), "年度": a.model.get("fiscal_year"),
            "状态": "有错误" if a.errors else "成功", "原因": result.error or "", "错误数": a.errors,
            "警告数": a.warnings}
     body = findings_document(src.name, row, list(a.findings))
-    files.append(atomic_write_bytes(out / names["findings"], body))
+    files.append(write_output(out / names["findings"], body))
     s = a.scores
     total = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
     lines = [f"{a.model.get('dept_name') or src.name} {a.model.get('fiscal_year') or ''}年度：总分 {total} 分，等级 {s.grade or '—'}；"

@@ -153,6 +153,8 @@ def _rate_reason(rate: formulas.RateDef, env: _Env) -> str:
         return f"{rate.den_label}含非数字内容"
     if den == 0:
         return f"{rate.den_label}为零"
+    if evaluate(rate.numerator / rate.denominator, env) == formulas.NUM:
+        return "计算结果超出数值范围（输入的数值过大或过小）"
     return "输入含非数字内容"
 
 

@@ -21,7 +21,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from . import schema
 from .cellref import sheet_ref
-from .fileio import atomic_write_bytes, normalize_zip
+from .fileio import normalize_zip, write_output
 from .rulepack import RulePack
 from .rulepack import load as load_rules
 
@@ -365,9 +365,14 @@ def write_new(path: str | Path, dept: str | None = None, year: int | None = None
               pack: RulePack | None = None, overwrite: bool = False) -> Path:
     """``perfxl new``: write a fresh blank standard workbook (atomically; never overwrites
     an existing file unless asked)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from .errors import PerfxlError
+
     path = Path(path)
     if path.exists() and not overwrite:
-        from .errors import PerfxlError
         raise PerfxlError(f"{path.name}：文件已存在，未覆盖。请换一个文件名，或加 --force 覆盖。")
-    atomic_write_bytes(path, build_workbook(pack=pack, dept=dept, year=year))
-    return path
+    if dept and ILLEGAL_CHARACTERS_RE.search(dept):
+        raise PerfxlError(f"部门名称“{ILLEGAL_CHARACTERS_RE.sub('', dept)}”中含有控制字符（如制表符以外的不可见字符），"
+                          "Excel 单元格不能保存，请去掉后重试。")
+    return write_output(path, build_workbook(pack=pack, dept=dept, year=year))

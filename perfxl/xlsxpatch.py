@@ -229,6 +229,7 @@ CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
 CT_CUSTOM_XML_PROPS = "application/vnd.openxmlformats-officedocument.customXmlProperties+xml"
 CT_XML = "application/xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 
 CONTENT_TYPES = "[Content_Types].xml"
 XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
@@ -249,6 +250,17 @@ _WB_ORDER = (
 _STYLE_ORDER = (
     "numFmts fonts fills borders cellStyleXfs cellXfs cellStyles dxfs tableStyles colors extLst"
 ).split()
+
+_MINIMAL_STYLES = (
+    f'<styleSheet xmlns="{NS_MAIN}">'
+    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+).encode()
 
 _SEVERITIES = {"错误": ("error", 3, "FFFFC7CE"), "警告": ("warning", 2, "FFFFD8A8"), "提示": ("info", 1, "FFFFF2CC")}
 _SEV_BY_CODE = {code: (name, rank, rgb) for name, (code, rank, rgb) in _SEVERITIES.items()}
@@ -2029,9 +2041,17 @@ class _Patcher:
 
     def _styles(self):
         rels = self.wb.related(RT_STYLES)
-        if not rels or not self.pkg.exists(rels[0].target):
-            raise WorkbookError("工作簿缺少样式部件 styles.xml，无法标记单元格")
-        return rels[0].target, self.pkg.xml(rels[0].target)
+        if rels and self.pkg.exists(rels[0].target):
+            return rels[0].target, self.pkg.xml(rels[0].target)
+        # The styles part is optional (minimal writers leave it out, and Excel opens such a
+        # file); the marks need one for their fills, so add the smallest one Excel accepts.
+        part = rels[0].target if rels else "xl/styles.xml"
+        root = etree.fromstring(_MINIMAL_STYLES)
+        self.pkg.create_xml(part, root)
+        self.pkg.set_override(part, CT_STYLES)
+        if not rels:
+            self.pkg.add_rel(self.wb.part, RT_STYLES, part)
+        return part, root
 
     def _dxf_id(self, code: str) -> int:
         st = self._mark_state()

@@ -157,3 +157,35 @@ def test_an_internal_error_is_a_chinese_message_and_exit_2(sample_copy, tmp_path
     assert code == 2
     assert err.startswith("错误：perfxl 内部错误（RuntimeError: 故障注入）") and "Traceback" in err
     assert sha(sample_copy) == before
+
+
+@pytest.mark.parametrize("command, target, why", [
+    (["run", "{src}", "-o", "{file}"], "{file}", "路径中的某一级是文件而不是文件夹"),
+    (["report", "{src}", "-o", "{folder}"], "{folder}", "该位置已有同名的文件夹"),
+    (["new", "{file}/新.xlsx"], "{file}", "路径中的某一级是文件而不是文件夹"),
+    (["new", "{folder}", "--force"], "{folder}", "该位置已有同名的文件夹"),
+], ids=["run into a file", "report onto a folder", "new under a file", "new onto a folder"])
+def test_an_output_path_that_cannot_be_written_is_a_chinese_error(sample_copy, tmp_path, capsys, command, target, why):
+    """An output location that is a file where a folder is needed, or a folder where the file
+    should go: exit 2 with a sentence naming the path, not an internal error, nothing left behind."""
+    from perfxl import cli
+
+    (tmp_path / "一个文件").write_bytes(b"x")
+    (tmp_path / "一个文件夹").mkdir()
+    names = {"src": sample_copy, "file": tmp_path / "一个文件", "folder": tmp_path / "一个文件夹"}
+    before = sha(sample_copy)
+    assert cli.main([a.format(**names) for a in command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("错误：无法写入 ") and why in err and target.format(**names) in err, err
+    assert "内部错误" not in err
+    assert sha(sample_copy) == before and (tmp_path / "一个文件").read_bytes() == b"x"
+    assert not list((tmp_path / "一个文件夹").iterdir()) and not list(tmp_path.glob(".~perfxl-*"))
+
+
+def test_new_refuses_a_department_name_excel_cannot_hold(tmp_path, capsys):
+    from perfxl import cli
+
+    assert cli.main(["new", str(tmp_path / "新.xlsx"), "--dept", "民政局\x01"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("错误：部门名称“民政局”中含有控制字符") and "内部错误" not in err
+    assert not list(tmp_path.iterdir())

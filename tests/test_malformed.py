@@ -328,3 +328,28 @@ def test_extreme_values_go_through_the_whole_pipeline(tmp_path):
     assert {p.suffix for p in out.iterdir()} == {".xlsx", ".docx", ".json"}
     got = work(data, path.name, load())  # the batch's work unit, with the pack's parameters
     assert got.row["状态"] == "有错误" and {"workbook", "report", "findings"} <= set(got.files)
+
+
+def test_a_huge_negative_number_in_a_date_cell_is_a_finding(tmp_path, capfd):
+    """-1E+12 in a date-formatted cell makes python-calamine panic (a BaseException that no
+    ``except Exception`` catches): the sheet is read without date formats instead, the number
+    is reported at its cell and the other dates of the sheet still read."""
+    from perfxl import cli
+    from perfxl.batch import work
+    from perfxl.rulepack import load
+
+    def change(wb):
+        wb[schema.S_COVER]["C11"].value = -1e12  # report_date, formatted as a date
+        wb[schema.S_AWARDS]["E7"].value = -1e300  # 授奖时间 of the first award row
+    data = with_openpyxl(sample_bytes(), change)
+    path = tmp_path / "负日期.xlsx"
+    path.write_bytes(data)
+    model = reader.read(path)
+    awards = model.tables["tbl_awards"].rows
+    assert model.fields["report_date"].value is None and awards[0]["授奖时间"].value is None
+    assert awards[1]["授奖时间"].value == dt.date(2023, 8, 10)  # read from its serial number
+    wrong = {f.ref for f in validate.check(model) if f.code == "wrong-type"}
+    assert {f"{schema.S_COVER}!C11", f"{schema.S_AWARDS}!E7"} <= wrong
+    assert cli.main(["run", str(path), "-o", str(tmp_path / "out")]) == 1
+    assert work(data, path.name, load()).row["状态"] == "有错误"
+    assert "panicked" not in capfd.readouterr().err

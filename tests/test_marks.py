@@ -250,3 +250,33 @@ def test_mark_file_on_an_unreadable_file_is_a_workbook_error(tmp_path):
     with pytest.raises(WorkbookError):
         marks.mark_file(bad, tmp_path / "out.xlsx", [])
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_workbook_without_a_styles_part_can_be_marked(tmp_path):
+    """The styles part is optional in a package (minimal writers leave it out, Excel opens the
+    file): marking adds one for its fills instead of failing, and the result opens everywhere."""
+    import re
+
+    from perfxl import cli
+    from perfxl.batch import work
+    from perfxl.rulepack import load
+    from conftest import rewrite_zip
+
+    def drop_styles(name, data):
+        if name == "xl/styles.xml":
+            return None
+        if name.startswith("xl/worksheets/"):
+            return re.sub(rb'(<c [^>]*?) s="\d+"', rb"\1", data)
+        if name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+            return re.sub(rb"<(?:Relationship|Override) [^>]*styles[^>]*/>", b"", data)
+        return data
+    body = rewrite_zip(template.build_workbook(sample()), drop_styles)
+    assert "xl/styles.xml" not in zipfile.ZipFile(io.BytesIO(body)).namelist()
+    src, dst = write(tmp_path / "无样式.xlsx", body), tmp_path / "marked.xlsx"
+    assert cli.main(["check", str(src), "--mark", "-o", str(dst)]) == 0
+    z = zipfile.ZipFile(dst)
+    assert b"<dxf>" in z.read("xl/styles.xml") and b"styles+xml" in z.read("[Content_Types].xml")
+    wb = openpyxl.load_workbook(dst)
+    assert wb.sheetnames[-1] == schema.S_FINDINGS
+    assert any(cf for ws in wb.worksheets for cf in ws.conditional_formatting)
+    assert work(body, src.name, load()).row["状态"] == "成功"

@@ -134,6 +134,27 @@ def test_clean_removes_what_would_become_structure():
     assert rtext.paragraphs(" 一段 \n\n 二段 ") == ["一段", "二段"]
 
 
+def test_characters_xml_forbids_do_not_stop_the_report(tmp_path, data):
+    """U+FFFE / U+FFFF are not XML characters either (a live Excel cell can hold them, and so can
+    a package written by a careless tool): they are dropped like control characters, instead
+    of failing the report with an error that blames the template."""
+    from perfxl import cli
+
+    from conftest import rewrite_zip
+
+    assert rtext.clean("乐\ufffe昌\uffff市") == "乐昌市"
+    data["fields"]["dept_name"] = "乐昌市XFFFEX民政局"
+    data["tables"]["tbl_narrative"][0]["正文"] += "XFFFFX"
+    path = tmp_path / "怪字符.xlsx"  # the characters written raw, as openpyxl refuses to
+    path.write_bytes(rewrite_zip(build_workbook(data), lambda n, d: d.replace(
+        b"XFFFEX", "\ufffe".encode()).replace(b"XFFFFX", "\uffff".encode())))
+    assert "\ufffe" in reader.read(path).fields["dept_name"].raw
+    out = tmp_path / "报告.docx"
+    assert cli.main(["report", str(path), "-o", str(out)]) == 0
+    body = _all_text(Document(out))
+    assert "乐昌市民政局" in body and "\ufffe" not in body and "\uffff" not in body
+
+
 @pytest.mark.parametrize("text, expected", [("相符", "相符。"), ("相符。", "相符。"), ("相符；", "相符。"),
                                             ("“完成。”", "“完成。”"), ("", "")])
 def test_sentence(text, expected):

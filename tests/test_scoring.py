@@ -303,3 +303,18 @@ def test_excel_serial(value, serial):
     v = dt.datetime.fromisoformat(value)
     assert scoring.excel_serial(v) == serial
     assert scoring.excel_serial(v.date()) == int(serial)
+
+
+def test_overflow_is_a_num_error_like_excel_not_a_crash(build, data):
+    """1E+300 ÷ 1E-300 and a SUM past the largest float are #NUM! in a spreadsheet: the rate or
+    total shows nothing and the reason is given, instead of inf reaching the writer or
+    math.fsum raising OverflowError."""
+    assert evaluate(Num(1e300) / Num(1e-300), _Env()) == formulas.NUM
+    assert evaluate(SUM(Num(1e308), Num(1e308)), _Env()) == formulas.NUM
+    assert evaluate(Text("1e999") + 1, _Env()) == formulas.VALUE
+    data["fields"].update(sangong_budget=1e-300, sangong_actual=1e300)
+    for row in data["tables"]["tbl_scores"][:2]:  # two manual scores of 1E+308
+        row["自评得分"] = 1e308
+    _, s = _score(build, data)
+    assert s.rates["rate_sangong"] is None and s.score_base == 0.0
+    assert any(k == "rate_sangong" and "超出数值范围" in why for k, why in s.problems)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..fileio import atomic_write_bytes
+from ..fileio import write_output
 
 __all__ = ["render_report", "build_context", "report_bytes"]
 
@@ -77,10 +77,10 @@ def render_report(model, scores, out_path: str | os.PathLike, template: str | os
     if out.suffix.lower() == ".pdf":
         from .pdf import docx_to_pdf_bytes
 
-        return atomic_write_bytes(out, docx_to_pdf_bytes(data))
-    atomic_write_bytes(out, data)
+        return write_output(out, docx_to_pdf_bytes(data))
+    write_output(out, data)
     if pdf:
         from .pdf import docx_to_pdf_bytes
 
-        atomic_write_bytes(out.with_suffix(".pdf"), docx_to_pdf_bytes(data))
+        write_output(out.with_suffix(".pdf"), docx_to_pdf_bytes(data))
     return out

@@ -6,7 +6,7 @@ from typing import Any
 
 # Characters XML 1.0 forbids, plus the ones docxtpl turns into structure (\a new paragraph,
 # \f page break) — clerk text must stay text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _END_PUNCT = "。！？!?…"
 _CLOSERS = "”’」』）)】"
 _LEVEL = re.compile(r"^(.{2,}?)(省|市|县|区|州|旗)(.+)$")
