@@ -408,6 +408,15 @@ def _plan(src: Path, dst: Path, recursive: bool) -> tuple[list[Path], dict[str, 
     return files, names
 
 
+def _remove_stale_temp_files(dst: Path) -> None:
+    """Delete the temporary files (``.~perfxl-*``) a killed run (kill -9, power cut) left
+    mid-write: they are never outputs, and the run about to start redoes their workbooks.
+    (One batch per output folder at a time: a second one running would lose its own.)"""
+    for p in dst.rglob(".~perfxl-*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
 class _Run:
     """The state of one batch: what is cached, what finished, where it goes."""
 
@@ -540,6 +549,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
             raise BatchError("生成 PDF 需要 LibreOffice（soffice），本机未找到。请安装 LibreOffice，或去掉 --pdf。")
     try:
         dst.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temp_files(dst)
     except OSError as e:
         raise BatchError(f"无法创建输出文件夹 {dst}：{e.strerror or e}") from None
     if scheduler:

@@ -398,6 +398,59 @@ def test_sigint_then_rerun(tmp_path):
         assert (out / f"{stem}-校验结果.json").exists()
 
 
+def test_kill_9_then_rerun(tmp_path):
+    """kill -9 of the whole batch (parent, forkserver, workers) mid-run: every output already
+    there is whole; the re-run removes any temporary file the kill left and completes."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from gen_workbooks import generate
+    finally:
+        sys.path.pop(0)
+    src = tmp_path / "in"
+    generate(30, src, seed=11)
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "perfxl", "batch", str(src), "-o", str(out), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("*-自评报告.docx"))) < 8:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert 8 <= len(list(out.glob("*-自评报告.docx"))) < 30  # stopped mid-run
+    for p in out.rglob("*"):  # what the kill left: whole files (and maybe temporary ones)
+        if p.is_file() and not p.name.startswith(".~perfxl-"):
+            if p.suffix in (".xlsx", ".docx"):
+                with zipfile.ZipFile(p) as z:
+                    assert z.testzip() is None, p
+            elif p.suffix == ".json":
+                json.loads(p.read_text("utf-8"))
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    assert rerun.returncode == 1, rerun.stderr.decode()  # the generated set holds broken files
+    rows = json.loads((out / "汇总表.json").read_text("utf-8"))["rows"]
+    assert len(rows) == 30
+    _valid_outputs(out)
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+
+
+def test_stale_temporary_files_are_removed(tmp_path, sample_data):
+    """A temporary file a killed run left in the output folder is gone after the next run."""
+    from perfxl.template import build_workbook
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.xlsx").write_bytes(build_workbook(sample_data))
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    for stale in (out / ".~perfxl-abc.docx", out / "sub" / ".~perfxl-x.json"):
+        stale.write_bytes(b"half")
+    batch.run(src, out, jobs=1, progress=False)
+    assert list(out.rglob(".~perfxl-*")) == []
+
+
 def test_script_without_main_guard_stops_with_a_clear_error(ran, tmp_path):
     """Worker processes re-import the caller's script; without the __main__ guard every worker
     dies at start.  The batch stops with one Chinese sentence instead of failing file by file."""
