@@ -89,7 +89,9 @@ def _score_summary(analysis) -> str:
     total = getattr(s, "score_total", None)
     grade = getattr(s, "grade", None)
     shown = "—" if total is None else f"{total:.2f}".rstrip("0").rstrip(".")
-    return f"计算完成：总分 {shown} 分，等级 {grade or '—'}。公式已写回“评分表”。"
+    table = analysis.model.tables.get("tbl_scores")
+    where = f"“{table.sheet}”" if table is not None else "工作簿"
+    return f"计算完成：总分 {shown} 分，等级 {grade or '—'}。公式已写回{where}。"
 
 
 def saved_path(book_path: str) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import PerfxlError
-from .reader import TableRef
+from .reader import TableRef, without_totals_row
 
 TITLE = "绩效自评"
 _MAX_MESSAGE = 900  # Excel's message box shows at most 1,024 characters
@@ -123,8 +123,8 @@ class XlwingsSource:
                 headers = [] if header is None else header.value
                 if not isinstance(headers, list):
                     headers = [headers]
-                out[t.name] = TableRef(sheet.name, t.range.address.replace("$", ""),
-                                       tuple("" if h is None else str(h).strip() for h in headers))
+                ref = without_totals_row(t.range.address.replace("$", ""), 1 if getattr(t, "show_totals", False) else 0)
+                out[t.name] = TableRef(sheet.name, ref, tuple("" if h is None else str(h).strip() for h in headers))
         return out
 
     def grid(self, sheet: str) -> list[list[Any]]:

@@ -98,10 +98,23 @@ def _parse_rels(raw: bytes, folder: str) -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=512)
 def _parse_table(raw: bytes) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """A table part → (name, range incl. header row, header texts)."""
+    """A table part → (name, range incl. header row but without a totals row, header texts)."""
     t = ET.fromstring(raw)
     headers = tuple((c.get("name") or "").strip() for c in t.findall("m:tableColumns/m:tableColumn", _NS))
-    return t.get("displayName") or t.get("name"), t.get("ref"), headers
+    totals = t.get("totalsRowCount")
+    return t.get("displayName") or t.get("name"), without_totals_row(t.get("ref"), int(totals or 0)), headers
+
+
+def without_totals_row(ref: str | None, totals: int) -> str | None:
+    """A table's range without its totals row(s) ("B20:H27", 1 → "B20:H26"): a totals row
+    (合计, SUBTOTAL formulas) is not data, and the formulas perfxl writes must not sum it."""
+    if not ref or totals <= 0 or ":" not in ref:
+        return ref
+    try:
+        (c1, r1), (c2, r2) = split_range(ref)
+    except ValueError:
+        return ref
+    return f"{c1}{r1}:{c2}{max(r1, r2 - totals)}"
 
 
 class FileSource:

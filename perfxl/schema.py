@@ -25,6 +25,7 @@ S_SCORES = "评分表"
 S_PARAMS = "评分参数"
 S_TEXT = "报告正文"
 S_FINDINGS = "校验结果"
+S_RESULTS = "计算结果"  # created by perfxl only when the workbook lacks rate_* / score_* names
 
 SHEET_ORDER = (S_HELP, S_COVER, S_DUTIES, S_STAFF, S_FINANCE, S_TARGETS, S_BUDGET, S_TASKS,
                S_AWARDS, S_SCORES, S_PARAMS, S_TEXT)

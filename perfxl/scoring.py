@@ -223,14 +223,12 @@ def _rates(env: _Env, problems: list) -> tuple[dict[str, float | None], dict[str
     for rate in formulas.RATES:
         v = evaluate(rate.expr, env)
         rates[rate.name] = result(v)
-        # what the indicators' formulas will see: nothing at all if the workbook lacks the name
-        env.values[rate.name] = v if rate.name in model.names else NAME
+        # what the indicators' formulas will see (write-back creates the name when it is missing)
+        env.values[rate.name] = v
         if rates[rate.name] is None:
             reasons[rate.name] = _rate_reason(rate, env)
             problems.append((rate.name, f"{_label(rate.name)}无法计算：{reasons[rate.name]}"))
         problems += _text_inputs(rate, model)
-        if rate.name not in model.names:
-            problems.append((rate.name, f"工作簿缺少名称 {rate.name}，无法写入{_label(rate.name)}"))
     return rates, reasons
 
 

@@ -114,14 +114,15 @@ class Ctx:
         return int(y) if y is not None and _plausible_year(y) else None
 
     def location(self, name: str) -> tuple[str, str]:
-        """(sheet, cell) of a field or output name; the schema sheet and '' when unknown."""
+        """(sheet, cell) of a field or output name; when unknown, the standard sheet (if the
+        workbook has it) and ''."""
         v = self.model.fields.get(name) or self.model.outputs.get(name)
         if v is not None:
             return v.sheet, v.cell
         if name in self.model.names:
             return self.model.names[name]
-        f = schema.FIELD_BY_NAME.get(name)
-        return (f.sheet if f else ""), ""
+        f = schema.FIELD_BY_NAME.get(name) or _OUTPUT_BY_NAME.get(name)
+        return _own_sheet(self.model, f.sheet if f else ""), ""
 
     def has(self, code: str) -> bool:
         return any(f.code == code for f in self.found)
@@ -139,6 +140,15 @@ class Ctx:
                 return sum(i) / sum(q)
         out = self.model.outputs.get(name)
         return float(out.value) if out is not None and _is_num(out.value) else None
+
+
+_OUTPUT_BY_NAME = {o.name: o for o in schema.RATE_OUTPUTS + schema.TOTAL_OUTPUTS}
+
+
+def _own_sheet(model: WorkbookModel, sheet: str) -> str:
+    """The standard template's ``sheet`` when this workbook has it, else '' (the workbook as a
+    whole): a workbook laid out otherwise must not be pointed at sheets it does not have."""
+    return sheet if sheet in model.sheets else ""
 
 
 def _plausible_year(y: float) -> bool:
@@ -210,18 +220,22 @@ def check_structure(ctx: Ctx) -> Iterator[Finding]:
     for name in ctx.model.missing:
         if name in schema.TABLE_BY_NAME:
             tdef = schema.TABLE_BY_NAME[name]
+            sheet = _own_sheet(ctx.model, tdef.sheet)
             yield Finding.at(
-                "table-missing", tdef.sheet, "",
-                f"找不到表格“{name}”（{tdef.caption}）：表格已被删除、改名，或所在工作表“{tdef.sheet}”已被删除。",
-                f"请在“{tdef.sheet}”工作表恢复表格 {name}（可从 perfxl new 生成的新模板复制），表格名称和表头文字不要改动。",
+                "table-missing", sheet, "",
+                f"找不到表格“{name}”（{tdef.caption}）：表格已被删除、改名，或所在工作表"
+                f"{'“' + sheet + '”' if sheet else ''}已被删除。",
+                f"请在{'“' + sheet + '”工作表' if sheet else '工作簿中'}恢复表格 {name}（可从 perfxl new 生成的新模板复制），"
+                "表格名称和表头文字不要改动。",
                 table=name)
         else:
             f = schema.FIELD_BY_NAME.get(name)
-            sheet, label = (f.sheet, f.label) if f else ("", name)
+            sheet, label = (_own_sheet(ctx.model, f.sheet), f.label) if f else ("", name)
             yield Finding.at(
                 "name-missing", sheet, "",
                 f"找不到名称“{name}”（{label}）：名称已被删除、改名，或指向的工作表已被删除。",
-                f"请在“公式 → 名称管理器”中恢复名称 {name}，使其指向“{sheet}”工作表中“{label}”的单元格。")
+                f"请在“公式 → 名称管理器”中恢复名称 {name}，使其指向{'“' + sheet + '”工作表中' if sheet else ''}"
+                f"“{label}”的单元格。")
     for table in ctx.model.tables.values():
         absent = [h for h in _tdef(table).headers if h not in table.columns]
         for h in absent:
@@ -269,7 +283,7 @@ def check_fields(ctx: Ctx) -> Iterator[Finding]:
             if bad.code != "number-as-text":
                 continue
         if f.required and v.value is None:
-            yield _at("required-empty", v, f"{what}为必填项，尚未填写。", f"请在“{f.sheet}”工作表填写{what}。")
+            yield _at("required-empty", v, f"{what}为必填项，尚未填写。", f"请在“{v.sheet}”工作表填写{what}。")
             continue
         if f.name == "fiscal_year":
             if v.value is not None and not _plausible_year(v.value):
@@ -417,7 +431,7 @@ def check_sums(ctx: Ctx) -> Iterator[Finding]:
                   "请核对全年预算数（应含年中追加调整）和执行数。")
     if executed is not None and exp is not None and abs(executed - exp) > TOLERANCE:
         yield _at("executed-expense-mismatch", ctx.value("budget_executed"),
-                  f"执行数为 {money(executed)}，而“收支情况”的财政拨款支出合计为 {money(exp)}。",
+                  f"执行数为 {money(executed)}，而“{ctx.value('exp_total').sheet}”的财政拨款支出合计为 {money(exp)}。",
                   "请核对两者口径是否一致；口径不同时请在报告中说明。")
 
 
@@ -449,7 +463,7 @@ def check_staff(ctx: Ctx) -> Iterator[Finding]:
     if all(abs(stated.value - s) > 1e-9 for s in (total, total - workers)):
         parts = f"（其中工勤人员 {number(workers)} 人，不含工勤为 {number(total - workers)} 人）" if workers else ""
         yield _at("staff-total-mismatch", stated,
-                  f"年末实有人数（正文口径）填写为 {number(stated.value)} 人，但“人员编制”表各单位年末实有人数之和为 "
+                  f"年末实有人数（正文口径）填写为 {number(stated.value)} 人，但“{table.sheet}”表各单位年末实有人数之和为 "
                   f"{number(total)} 人{parts}。",
                   "请核对正文所写人数与各单位人数，使两者一致；口径不同（如含编外人员）时请在报告中说明。")
 
@@ -900,7 +914,9 @@ def check_file(path: str | os.PathLike, pack: RulePack | None = None,
         return model, list(analyse(model, pack, explicit).findings)
     except Exception as e:  # a scoring bug must not hide the other findings
         log.exception("scoring failed on %s", path)
-        failed = Finding.at("scoring-failed", schema.S_SCORES, "",
+        scores_table = model.tables.get("tbl_scores")
+        sheet = scores_table.sheet if scores_table else _own_sheet(model, schema.S_SCORES)
+        failed = Finding.at("scoring-failed", sheet, "",
                             f"评分计算失败（{type(e).__name__}），与得分有关的校验未完成。",
                             "请先改正其他错误后重试；如仍失败，请把工作簿发给技术支持。")
         return model, sort_findings([*check(model, pack, None), failed], model.sheets)

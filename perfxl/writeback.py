@@ -3,7 +3,8 @@
 :func:`score_edits` turns a workbook's :class:`~perfxl.scoring.Scores` into
 :mod:`perfxl.xlsxpatch` edits: the 评分参数 rows (one defined name each), every rate_*, the
 计算值 and 自评得分 of automatic tbl_scores rows, the 自评得分 of tbl_awards rows that are not
-减分, and score_base / score_bonus / score_total / grade.  Each formula is rendered from the same
+减分, and score_base / score_bonus / score_total / grade (on a 计算结果 sheet for those names the
+workbook lacks: see :func:`output_cells`).  Each formula is rendered from the same
 expression :mod:`perfxl.scoring` evaluated, and carries that value as its cached result, so
 value-only readers (python-calamine, pandas, WPS preview, a bureau's script) see the scores at
 once and Excel/LibreOffice recompute the same numbers.
@@ -144,15 +145,46 @@ def param_edits(model: WorkbookModel, pack: RulePack) -> list[Edit]:
     return edits
 
 
+RESULT_HEADERS = ("项目", "取值", "名称")
+RESULT_HEADER_ROW = 4
+
+
+def output_cells(model: WorkbookModel) -> tuple[dict[str, tuple[str, str]], list[Edit]]:
+    """(sheet, cell) of every rate_* / score_base / score_bonus / score_total / grade, and the
+    edits that create the ones the workbook lacks.
+
+    The contract makes these names perfxl's to write; a workbook built from the contract may
+    leave them out (or they may dangle after a sheet was deleted).  Each missing one gets a row
+    of its own on the 计算结果 sheet (a fixed row per name, so a second run finds it there), so
+    every formula perfxl writes refers to names that exist."""
+    outputs = schema.RATE_OUTPUTS + schema.TOTAL_OUTPUTS
+    cells = {o.name: model.names[o.name] for o in outputs if o.name in model.names}
+    edits: list[Edit] = []
+    sheet = schema.S_RESULTS
+    cols = [index_to_col(PARAM_FIRST_COL + i) for i in range(len(RESULT_HEADERS))]
+    for i, o in enumerate(outputs):
+        if o.name in cells:
+            continue
+        if not edits and sheet not in model.sheets:
+            edits.append(EnsureSheet(sheet))
+            edits += [SetCell(sheet, f"{c}{RESULT_HEADER_ROW}", h) for c, h in zip(cols, RESULT_HEADERS)]
+        r = RESULT_HEADER_ROW + 1 + i
+        cells[o.name] = (sheet, f"{cols[1]}{r}")
+        edits += [SetCell(sheet, f"{cols[0]}{r}", o.label), SetCell(sheet, f"{cols[2]}{r}", o.name),
+                  DefineName(o.name, sheet_ref(sheet, f"{cols[1]}{r}"))]
+    return cells, edits
+
+
 def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Edit]:
     """Every edit that writes the scoring formulas (with cached values) into the workbook."""
     refs = _Refs(model)
     edits: list[Edit | None] = list(param_edits(model, pack))
+    out_cells, created = output_cells(model)
+    edits += created
 
     for rate in formulas.RATES:
-        loc = model.names.get(rate.name)
-        if loc is not None:
-            edits.append(_set(loc[0], loc[1], rate.expr, scores.rates.get(rate.name), refs))
+        sheet, cell = out_cells[rate.name]
+        edits.append(_set(sheet, cell, rate.expr, scores.rates.get(rate.name), refs))
 
     rows, _ = score_rows(model)
     table = model.tables.get("tbl_scores")
@@ -189,9 +221,8 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
         "grade": (formulas.grade_expr(len(pack.grades)), scores.grade),
     }
     for name, (expr, value) in totals.items():
-        loc = model.names.get(name)
-        if loc is not None:
-            edits.append(_set(loc[0], loc[1], expr, value, refs))
+        sheet, cell = out_cells[name]
+        edits.append(_set(sheet, cell, expr, value, refs))
     return [e for e in edits if e is not None]
 
 
