@@ -2560,9 +2560,9 @@ def _standard_vml_prefixes(root) -> bool:
     ) == 3
 
 
-def _note_run_template(bold: bool):
-    """A comment text run ``<r><rPr>…</rPr><t/></r>`` in the main namespace (prefix-less)."""
-    r = etree.Element(M + "r", nsmap={None: NS_MAIN})
+def _fill_note_run(r, bold: bool):
+    """Give a comment text run ``r`` its ``<rPr>`` (9 pt 宋体, bold or not) and an empty
+    ``<t>``; returns the ``<t>``."""
     pr = etree.SubElement(r, M + "rPr")
     if bold:
         etree.SubElement(pr, M + "b")
@@ -2570,7 +2570,13 @@ def _note_run_template(bold: bool):
     etree.SubElement(pr, M + "color", {"indexed": "81"})
     etree.SubElement(pr, M + "rFont", {"val": "宋体"})
     etree.SubElement(pr, M + "charset", {"val": "134"})
-    etree.SubElement(r, M + "t")
+    return etree.SubElement(r, M + "t")
+
+
+def _note_run_template(bold: bool):
+    """A comment text run ``<r><rPr>…</rPr><t/></r>`` in the main namespace (prefix-less)."""
+    r = etree.Element(M + "r", nsmap={None: NS_MAIN})
+    _fill_note_run(r, bold)
     return r
 
 
@@ -2601,14 +2607,7 @@ def _note_runs(text, severity: str, note: str, first: bool) -> None:
         r = etree.SubElement(text, M + "r")
         if anchor is not None:
             anchor.addprevious(r)
-        pr = etree.SubElement(r, M + "rPr")
-        if bold:
-            etree.SubElement(pr, M + "b")
-        etree.SubElement(pr, M + "sz", {"val": "9"})
-        etree.SubElement(pr, M + "color", {"indexed": "81"})
-        etree.SubElement(pr, M + "rFont", {"val": "宋体"})
-        etree.SubElement(pr, M + "charset", {"val": "134"})
-        _set_text(etree.SubElement(r, M + "t"), _xstring(s))
+        _set_text(_fill_note_run(r, bold), _xstring(s))
 
     run(("" if first else "\n") + f"{_AUTHOR} {severity}：", True)
     run("\n" + note, False)

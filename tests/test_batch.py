@@ -363,15 +363,20 @@ def _valid_outputs(out: Path) -> None:
             json.loads(p.read_text("utf-8"))
 
 
-def test_sigint_then_rerun(tmp_path):
-    """Ctrl-C mid-run: exit 130, a summary of what finished, no partial file; a re-run completes."""
+def _generated(n: int, folder: Path, seed: int) -> Path:
+    """``n`` varied workbooks (a few broken) from the benchmark's generator, in ``folder``."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         from gen_workbooks import generate
     finally:
         sys.path.pop(0)
-    src = tmp_path / "in"
-    generate(30, src, seed=7)
+    generate(n, folder, seed=seed)
+    return folder
+
+
+def test_sigint_then_rerun(tmp_path):
+    """Ctrl-C mid-run: exit 130, a summary of what finished, no partial file; a re-run completes."""
+    src = _generated(30, tmp_path / "in", seed=7)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "perfxl", "batch", str(src), "-o", str(out), "--jobs", "1"]
@@ -401,13 +406,7 @@ def test_sigint_then_rerun(tmp_path):
 def test_kill_9_then_rerun(tmp_path):
     """kill -9 of the whole batch (parent, forkserver, workers) mid-run: every output already
     there is whole; the re-run removes any temporary file the kill left and completes."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from gen_workbooks import generate
-    finally:
-        sys.path.pop(0)
-    src = tmp_path / "in"
-    generate(30, src, seed=11)
+    src = _generated(30, tmp_path / "in", seed=11)
     before = {p.name: p.read_bytes() for p in src.iterdir()}
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
