@@ -8,6 +8,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Callable
 
 
 def _mode_for(path: Path) -> int:
@@ -65,21 +66,34 @@ def write_output(path: str | os.PathLike, data: bytes) -> Path:
     raise WorkbookError(f"无法写入 {path}：{why}。请换一个输出位置。")
 
 
-def normalize_zip(data: bytes, stamp: str = "2024-01-01T00:00:00Z") -> bytes:
-    """Same content → same bytes: an OOXML package re-zipped with fixed entry timestamps and
-    fixed document dates (generated files are committed and tested to be current)."""
+def rewrite_zip(data: bytes, fn: Callable[[str, bytes], bytes | None], fixed_dates: bool = False) -> bytes:
+    """A package re-zipped member by member: ``fn(name, body)`` returns the new body, or None
+    to drop the member.  ``fixed_dates``: every entry dated 1980-01-01 with the same
+    attributes (reproducible bytes); otherwise each keeps its own entry header."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), body)
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            dst.writestr(zi, body)
+            body = fn(info.filename, src.read(info.filename))
+            if body is None:
+                continue
+            if fixed_dates:
+                info = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o600 << 16
+            dst.writestr(info, body)
     return out.getvalue()
+
+
+def normalize_zip(data: bytes, stamp: str = "2024-01-01T00:00:00Z") -> bytes:
+    """Same content → same bytes: an OOXML package re-zipped with fixed entry timestamps and
+    fixed document dates (generated files are committed and tested to be current)."""
+    def fix_dates(name: str, body: bytes) -> bytes:
+        if name == "docProps/core.xml":
+            return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), body)
+        return body
+
+    return rewrite_zip(data, fix_dates, fixed_dates=True)
 
 
 def inflate_member(data, info: zipfile.ZipInfo) -> bytes | None:

@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 from . import coerce, schema
 from .cellref import col_to_index, index_to_col, parse_sheet_ref, split_cell, split_range
 from .errors import WorkbookError
-from .fileio import inflate_member, read_workbook_bytes
+from .fileio import inflate_member, read_workbook_bytes, rewrite_zip
 from .model import Row, Table, Value, WorkbookModel
 
 _NS = {
@@ -253,15 +253,7 @@ _XF_NUMFMT = re.compile(rb"(<(?:\w+:)?xf\b[^>]*?\bnumFmtId=\")\d+\"")
 
 def _without_date_formats(data: bytes) -> bytes:
     """The package with every cell format's number format set to General (id 0)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            raw = src.read(info.filename)
-            if info.filename == "xl/styles.xml":
-                raw = _XF_NUMFMT.sub(rb'\g<1>0"', raw)
-            dst.writestr(info, raw)
-    return out.getvalue()
+    return rewrite_zip(data, lambda name, body: _XF_NUMFMT.sub(rb'\g<1>0"', body) if name == "xl/styles.xml" else body)
 
 
 @lru_cache(maxsize=4096)

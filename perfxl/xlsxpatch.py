@@ -38,6 +38,7 @@ import bisect
 import copy
 import datetime as _dt
 import decimal
+import functools
 import io
 import math
 import numbers
@@ -353,17 +354,11 @@ def _parse_cell(ref: str) -> tuple[int, int]:
     return row, col
 
 
-_REF_COL: dict[str, int] = {}
-
-
+@functools.lru_cache(maxsize=65536)
 def _ref_col(ref: str) -> int:
     """Column of an A1 reference as written in a cell's ``r`` (0 if it is none), memoised."""
     m = _CELL_RE.match(ref)
-    col = col_to_index(m.group(1)) if m else 0
-    if len(_REF_COL) >= 65536:
-        _REF_COL.clear()
-    _REF_COL[ref] = col
-    return col
+    return col_to_index(m.group(1)) if m else 0
 
 
 def _parse_range(ref: str) -> tuple[int, int, int, int]:
@@ -1163,11 +1158,7 @@ class _Sheet:
                     c.set("r", _ref(rownum, col))
                     self.touch()
                 else:
-                    col = _REF_COL.get(r)
-                    if col is None:
-                        col = _ref_col(r)
-                    if not col:  # not an A1 reference
-                        col = prev + 1
+                    col = _ref_col(r) or prev + 1  # 0: not an A1 reference
                 cells[col] = c
                 prev = col
             got = (cells, sorted(cells))

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import copy
-import io
 import json
 import shutil
-import zipfile
 from pathlib import Path
-from typing import Callable
 
 import pytest
+
+from perfxl.fileio import rewrite_zip  # noqa: F401 - tests do zip surgery with it
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_JSON = ROOT / "samples" / "lechang-2023.json"
@@ -50,13 +49,3 @@ def build(tmp_path):
     return _build
 
 
-def rewrite_zip(body: bytes, fn: Callable[[str, bytes], bytes | None]) -> bytes:
-    """Zip-level surgery on a workbook: fn(part name, data) returns new data, or None to drop it."""
-    src = zipfile.ZipFile(io.BytesIO(body))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = fn(info.filename, src.read(info.filename))
-            if data is not None:
-                dst.writestr(info, data)
-    return out.getvalue()
