@@ -1,0 +1,1 @@
+"""perfxl serve: the bureau's intranet service (HTTP API, pages, the ribbon add-ins it hosts)."""
