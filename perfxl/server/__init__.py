@@ -1,1 +1,0 @@
-"""perfxl serve: the bureau's intranet service (HTTP API, pages, the ribbon add-ins it hosts)."""
