@@ -152,6 +152,7 @@ def apply_edits(book: Any, edits: Iterable[Any]) -> None:
     app = book.app
     updating = app.screen_updating
     app.screen_updating = False
+    lifted = _lift_protection(book)
     try:
         marks: dict[tuple[str, str], list[Any]] = {}
         for edit in edits:
@@ -167,7 +168,23 @@ def apply_edits(book: Any, edits: Iterable[Any]) -> None:
             handler(book, edit)
         _mark_cells(book, marks)
     finally:
+        for api in lifted:  # as the standard workbook has it: formatting rows/columns allowed
+            api.Protect(Contents=True, AllowFormattingColumns=True, AllowFormattingRows=True)
         app.screen_updating = updating
+
+
+def _lift_protection(book) -> list[Any]:
+    """Unprotect the sheets protected without a password (the standard workbook's): Excel
+    refuses to write a locked cell of a protected sheet, even from a macro.  Returns their COM
+    objects, to protect again once the edits are applied."""
+    lifted = []
+    for sheet in book.sheets:
+        api = getattr(sheet, "api", None)
+        if api is None or not getattr(api, "ProtectContents", False):
+            continue
+        api.Unprotect()  # raises when a password is set: Excel's own message says why
+        lifted.append(api)
+    return lifted
 
 
 def _sheet_names(book) -> list[str]:

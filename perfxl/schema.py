@@ -120,6 +120,9 @@ class Column:
     choices: tuple[str, ...] = ()
     width: float = 14
     computed: bool = False  # perfxl writes it (may still be an input on some rows)
+    # An open list: offered as a dropdown, other values allowed (Excel asks to confirm).
+    # ``choices`` is a closed list (anything else is an invalid-choice finding).
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,13 @@ TASK_STATUS = ("已完成", "部分完成", "未完成")
 AWARD_LEVELS = ("国家级", "省级", "市级", "县级")
 AWARD_TYPES = ("加分", "减分")
 SCORE_MODES = ("自动", "人工")
+# Open lists (dropdown suggestions; perfxl accepts other values).
+TARGET_TYPES = ("数量指标", "质量指标", "时效指标", "成本指标", "经济效益指标", "社会效益指标",
+                "生态效益指标", "可持续影响指标", "满意度指标")
+DONE_VALUES = ("是", "否", "部分完成")
+UNIT_KINDS = ("行政单位", "参公事业单位", "公益一类", "公益二类", "其他")
+FUNDING_KINDS = ("财政全额拨款", "财政差额拨款", "经费自理")
+SECTION_VALUES = ("四、主要绩效", "五、存在问题", "六、改进措施")
 
 C = Column
 TABLES: tuple[TableDef, ...] = (
@@ -152,13 +162,13 @@ TABLES: tuple[TableDef, ...] = (
              (C("序号", INT, width=8), C("主要职责", TEXT, True, width=90)), 12, "主要职责"),
     TableDef("tbl_units", S_STAFF, "纳入预算编制范围的单位及人员编制",
              (C("单位名称", TEXT, True, width=30), C("层级", TEXT, True, LEVELS, 8),
-              C("编制类型", TEXT, True, STAFF_TYPES, 10), C("单位性质", TEXT, width=16),
-              C("经费保障", TEXT, width=16), C("核定编制数", INT, True, width=12),
+              C("编制类型", TEXT, True, STAFF_TYPES, 10), C("单位性质", TEXT, width=16, suggestions=UNIT_KINDS),
+              C("经费保障", TEXT, width=16, suggestions=FUNDING_KINDS), C("核定编制数", INT, True, width=12),
               C("年末实有人数", INT, True, width=12)), 8, "单位名称"),
     TableDef("tbl_targets", S_TARGETS, "表2 部门整体支出绩效目标情况",
-             (C("指标类型", TEXT, True, width=14), C("指标内容", TEXT, True, width=50),
+             (C("指标类型", TEXT, True, width=14, suggestions=TARGET_TYPES), C("指标内容", TEXT, True, width=50),
               C("指标值", TEXT, True, width=20), C("实际完成值", TEXT, width=20),
-              C("是否完成", TEXT, width=10)), 15, "指标内容"),
+              C("是否完成", TEXT, width=10, suggestions=DONE_VALUES)), 15, "指标内容"),
     TableDef("tbl_key_tasks", S_TASKS, "表4 重点工作完成情况",
              (C("序号", INT, width=8), C("重点工作", TEXT, True, width=40),
               C("进展情况", TEXT, width=80), C("完成状态", TEXT, True, TASK_STATUS, 12)), 8,
@@ -177,12 +187,12 @@ TABLES: tuple[TableDef, ...] = (
               C("自评得分", NUMBER, width=10, computed=True), C("评价说明", TEXT, width=70)),
              0, "指标编号"),
     TableDef("tbl_narrative", S_TEXT, "报告正文（四、主要绩效及以后各部分）",
-             (C("章节", TEXT, True, width=16), C("标题", TEXT, width=40), C("正文", TEXT, width=100)),
+             (C("章节", TEXT, True, width=16, suggestions=SECTION_VALUES), C("标题", TEXT, width=40), C("正文", TEXT, width=100)),
              20, None),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 
-NARRATIVE_SECTIONS = ("四、主要绩效", "五、存在问题", "六、改进措施")
+NARRATIVE_SECTIONS = SECTION_VALUES
 
 
 @dataclass(frozen=True)

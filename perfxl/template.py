@@ -16,10 +16,9 @@ from typing import Any, Mapping
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from . import schema
+from . import guards, schema
 from .cellref import sheet_ref
 from .fileio import normalize_zip, write_output
 from .rulepack import RulePack
@@ -110,11 +109,15 @@ def _iso_date(v: Any) -> Any:
     return v
 
 
-def _style_input(c, kind: str, computed: bool = False) -> None:
+def _style_input(c, kind: str, computed: bool = False, fixed: bool = False) -> None:
+    """An input cell (yellow, unlocked), a computed one (grey, locked) or a fixed one (from the
+    rule pack: white, locked)."""
     c.border = BORDER
-    c.fill = CALC_FILL if computed else INPUT_FILL
+    if not fixed:
+        c.fill = CALC_FILL if computed else INPUT_FILL
     if computed:
         c.font = CALC_FONT
+    c.protection = guards.LOCKED if computed or fixed else guards.UNLOCKED
     c.number_format = FMT.get(kind, "General")
     if kind == schema.TEXT:
         c.alignment = WRAP
@@ -142,7 +145,8 @@ def _define(wb: Workbook, name: str, sheet: str, cell: str) -> None:
     wb.defined_names[name] = DefinedName(name, attr_text=sheet_ref(sheet, cell))
 
 
-def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int) -> int:
+def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int,
+                rules: guards.SheetRules) -> int:
     """Lay out the fields of one sheet as label | value | unit | help; returns next free row."""
     row = start
     group = None
@@ -163,6 +167,8 @@ def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int) -> in
                 v = _iso_date(v)
             _put(ws, coord, v)
         _style_input(ws[coord], f.kind, computed=bool(f.parts))
+        if not f.parts:
+            rules.add(guards.kind_rule(f.kind, f.label, f.unit, f.help, f.name), coord)
         if f.kind == schema.TEXT and len(str(values.get(f.name) or "")) > 20:
             ws.merge_cells(f"C{row}:E{row}")
             ws.row_dimensions[row].height = min(409, 15 * (1 + len(str(values[f.name])) // 45))
@@ -174,8 +180,12 @@ def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int) -> in
     return row + 1
 
 
+# Columns whose cells the rule pack fills (locked like formulas, but not computed).
+_FIXED = {"tbl_scores": frozenset({"指标编号", "一级指标", "二级指标", "三级指标", "分值", "评分方式"})}
+
+
 def _table(wb, ws, tdef: schema.TableDef, rows: list[Mapping[str, Any]], start: int,
-           first_col: int = 2) -> tuple[int, str]:
+           rules: guards.SheetRules, first_col: int = 2) -> tuple[int, str]:
     """Lay out an Excel table with its caption; returns (next free row, table ref)."""
     from openpyxl.utils import get_column_letter
 
@@ -203,20 +213,26 @@ def _table(wb, ws, tdef: schema.TableDef, rows: list[Mapping[str, Any]], start: 
                 if col.kind == schema.DATE:
                     v = _iso_date(v)
                 _put(ws, c.coordinate, v)
-            _style_input(c, col.kind, computed=col.computed and not _manual_row(tdef, data))
+            _style_input(c, col.kind, computed=col.computed and not (col.header == "自评得分" and _manual_row(tdef, data)),
+                         fixed=col.header in _FIXED.get(tdef.name, ()))
     last_col = get_column_letter(first_col + len(tdef.columns) - 1)
     ref = f"{get_column_letter(first_col)}{head}:{last_col}{head + n}"
     t = Table(displayName=tdef.name, ref=ref)
     t.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
     ws.add_table(t)
+    extends = tdef.name != "tbl_scores"  # rows a clerk adds below get the same rules
     for i, col in enumerate(tdef.columns):
-        if col.choices:
-            letter = get_column_letter(first_col + i)
-            dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True,
-                                showErrorMessage=True, errorTitle="请从下拉列表选择",
-                                error="可选值：" + "、".join(col.choices))
-            dv.add(f"{letter}{head + 1}:{letter}{head + max(n, 200)}")
-            ws.add_data_validation(dv)
+        letter = get_column_letter(first_col + i)
+        if tdef.name == "tbl_scores" and col.header == "自评得分":
+            points = get_column_letter(first_col + tdef.headers.index("分值"))
+            for r in range(n):
+                if _manual_row(tdef, rows[r] if r < len(rows) else {}):
+                    rules.add(guards.score_rule(f"${points}${head + 1 + r}"), f"{letter}{head + 1 + r}")
+            continue
+        if (col.header in _FIXED.get(tdef.name, ()) and not col.choices) or col.header == "计算值":
+            continue  # nothing for the clerk to type
+        last = head + (max(n, 200) if extends else n)
+        rules.add(guards.column_rule(tdef, col), f"{letter}{head + 1}:{letter}{last}")
     ws.freeze_panes = None
     return head + n + 2, ref
 
@@ -303,10 +319,12 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
     for i, line in enumerate(HELP_TEXT, start=1):
         help_ws.cell(i, 1, line).font = TITLE_FONT if i == 1 else Font(size=11)
     help_ws.column_dimensions["A"].width = 110
+    guards.protect(help_ws)
     for sheet in schema.SHEET_ORDER[1:]:
         ws = wb.create_sheet(sheet)
+        rules = guards.SheetRules()
         _title(ws, sheet)
-        row = _field_rows(wb, ws, sheet, values, 4)
+        row = _field_rows(wb, ws, sheet, values, 4, rules)
         if sheet == schema.S_BUDGET:
             row = _budget_block(ws, row)
             row = _outputs_block(wb, ws, schema.RATE_OUTPUTS, row, "自动计算的比率（perfxl 写入公式）")
@@ -314,7 +332,7 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
             rows = list(tables.get(tdef.name, []))
             if tdef.name == "tbl_scores":
                 rows = _score_rows(pack, rows)
-            row, ref = _table(wb, ws, tdef, rows, row)
+            row, ref = _table(wb, ws, tdef, rows, row, rules)
             if tdef.name == "tbl_scores":
                 score_col = "I"  # 自评得分 (table starts at column B)
                 head = int(re.match(r"[A-Z]+(\d+)", ref).group(1))
@@ -329,6 +347,8 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
             for i, h in enumerate(("参数", "取值", "名称", "所属指标", "说明")):
                 c = ws.cell(4, 2 + i, h)
                 c.font, c.fill, c.border = Font(bold=True), HEAD_FILL, BORDER
+        rules.apply(ws)
+        guards.protect(ws)
     wb.properties.creator = "perfxl"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME

@@ -649,3 +649,27 @@ def test_every_edit_the_pipeline_makes_applies_to_an_open_book(sample_copy):
     assert ("save",) not in book.log
     assert outcome.report == sample_copy.with_name(f"{sample_copy.stem}-自评报告.docx")
     assert outcome.report.is_file()
+
+
+class FakeSheetApi:
+    """The COM side of a protected sheet: writing a cell fails while it is protected."""
+
+    def __init__(self, log):
+        self.log, self.ProtectContents = log, True
+
+    def Unprotect(self):
+        self.ProtectContents = False
+        self.log.append(("unprotect",))
+
+    def Protect(self, **options):
+        self.ProtectContents = True
+        self.log.append(("protect", tuple(sorted(options.items()))))
+
+
+def test_protected_sheets_are_unprotected_while_writing_and_protected_again(book):
+    book.sheets["评分表"].api = FakeSheetApi(book.log)
+    excel.apply_edits(book, [SetCell("评分表", "H12", 0.7712, formula="ROUND(C7/C5,4)")])
+    assert book.log == [("unprotect",), ("formula", "评分表", "H12", "=ROUND(C7/C5,4)"),
+                        ("protect", (("AllowFormattingColumns", True), ("AllowFormattingRows", True),
+                                     ("Contents", True)))]
+    assert book.sheets["评分表"].api.ProtectContents
