@@ -1,0 +1,70 @@
+// The bureau's perfxl service over HTTP (the API of `perfxl serve`): the open workbook goes up as
+// the multipart field "file", answers come back as JSON (check, submissions) or bytes (report).
+// Every failure becomes a ClientError carrying one Chinese sentence for the clerk.
+(function (root, factory) {
+  if (typeof module === "object" && module.exports) module.exports = factory(require("./messages.js"));
+  else root.PerfxlClient = factory(root.PerfxlMessages);
+})(typeof self !== "undefined" ? self : this, function (M) {
+  "use strict";
+
+  var XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+  function ClientError(message, status) {
+    this.name = "ClientError";
+    this.message = message;
+    this.status = status || 0;
+  }
+  ClientError.prototype = Object.create(Error.prototype);
+
+  /** "http://host:8000/" → "http://host:8000"; anything not http(s) → null. */
+  function normalizeServer(text) {
+    var s = String(text || "").trim().replace(/\/+$/, "");
+    return /^https?:\/\/[^\s/]+(\/[^\s]*)?$/i.test(s) ? s : null;
+  }
+
+  function createClient(opts) {
+    var server = normalizeServer(opts.server);
+    var token = opts.token || "";
+    var doFetch = opts.fetch || (typeof fetch !== "undefined" ? fetch.bind(null) : null);
+
+    function call(path, init, want) {
+      if (!server) return Promise.reject(new ClientError(M.NEED_SETTINGS));
+      init.headers = init.headers || {};
+      if (token) init.headers.Authorization = "Bearer " + token;
+      var url = server + path;
+      return doFetch(url, init).then(function (res) {
+        if (res.ok) return want === "bytes" ? res.arrayBuffer() : res.json();
+        return res.text().then(function (body) {
+          var said = null;
+          try { said = JSON.parse(body).error || null; } catch (e) { said = null; }
+          throw new ClientError(M.httpError(res.status, said), res.status);
+        });
+      }, function (err) {
+        throw new ClientError(M.unreachable(server, err && err.message));
+      });
+    }
+
+    function upload(path, bytes, name, want) {
+      var form = new FormData();
+      form.append("file", new Blob([bytes], { type: XLSX }), name || "workbook.xlsx");
+      return call(path, { method: "POST", body: form }, want);
+    }
+
+    return {
+      server: server,
+      /** POST /api/check: findings, scores and the cell edits for the open book. */
+      check: function (bytes, name) { return upload("/api/check", bytes, name, "json"); },
+      /** POST /api/check-snapshot: the same, from the object-model snapshot (snapshot.js). */
+      checkSnapshot: function (snapshot) {
+        return call("/api/check-snapshot", { method: "POST", headers: { "Content-Type": "application/json" },
+                                             body: JSON.stringify(snapshot) }, "json");
+      },
+      /** POST /api/report: the Word report's bytes (ArrayBuffer). */
+      report: function (bytes, name) { return upload("/api/report", bytes, name, "bytes"); },
+      /** POST /api/submissions: {id, dept, year, version, total, grade, errors, warnings}. */
+      submit: function (bytes, name) { return upload("/api/submissions", bytes, name, "json"); }
+    };
+  }
+
+  return { createClient: createClient, normalizeServer: normalizeServer, ClientError: ClientError };
+});
