@@ -123,8 +123,13 @@ def cmd_addin(args) -> int:
     from . import addin
 
     if args.action == "build":
-        path = addin.build(Path(args.output))
+        path = addin.build(Path(args.output or addin.ADDIN_NAME), server=args.server)
         _out(f"已生成 Excel 加载项：{path}")
+    elif args.action == "wps-zip":
+        from . import wpsaddin
+
+        path = wpsaddin.write_zip(args.output or f"perfxl-wps-{__version__}.zip")
+        _out(f"已生成 WPS 加载项离线安装包：{path}（安装步骤见包内“安装说明.txt”）")
     else:
         _out(addin.install())
     return EXIT_OK
@@ -196,9 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("codes", cmd_codes, "列出全部校验代码")
 
-    sp = add("addin", cmd_addin, "构建或安装 Excel 加载项")
-    sp.add_argument("action", choices=["build", "install"])
-    sp.add_argument("-o", "--output", default="perfxl.xlam")
+    sp = add("addin", cmd_addin, "构建或安装 Excel 加载项；wps-zip 生成 WPS 表格加载项的离线安装包")
+    sp.add_argument("action", choices=["build", "install", "wps-zip"])
+    sp.add_argument("-o", "--output", default=None,
+                    help="输出文件（build 默认 perfxl.xlam，wps-zip 默认 perfxl-wps-版本.zip）")
+    sp.add_argument("--server", default=None,
+                    help="build：预先写入绩效自评服务的地址（如 http://192.168.1.10:8000），加载项按钮改走服务，本机无需 Python")
     return p
 
 

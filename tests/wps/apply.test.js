@@ -30,6 +30,8 @@ test("text stays text, formulas lose file prefixes, numbers are numbers, null cl
   assert.equal(ws.Range("Z3").Formula, "=IFS(A1>0,1,TRUE,0)");
   assert.equal(ws.Range("Z4").Value2, undefined);
   assert.equal(app.ScreenUpdating, true, "screen updating is restored");
+  assert.equal(ws.ProtectContents, true, "a protected sheet is protected again");
+  assert.ok(ws.protections >= 1);
 });
 
 test("a date value is written as the day's serial number", () => {

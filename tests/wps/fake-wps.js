@@ -34,6 +34,19 @@ function parseRange(a) {
 
 const addr = (r, c) => numToCol(c) + r;
 
+/** A dumped cell as the object model holds it: a date is its serial number (what Value2 gives). */
+function serial(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2}))?/.exec(iso);
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0)) / 86400000 + 25569;
+}
+
+function shown(c) {
+  const out = { ...c };
+  if (out.v && typeof out.v === "object" && out.v.date) out.v = serial(out.v.date);
+  if (out.v === null) delete out.v;
+  return out;
+}
+
 class Comment {
   constructor(sheet, key, text) { this.sheet = sheet; this.key = key; this.text = text; }
   Text(value) {
@@ -67,6 +80,7 @@ class Range {
   get Cells() { return { Item: (r, c) => new Range(this.sheet, this.r1 + r - 1, this.c1 + c - 1) }; }
   cell(create) {
     const k = this.key;
+    if (create && this.sheet.ProtectContents) throw new Error("fake: the sheet " + this.sheet.Name + " is protected");
     if (!this.sheet.cells.has(k) && create) this.sheet.cells.set(k, {});
     return this.sheet.cells.get(k);
   }
@@ -97,7 +111,7 @@ class Range {
   }
   set Formula(text) {
     const c = this.cell(true);
-    if (typeof text === "string" && text.startsWith("=")) { c.f = text.slice(1); delete c.v; }
+    if (typeof text === "string" && text.startsWith("=")) { c.f = text.slice(1); delete c.v; }  // not computed here
     else this.Value2 = text;
   }
   get NumberFormat() { const c = this.cell(false); return (c && c.nf) || "General"; }
@@ -125,8 +139,10 @@ class Worksheet {
   constructor(book, name) {
     this.book = book; this.Name = name; this.Visible = -1;
     this.cells = new Map(); this.comments = new Map(); this.conditions = []; this.links = new Map();
-    this.tables = [];
+    this.tables = []; this.ProtectContents = false; this.protections = 0;
   }
+  Unprotect() { this.ProtectContents = false; }
+  Protect(password, drawing, contents) { this.ProtectContents = !!contents; this.protections++; }
   Range(a, b) {
     if (a instanceof Range) return new Range(this, a.r1, a.c1, b.r2, b.c2);
     const [r1, c1, r2, c2] = parseRange(a);
@@ -179,7 +195,8 @@ class Workbook {
     for (const s of dump.sheets) {
       const ws = new Worksheet(this, s.name);
       ws.Visible = s.visible === false ? 0 : -1;
-      for (const [k, c] of Object.entries(s.cells)) ws.cells.set(k, { ...c });
+      ws.ProtectContents = !!s.protected;
+      for (const [k, c] of Object.entries(s.cells)) ws.cells.set(k, shown(c));
       for (const [k, t] of Object.entries(s.comments || {})) ws.comments.set(k, new Comment(ws, k, t));
       for (const [k, loc] of Object.entries(s.links || {})) ws.links.set(k, loc);
       this.sheets.push(ws);
@@ -226,7 +243,7 @@ class Workbook {
     return {
       name: this.Name,
       sheets: this.sheets.map((ws) => ({
-        name: ws.Name, visible: ws.Visible !== 0,
+        name: ws.Name, visible: ws.Visible !== 0, protected: ws.ProtectContents,
         cells: Object.fromEntries([...ws.cells].filter(([, c]) => c.v !== undefined || c.f !== undefined)
           .map(([k, c]) => [k, c.f !== undefined ? { f: c.f } : { v: c.v }])),
         comments: Object.fromEntries([...ws.comments].map(([k, c]) => [k, c.text])),
@@ -253,4 +270,4 @@ const fileSystem = {
   Remove: (p) => { fs.rmSync(p, { force: true }); return true; }
 };
 
-module.exports = { Workbook, application, fileSystem, parseCell, numToCol };
+module.exports = { Workbook, application, fileSystem, parseCell, numToCol, shown };

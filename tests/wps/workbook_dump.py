@@ -35,7 +35,8 @@ def _cells(ref: str):
 
 
 def dump(path: Path) -> dict:
-    wb = load_workbook(path)  # formulas as text; keep_vba irrelevant for .xlsx
+    wb = load_workbook(path)  # formulas as text
+    cached = load_workbook(path, data_only=True)  # their cached results, as an application shows them
     sheets = []
     tables = {}
     for ws in wb.worksheets:
@@ -49,7 +50,8 @@ def dump(path: Path) -> dict:
                 if c.value is None or c.value == "":
                     continue
                 if c.data_type == "f":
-                    cells[c.coordinate] = {"f": str(c.value).removeprefix("=")}
+                    shown = cached[ws.title][c.coordinate].value
+                    cells[c.coordinate] = {"f": str(c.value).removeprefix("="), "v": _value(shown)}
                 else:
                     cells[c.coordinate] = {"v": _value(c.value)}
         for cf in ws.conditional_formatting:
@@ -67,7 +69,8 @@ def dump(path: Path) -> dict:
                     marks.append({"ref": ref, "formula": "=" + formula, "color": color})
         for t in ws.tables.values():
             tables[t.displayName] = {"sheet": ws.title, "ref": t.ref, "totals": int(t.totalsRowCount or 0)}
-        sheets.append({"name": ws.title, "visible": ws.sheet_state == "visible", "cells": cells,
+        sheets.append({"name": ws.title, "visible": ws.sheet_state == "visible", "protected": bool(ws.protection.sheet),
+                       "cells": cells,
                        "comments": comments, "marks": marks, "links": links})
     names = {n: dn.attr_text for n, dn in wb.defined_names.items()}
     return {"name": path.name, "path": str(path.parent), "sheets": sheets, "names": names, "tables": tables}

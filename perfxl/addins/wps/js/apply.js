@@ -176,12 +176,36 @@
     ClearMarks: function (app, book) { clearMarks(app, book); }
   };
 
+  /** Unprotect the sheets protected without a password (the standard workbook's: formula cells
+   *  are locked); WPS, like Excel, refuses to write a locked cell of a protected sheet. Returns
+   *  them, to protect again once the edits are applied. A password makes Unprotect throw. */
+  function liftProtection(book) {
+    var lifted = [];
+    for (var i = 1; i <= book.Sheets.Count; i++) {
+      var ws = book.Sheets.Item(i);
+      if (!ws.ProtectContents) continue;
+      ws.Unprotect();
+      lifted.push(ws);
+    }
+    return lifted;
+  }
+
+  function restoreProtection(book, lifted) {
+    var still = sheetNames(book);
+    lifted.forEach(function (ws) {
+      // as the standard workbook has it: contents locked, formatting rows and columns allowed
+      if (still.indexOf(ws.Name) >= 0) ws.Protect(undefined, undefined, true, undefined, undefined, undefined, true, true);
+    });
+  }
+
   /** Apply ``edits`` (in order) to ``book`` of application ``app``; returns how many. */
   function applyEdits(app, book, edits) {
     if (!edits.length) return 0;
     var updating = app.ScreenUpdating;
     app.ScreenUpdating = false;
+    var lifted = [];
     try {
+      lifted = liftProtection(book);
       var group = [];
       var flush = function () {
         var byCell = {}, order = [];
@@ -202,6 +226,7 @@
       });
       flush();
     } finally {
+      restoreProtection(book, lifted);
       app.ScreenUpdating = updating;
     }
     return edits.length;
