@@ -33,6 +33,7 @@ from .fileio import atomic_write_bytes
 ADDIN_NAME = "perfxl.xlam"
 PROJECT_NAME = "perfxl"  # xlwings' VBA reads its settings from the sheet "<PROJECT_NAME>.conf"
 CONF_SHEET = f"{PROJECT_NAME}.conf"
+SERVER_KEY = "perfxl_server"  # conf-sheet key of the service address (macros/PerfxlRibbon.bas reads it)
 RIBBON_MODULE = "PerfxlRibbon"
 ADDIN_CONTENT_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
@@ -77,12 +78,15 @@ def default_build_path() -> Path:
     return Path.home() / ".perfxl" / ADDIN_NAME
 
 
-def settings(interpreter: str | None = None, pythonpath: str | None = None) -> list[tuple[str, object]]:
-    """Rows of the ``perfxl.conf`` sheet, in xlwings' keys.
+def settings(interpreter: str | None = None, pythonpath: str | None = None,
+             server: str | None = None) -> list[tuple[str, object]]:
+    """Rows of the ``perfxl.conf`` sheet, in xlwings' keys, then perfxl's own.
 
     ``interpreter``: full path of the Python that runs perfxl; written under the key of the OS
     that builds (Interpreter_Win on Windows, Interpreter_Mac on macOS).  ``None`` leaves both
-    empty, so RunPython uses ``python`` from PATH.
+    empty, so RunPython uses ``python`` from PATH.  ``server``: the address of the bureau's
+    ``perfxl serve``; when set (here, or by the clerk's 设置 button) the buttons go over HTTP and
+    the PC needs no Python.
     """
     win = interpreter if interpreter and sys.platform.startswith("win") else ""
     mac = interpreter if interpreter and sys.platform == "darwin" else ""
@@ -100,11 +104,12 @@ def settings(interpreter: str | None = None, pythonpath: str | None = None) -> l
         ("Show Console", False),
         # A clerk's folder may hold anything (a stray xlwings.py…): keep it off sys.path.
         ("ADD_WORKBOOK_TO_PYTHONPATH", "false"),
+        (SERVER_KEY, server or ""),
     ]
 
 
 def build(out: str | os.PathLike = ADDIN_NAME, *, interpreter: str | None = None,
-          pythonpath: str | None = None) -> Path:
+          pythonpath: str | None = None, server: str | None = None) -> Path:
     """``perfxl addin build``: write the add-in to ``out`` (atomically) and return its path.
 
     Works on any OS; needs xlwings (for its template) and pyopenvba, not Excel.
@@ -119,8 +124,18 @@ def build(out: str | os.PathLike = ADDIN_NAME, *, interpreter: str | None = None
         shutil.copyfile(template_path(), staged)
         with_vba = Path(tmp) / ("vba-" + ADDIN_NAME)
         _write_modules(staged, with_vba, modules)
-        data = _rewrite_package(with_vba.read_bytes(), customui, settings(interpreter, pythonpath))
+        data = _rewrite_package(with_vba.read_bytes(), customui, settings(interpreter, pythonpath, _server(server)))
     return atomic_write_bytes(out, data)
+
+
+def _server(text: str | None) -> str | None:
+    """A server address as the VBA uses it (no trailing slash), or PerfxlError in Chinese."""
+    if not text:
+        return None
+    s = text.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", s, re.I):
+        raise PerfxlError(f"服务地址“{text}”不对：应以 http:// 或 https:// 开头，例如 http://192.168.1.10:8000")
+    return s
 
 
 def install(*, interpreter: str | None = None) -> Path:
