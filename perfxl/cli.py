@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import PerfxlError
+from .outnames import check_output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAIL = 0, 1, 2
 
@@ -20,12 +21,35 @@ def _pack(args):
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """Print to stdout.  A reader that stopped reading (``| head -1``) is not an error: the
+    command still finishes its work and returns its own exit code, the rest of the text goes
+    nowhere."""
+    from .termtext import printable
+
+    text = printable(text)
+    try:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed()
+
+
+def _stdout_closed() -> None:
+    """Point stdout at the null device: later writes, and the flush at exit, cannot fail."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def cmd_new(args) -> int:
     from .template import write_new
 
+    check_output(args.path, (".xlsx",), (args.rules,), option="perfxl new")
     path = write_new(args.path, dept=args.dept, year=args.year, pack=_pack(args), overwrite=args.force)
     _out(f"已生成空白标准工作簿：{path}")
     return EXIT_OK
@@ -43,6 +67,8 @@ def cmd_export(args) -> int:
 def cmd_check(args) -> int:
     from . import marks, validate
 
+    if (args.mark or args.unmark) and args.output:
+        check_output(args.output, (Path(args.file).suffix.lower(),), (args.file, args.rules))
     pack = _pack(args)
     model, findings = validate.check_file(args.file, pack, explicit=args.rules is not None)
     if args.unmark:
@@ -67,6 +93,9 @@ def cmd_score(args) -> int:
 
     if args.in_place and args.output:
         raise PerfxlError("--in-place 与 -o 不能同时使用。")
+    if args.output:
+        check_output(args.output, (Path(args.file).suffix.lower(),), (args.file, args.rules),
+                     hint="要改写原文件请用 --in-place（会先保留 .bak 备份）。")
     pack = _pack(args)
     scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=pack,
                                   explicit=args.rules is not None)
@@ -86,6 +115,10 @@ def cmd_report(args) -> int:
     analysis = analyse(load(args.file), pack, explicit=args.rules is not None)
     src = Path(args.file)
     out = Path(args.output) if args.output else src.with_name(f"{src.stem}-自评报告.docx")
+    inputs = (src, args.template, args.rules)
+    check_output(out, (".docx", ".pdf"), inputs)
+    if args.pdf:
+        check_output(out.with_suffix(".pdf"), (".pdf",), inputs)
     path = render_report(analysis.model, analysis.scores, out, template=args.template, pdf=args.pdf,
                          findings=list(analysis.findings), pack=pack, charts=not args.no_charts)
     _out(f"已生成自评报告：{path}" + (f"（及 {Path(path).with_suffix('.pdf').name}）" if args.pdf else ""))
@@ -123,12 +156,16 @@ def cmd_addin(args) -> int:
     from . import addin
 
     if args.action == "build":
-        path = addin.build(Path(args.output or addin.ADDIN_NAME), server=args.server)
+        out = Path(args.output or addin.ADDIN_NAME)
+        check_output(out, (".xlam",))
+        path = addin.build(out, server=args.server)
         _out(f"已生成 Excel 加载项：{path}")
     elif args.action == "wps-zip":
         from . import wpsaddin
 
-        path = wpsaddin.write_zip(args.output or f"perfxl-wps-{__version__}.zip")
+        out = args.output or f"perfxl-wps-{__version__}.zip"
+        check_output(out, (".zip",))
+        path = wpsaddin.write_zip(out)
         _out(f"已生成 WPS 加载项离线安装包：{path}（安装步骤见包内“安装说明.txt”）")
     else:
         _out(addin.install())
@@ -215,11 +252,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except PerfxlError as e:
-        sys.stderr.write(f"错误：{e}\n")
+        from .termtext import printable
+
+        sys.stderr.write(printable(f"错误：{e}") + "\n")
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stderr.write("已中断。\n")
         return 130
+    except BrokenPipeError:  # stdout closed outside _out (e.g. a progress line)
+        _stdout_closed()
+        return EXIT_FAIL
+    except OSError as e:  # a system error perfxl did not word itself: still Chinese
+        from .oserrors import describe
+        from .termtext import printable
+
+        where = f"{e.filename}：" if getattr(e, "filename", None) else ""
+        sys.stderr.write(printable(f"错误：{where}{describe(e)}。") + "\n")
+        return EXIT_FAIL
     except Exception as e:  # a bug in perfxl: say so in Chinese, keep the details for the report
         import traceback
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 from typing import Callable
+
+from .oserrors import describe
 
 
 def _mode_for(path: Path) -> int:
@@ -29,6 +32,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
     calls :func:`os.sync` once before it records them as done); the rename stays atomic.
     """
     path = Path(path)
+    if path.is_symlink():  # write through a link: replacing it would leave its target stale
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~perfxl-", suffix=path.suffix, dir=path.parent)
     try:
@@ -62,7 +67,7 @@ def write_output(path: str | os.PathLike, data: bytes) -> Path:
     except PermissionError:
         why = "没有写入权限，或该文件正在 Excel/WPS 中打开"
     except OSError as e:
-        why = e.strerror or str(e)
+        why = describe(e)
     raise WorkbookError(f"无法写入 {path}：{why}。请换一个输出位置。")
 
 
@@ -131,17 +136,50 @@ def inflate_member(data, info: zipfile.ZipInfo) -> bytes | None:
     return body
 
 
-def read_workbook_bytes(path: str | os.PathLike) -> bytes:
+# The largest workbook file perfxl reads.  A standard workbook is tens of KB, a few MB with
+# pictures; anything far larger is not one, and reading it whole (a sparse 30 GB file) would
+# exhaust memory before any check could say so.
+MAX_WORKBOOK_BYTES = 100 * 1024 * 1024
+
+
+def read_workbook_bytes(path: str | os.PathLike, limit: int = MAX_WORKBOOK_BYTES) -> bytes:
     """A workbook file's bytes, or a :class:`~perfxl.errors.WorkbookError` in one Chinese
-    sentence naming the file (missing, a folder, unreadable)."""
+    sentence naming the file (missing, a folder, not a regular file, larger than ``limit``
+    bytes, unreadable).  A FIFO or a device is never read (it could block or never end)."""
     from .errors import WorkbookError
 
     path = Path(path)
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise WorkbookError(f"{path.name}：文件不存在。") from None
     except IsADirectoryError:
         raise WorkbookError(f"{path.name}：这是一个文件夹，不是工作簿文件（批量处理请用 perfxl batch）。") from None
     except OSError as e:
-        raise WorkbookError(f"{path.name}：无法打开文件（{e.strerror}）。") from None
+        raise WorkbookError(f"{path.name}：无法打开文件（{describe(e)}）。") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise WorkbookError(f"{path.name}：这是一个文件夹，不是工作簿文件（批量处理请用 perfxl batch）。")
+        if not stat.S_ISREG(st.st_mode):
+            raise WorkbookError(f"{path.name}：不是普通文件（是管道、设备或套接字），不是 Excel 工作簿，未读取。")
+        if st.st_size > limit:
+            raise WorkbookError(f"{path.name}：文件大小 {_size(st.st_size)}，超过 {_size(limit)} 的上限，"
+                                "不是正常的绩效自评工作簿（标准工作簿通常不到 1 MB），未读取。")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:  # grew while being read
+            raise WorkbookError(f"{path.name}：文件超过 {_size(limit)} 的上限，未读取。")
+        return data
+    except OSError as e:
+        raise WorkbookError(f"{path.name}：无法读取文件（{describe(e)}）。") from None
+    finally:
+        os.close(fd)
+
+
+def _size(n: int) -> str:
+    """A byte count for people: 30 GB, 120 MB, 800 KB."""
+    for unit, k in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= k:
+            return f"{n / k:.3g} {unit}"
+    return f"{n} 字节"

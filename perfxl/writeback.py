@@ -24,6 +24,8 @@ from .cellref import index_to_col, parse_sheet_ref, quote_sheet, sheet_ref, spli
 from .errors import WorkbookError
 from .fileio import atomic_write_bytes, read_workbook_bytes
 from .model import WorkbookModel
+from .oserrors import describe
+from .outnames import backup_path, check_output
 from .rulepack import RulePack
 from .rulepack import load as load_rules
 from .scoring import Scores, score, score_rows
@@ -247,7 +249,8 @@ def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_
     """``perfxl score``: score ``src`` and write the scored workbook.
 
     Writes to ``dst`` (default :func:`default_output`), or with ``in_place`` over ``src`` after
-    copying it to ``<name>.bak``.  Every write is atomic.  The output keeps the source's
+    copying it to ``<name>.bak`` (a numbered ``<name>.N.bak`` when
+    an earlier backup exists: it is kept).  Every write is atomic.  The output keeps the source's
     extension (an .xlsm keeps its VBA project).  Raises :class:`WorkbookError` when the file
     cannot be read or written.
     """
@@ -257,12 +260,9 @@ def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_
     src = Path(src)
     data = read_workbook_bytes(src)
     if in_place:
-        out = src
+        out = Path(os.path.realpath(src))  # a symlink stays a link: its target is rewritten
     else:
-        out = Path(dst) if dst is not None else default_output(src)
-        if out.suffix.lower() != src.suffix.lower():
-            raise WorkbookError(f"{out.name}：输出文件的扩展名应与原文件一致（{src.suffix}），"
-                                "否则 Excel 无法打开（.xlsm 含宏，.xlsx 不含）。")
+        out = check_output(dst if dst is not None else default_output(src), (src.suffix.lower(),), (src,))
     model = read(src, data=data)
     if not explicit:  # the workbook's own 评分参数 cells win over the pack's defaults
         from .pipeline import effective_pack
@@ -271,11 +271,11 @@ def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_
     scores = score(model, pack)
     body = apply_edits_bytes(data, score_edits(model, pack, scores))
     try:
-        if in_place:
-            atomic_write_bytes(src.with_name(src.name + ".bak"), data)
+        if in_place:  # a second run keeps the first backup: that one is the clerk's original
+            atomic_write_bytes(backup_path(out), data)
         atomic_write_bytes(out, body)
     except OSError as e:
-        raise WorkbookError(f"{out.name}：无法写入（{e.strerror}）。") from None
+        raise WorkbookError(f"{out.name}：无法写入（{describe(e)}）。") from None
     return scores
 
 

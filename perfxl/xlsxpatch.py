@@ -61,6 +61,7 @@ from lxml import etree
 from perfxl.cellref import col_to_index, index_to_col
 from perfxl.errors import WorkbookError
 from perfxl.fileio import inflate_member
+from perfxl.oserrors import describe
 
 __all__ = [
     "SetCell",
@@ -2783,12 +2784,14 @@ def apply_edits_bytes(data: bytes, edits: Sequence[Edit]) -> bytes:
 def apply_edits(src: str | os.PathLike, dst: str | os.PathLike, edits: Sequence[Edit]) -> None:
     """Apply ``edits`` to workbook ``src`` and write the result atomically to ``dst`` (may equal ``src``)."""
     src, dst = Path(src), Path(dst)
+    if dst.is_symlink():  # write through a link (the file it points to is the workbook)
+        dst = Path(os.path.realpath(dst))
     try:
         data = src.read_bytes()
     except FileNotFoundError as exc:
         raise WorkbookError(f"找不到工作簿文件：{src}") from exc
     except OSError as exc:
-        raise WorkbookError(f"无法读取工作簿文件 {src}：{exc.strerror or exc}") from exc
+        raise WorkbookError(f"无法读取工作簿文件 {src}：{describe(exc)}") from exc
     try:
         out = apply_edits_bytes(data, edits)
     except WorkbookError as exc:
@@ -2804,7 +2807,7 @@ def _atomic_write(path: Path, data: bytes, mode_from: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".~perfxl-", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise WorkbookError(f"无法在 {folder} 中写入文件：{exc.strerror or exc}") from exc
+        raise WorkbookError(f"无法在 {folder} 中写入文件：{describe(exc)}") from exc
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -2823,5 +2826,5 @@ def _atomic_write(path: Path, data: bytes, mode_from: Path) -> None:
         if isinstance(exc, PermissionError):
             raise WorkbookError(f"无法写入 {path}：文件可能正在 Excel/WPS 中打开，请关闭后重试") from exc
         if isinstance(exc, OSError):
-            raise WorkbookError(f"无法写入 {path}：{exc.strerror or exc}") from exc
+            raise WorkbookError(f"无法写入 {path}：{describe(exc)}") from exc
         raise
