@@ -244,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="输出文件（build 默认 perfxl.xlam，wps-zip 默认 perfxl-wps-版本.zip）")
     sp.add_argument("--server", default=None,
                     help="build：预先写入绩效自评服务的地址（如 http://192.168.1.10:8000），加载项按钮改走服务，本机无需 Python")
+
+    from .server.cli import register as register_server
+
+    register_server(sub)
     return p
 
 

@@ -1,0 +1,114 @@
+"""The work a request hands to the process pool: plain functions of bytes → JSON-ready data.
+
+Each calls the one pipeline (:mod:`perfxl.pipeline`) exactly as the CLI does and returns only
+picklable plain data.  A workbook that cannot be read gives ``{"error": "<Chinese>"}``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _findings(findings) -> list[dict]:
+    from ..validate import findings_json
+
+    out = findings_json(list(findings))
+    for d, f in zip(out, findings):
+        d["ref"] = f.ref
+    return out
+
+
+def _result(analysis) -> dict:
+    from ..writeback import scores_json
+
+    s = scores_json(analysis.scores)
+    model = analysis.model
+    year = model.get("fiscal_year")
+    infos = len(analysis.findings) - analysis.errors - analysis.warnings
+    return _plain({
+        "dept": model.get("dept_name"),
+        "year": int(year) if isinstance(year, (int, float)) and not isinstance(year, bool) else None,
+        "total": s["score_total"], "grade": s["grade"], "score_base": s["score_base"],
+        "score_bonus": s["score_bonus"], "indicators": s["indicators"], "rates": s["rates"],
+        "errors": analysis.errors, "warnings": analysis.warnings, "infos": infos,
+        "findings": _findings(analysis.findings),
+    })
+
+
+def cells(model) -> dict[str, dict]:
+    """Every input cell the model read: ``{"sheet!cell": {"label", "value"}}`` (for diffs)."""
+    out: dict[str, dict] = {}
+    for name, v in model.fields.items():
+        if v.sheet and v.cell:
+            out[v.ref] = {"label": name, "value": _plain(v.raw if v.value is None else v.value)}
+    for tname, t in model.tables.items():
+        for row in t.rows:
+            for header, v in row.cells.items():
+                if v.sheet and v.cell and not v.empty:
+                    out[v.ref] = {"label": f"{tname}[{header}]", "value": _plain(v.raw if v.value is None else v.value)}
+    return out
+
+
+def check(data: bytes, name: str) -> dict:
+    """``POST /api/check``: the full result and the edits a client applies (score + marks)."""
+    from .. import pipeline
+    from ..errors import PerfxlError
+    from . import editwire
+
+    try:
+        model = pipeline.load(name, data)
+    except PerfxlError as e:
+        return {"error": str(e)}
+    analysis = pipeline.analyse(model)
+    edits = pipeline.workbook_edits(analysis, analysis.pack, score=True, mark=True)
+    return {**_result(analysis), "edits": editwire.edits_json(edits), "_edits": edits}
+
+
+def report(data: bytes, name: str) -> dict:
+    """``POST /api/report``: the Word report's bytes, as ``perfxl report`` renders it."""
+    from .. import pipeline
+    from ..errors import PerfxlError
+    from ..report import report_bytes
+
+    try:
+        analysis = pipeline.analyse(pipeline.load(name, data))
+        docx = report_bytes(analysis.model, analysis.scores, findings=list(analysis.findings),
+                            pack=analysis.pack, charts=True)
+    except PerfxlError as e:
+        return {"error": str(e)}
+    return {"docx": docx, "dept": analysis.model.get("dept_name")}
+
+
+def process(data: bytes, name: str) -> dict:
+    """A submission (or a page upload): result, summary row, input cells, marked workbook, report."""
+    from .. import pipeline
+    from ..summary import row_for
+
+    p = pipeline.process_bytes(data, name, report=True, pdf=False, mark=True)
+    if p.analysis is None:
+        return {"error": p.error}
+    out = _result(p.analysis)
+    out["row"] = _plain(row_for(name, p, p.analysis.pack))
+    out["cells"] = cells(p.analysis.model)
+    out["problem"] = p.error
+    return {"result": out, "workbook": p.workbook, "report": p.report}
+
+
+def pdf(docx: bytes) -> bytes:
+    """The PDF of a report (LibreOffice; slow, runs in the background pool)."""
+    from ..report.pdf import docx_to_pdf_bytes
+
+    return docx_to_pdf_bytes(docx)

@@ -1,0 +1,2 @@
+"""Reviewer pages (filled in below)."""
+routes: list = []
