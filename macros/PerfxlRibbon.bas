@@ -1,92 +1,58 @@
 Attribute VB_Name = "PerfxlRibbon"
-' Ribbon callbacks of the perfxl add-in; the tab itself is macros/customUI.xml.
-'
-' Every button hands over to Python (perfxl.excel), which shows every message to the clerk in
-' Chinese. VBA only speaks when Python itself cannot start, and then in ASCII: the VBA project's
-' code page is 1252, so Chinese typed here would reach the clerk as "????".
-' Keep this file ASCII. perfxl.addin.build() puts it into the .xlam; tests/test_addin.py checks
-' that every ribbon callback exists here and names a function of perfxl.excel.
+' The ribbon callback of the perfxl add-in (the tab is macros/customUI.xml): every button calls
+' OnButton, and Dispatch sends its action either to the bureau's perfxl service over HTTP
+' (PerfxlServer, when a service address is set: no Python on this PC) or to the local Python
+' through xlwings' RunPython (PerfxlLocal). An add-in built with --server-only has neither
+' xlwings nor the real PerfxlLocal: perfxl.addin puts in a PerfxlLocal that only says so.
+' Keep this file ASCII: Chinese text lives in PerfxlText as \u escapes.
+' tests/test_addin.py checks the wiring: every ribbon id has an action here, every local action
+' is a function of perfxl.excel.
 Option Explicit
 
-Sub OnCheck(control As IRibbonControl)
+Public Sub OnButton(control As IRibbonControl)
+    Dispatch control.ID
+End Sub
+
+Public Sub Dispatch(ByVal id As String)
+    Dim action As String
+    action = ActionOf(id)
+    If action = "" Then Exit Sub
     On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.check()") = -1 Then PythonDidNotStart
+    If action = "settings" Then
+        PerfxlServer.EditSettings
+    ElseIf Len(PerfxlServer.ServerAddress()) > 0 Then
+        PerfxlServer.RunAction action
+    ElseIf action = "submit" Then
+        MsgBox PerfxlText.Msg("NEEDSERVER"), vbExclamation, PerfxlText.Msg("TITLE")
+    Else
+        PerfxlLocal.RunLocal action
+    End If
     Exit Sub
 Failed:
-    PythonDidNotStart Err.Description
+    MsgBox PerfxlText.Msg("INTERNAL") & Err.Description, vbCritical, PerfxlText.Msg("TITLE")
 End Sub
 
-Sub OnScore(control As IRibbonControl)
-    On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.score()") = -1 Then PythonDidNotStart
-    Exit Sub
-Failed:
-    PythonDidNotStart Err.Description
-End Sub
+Public Function ActionOf(ByVal id As String) As String
+    ' Ribbon control id -> action; the local actions are perfxl.excel's function names.
+    Select Case id
+        Case "perfxlCheck": ActionOf = "check"
+        Case "perfxlScore": ActionOf = "score"
+        Case "perfxlReport": ActionOf = "report"
+        Case "perfxlRunAll": ActionOf = "run_all"
+        Case "perfxlOpenOutput": ActionOf = "open_output_folder"
+        Case "perfxlNewBlank": ActionOf = "new_blank"
+        Case "perfxlShowHelp": ActionOf = "show_help"
+        Case "perfxlSubmitNow": ActionOf = "submit"
+        Case "perfxlSettings": ActionOf = "settings"
+        Case Else: ActionOf = ""
+    End Select
+End Function
 
-Sub OnReport(control As IRibbonControl)
-    On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.report()") = -1 Then PythonDidNotStart
-    Exit Sub
-Failed:
-    PythonDidNotStart Err.Description
-End Sub
-
-Sub OnRunAll(control As IRibbonControl)
-    On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.run_all()") = -1 Then PythonDidNotStart
-    Exit Sub
-Failed:
-    PythonDidNotStart Err.Description
-End Sub
-
-Sub OnOpenOutputFolder(control As IRibbonControl)
-    On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.open_output_folder()") = -1 Then PythonDidNotStart
-    Exit Sub
-Failed:
-    PythonDidNotStart Err.Description
-End Sub
-
-Sub OnNewBlank(control As IRibbonControl)
-    On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.new_blank()") = -1 Then PythonDidNotStart
-    Exit Sub
-Failed:
-    PythonDidNotStart Err.Description
-End Sub
-
-Sub OnShowHelp(control As IRibbonControl)
-    On Error GoTo Failed
-    EnsureWorkbook
-    If RunPython("import perfxl.excel as x; x.show_help()") = -1 Then PythonDidNotStart
-    Exit Sub
-Failed:
-    PythonDidNotStart Err.Description
-End Sub
-
-Private Sub EnsureWorkbook()
-    ' RunPython passes the active workbook to Python; with none open it would fail before
-    ' Python starts. An empty book lets Python answer (in Chinese) what to open instead.
-    If ActiveWorkbook Is Nothing Then Workbooks.Add
-End Sub
-
-Private Sub PythonDidNotStart(Optional ByVal detail As String = "")
+Public Sub PythonDidNotStart(Optional ByVal detail As String = "")
     ' RunPython returns -1 when the Python process exits with an error. perfxl.excel catches
     ' every error of its own, so -1 means Python, xlwings or perfxl could not be started.
-    Dim msg As String
-    msg = "perfxl could not start Python." & vbCrLf & vbCrLf & _
-           "1. Install Python 3.11 or newer (python.org), ticking 'Add python.exe to PATH'." & vbCrLf & _
-           "2. In a command prompt run:  pip install perfxl" & vbCrLf & _
-           "3. Then run:  perfxl addin install" & vbCrLf & _
-           "4. Restart Excel." & vbCrLf & vbCrLf & _
-           "Guide: docs/excel-addin.md (perfxl)."
-    If Len(detail) > 0 Then msg = msg & vbCrLf & vbCrLf & "Detail: " & detail
-    MsgBox msg, vbCritical, "perfxl"
+    Dim text As String
+    text = PerfxlText.Msg("NOPY")
+    If Len(detail) > 0 Then text = text & vbLf & vbLf & PerfxlText.Msg("DETAIL") & detail
+    MsgBox text, vbCritical, PerfxlText.Msg("TITLE")
 End Sub

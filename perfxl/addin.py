@@ -39,6 +39,16 @@ ADDIN_CONTENT_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 TEMPLATE = "quickstart_addin_ribbon.xlam"
 TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"
+XLWINGS_MODULES = ("xlwings", "Dictionary")  # the template's RunPython and the class it uses
+# PerfxlLocal of a --server-only add-in: no RunPython to call, only the Chinese reason why.
+SERVER_ONLY_LOCAL = """Attribute VB_Name = "PerfxlLocal"
+' The --server-only add-in has no local-Python path (built by perfxl.addin without xlwings).
+Option Explicit
+
+Public Sub RunLocal(ByVal fn As String)
+    MsgBox PerfxlText.Msg("SERVERONLY"), vbExclamation, PerfxlText.Msg("TITLE")
+End Sub
+"""
 
 _CUSTOMUI_PART = "customUI/customUI.xml"
 # Office 2007's relationship type and Office 2010's; xlwings' template (used as is) has the latter.
@@ -109,21 +119,29 @@ def settings(interpreter: str | None = None, pythonpath: str | None = None,
 
 
 def build(out: str | os.PathLike = ADDIN_NAME, *, interpreter: str | None = None,
-          pythonpath: str | None = None, server: str | None = None) -> Path:
+          pythonpath: str | None = None, server: str | None = None, server_only: bool = False) -> Path:
     """``perfxl addin build``: write the add-in to ``out`` (atomically) and return its path.
 
-    Works on any OS; needs xlwings (for its template) and pyopenvba, not Excel.
+    Works on any OS; needs xlwings (for its template) and pyopenvba, not Excel.  ``server``: the
+    service address written into the add-in.  ``server_only``: leave out the local-Python path
+    (xlwings' VBA module and its Dictionary class; ``PerfxlLocal`` only says why), so the VBA holds none of what
+    endpoint-security scanners flag in xlwings (Shell, WScript.Shell, Kill, VBProject); needs
+    ``server``.
     """
+    if server_only and not server:
+        raise PerfxlError("只走服务的加载项（--server-only）需要同时用 --server 指定绩效自评服务的地址。")
     out = Path(out)
     sources = macros_dir()
     customui = (sources / "customUI.xml").read_bytes()
     _check_customui(customui)
     modules = {p.stem: _read_module(p) for p in sorted(sources.glob("*.bas"))}
+    if server_only:
+        modules["PerfxlLocal"] = _read_module_text(SERVER_ONLY_LOCAL)
     with tempfile.TemporaryDirectory(prefix="perfxl-addin-") as tmp:
         staged = Path(tmp) / ADDIN_NAME
         shutil.copyfile(template_path(), staged)
         with_vba = Path(tmp) / ("vba-" + ADDIN_NAME)
-        _write_modules(staged, with_vba, modules)
+        _write_modules(staged, with_vba, modules, drop=XLWINGS_MODULES if server_only else ())
         data = _rewrite_package(with_vba.read_bytes(), customui, settings(interpreter, pythonpath, _server(server)))
     return atomic_write_bytes(out, data)
 
@@ -201,6 +219,11 @@ def _read_module(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
+def _read_module_text(text: str) -> str:
+    text.encode("ascii")  # VBA source stays ASCII (code page 1252)
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
 def _check_customui(data: bytes) -> None:
     try:
         root = ET.fromstring(data)
@@ -210,8 +233,9 @@ def _check_customui(data: bytes) -> None:
         raise PerfxlError(f"customUI.xml 的根元素应为 {CUSTOMUI_NS} 命名空间下的 customUI。")
 
 
-def _write_modules(src: Path, dest: Path, modules: dict[str, str]) -> None:
-    """Put ``modules`` (name → source) into the VBA project of ``src`` and save it as ``dest``."""
+def _write_modules(src: Path, dest: Path, modules: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+    """Put ``modules`` (name → source) into the VBA project of ``src`` and save it as ``dest``;
+    the modules named in ``drop`` are removed."""
     from pyopenvba import ExcelFile
 
     with ExcelFile(src) as book:
@@ -225,12 +249,17 @@ def _write_modules(src: Path, dest: Path, modules: dict[str, str]) -> None:
                 book.set_module(names[name.casefold()], source)
             else:
                 project.add_module(name, source)
-        xlwings_source = book.get_module("xlwings")
-        patched, count = re.subn(r'(Public Const PROJECT_NAME As String = )"[^"]*"',
-                                 rf'\1"{PROJECT_NAME}"', xlwings_source)
-        if count != 1:
-            raise PerfxlError("xlwings 加载项模板的格式变了（找不到 PROJECT_NAME），请使用 perfxl 支持的 xlwings 版本。")
-        book.set_module("xlwings", patched)
+        if "xlwings" in drop:
+            for name in drop:
+                if name.casefold() in names:
+                    project.delete_module(names[name.casefold()])
+        else:
+            xlwings_source = book.get_module("xlwings")
+            patched, count = re.subn(r'(Public Const PROJECT_NAME As String = )"[^"]*"',
+                                     rf'\1"{PROJECT_NAME}"', xlwings_source)
+            if count != 1:
+                raise PerfxlError("xlwings 加载项模板的格式变了（找不到 PROJECT_NAME），请使用 perfxl 支持的 xlwings 版本。")
+            book.set_module("xlwings", patched)
         problems = [p for p in book.validate() if "missing stream" not in p]  # added: written on save
         if problems:
             raise PerfxlError("加载项的 VBA 工程不一致：" + "；".join(problems))

@@ -158,7 +158,7 @@ def cmd_addin(args) -> int:
     if args.action == "build":
         out = Path(args.output or addin.ADDIN_NAME)
         check_output(out, (".xlam",))
-        path = addin.build(out, server=args.server)
+        path = addin.build(out, server=args.server, server_only=args.server_only)
         _out(f"已生成 Excel 加载项：{path}")
     elif args.action == "wps-zip":
         from . import wpsaddin
@@ -244,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="输出文件（build 默认 perfxl.xlam，wps-zip 默认 perfxl-wps-版本.zip）")
     sp.add_argument("--server", default=None,
                     help="build：预先写入绩效自评服务的地址（如 http://192.168.1.10:8000），加载项按钮改走服务，本机无需 Python")
+    sp.add_argument("--server-only", action="store_true",
+                    help="build：只走服务，不含本机 Python 的部分（xlwings 宏），安全软件不再报 Shell、Kill 等")
 
     from .server.cli import register as register_server
 

@@ -21,16 +21,21 @@ from perfxl.xlsxpatch import (ClearMarks, DefineName, DeleteSheet, EnsureSheet, 
 
 ROOT = Path(__file__).resolve().parent.parent
 CUI = "{http://schemas.microsoft.com/office/2006/01/customui}"
-BUTTONS = {  # ribbon label → perfxl.excel function its callback runs
-    "校验数据": "check",
-    "计算得分": "score",
-    "生成报告": "report",
-    "一键完成": "run_all",
-    "打开输出文件夹": "open_output_folder",
-    "新建空白表": "new_blank",
-    "使用说明": "show_help",
+BUTTONS = {  # ribbon label → (control id, action the VBA dispatches: a perfxl.excel function when local)
+    "校验数据": ("perfxlCheck", "check"),
+    "计算得分": ("perfxlScore", "score"),
+    "生成报告": ("perfxlReport", "report"),
+    "一键完成": ("perfxlRunAll", "run_all"),
+    "打开输出文件夹": ("perfxlOpenOutput", "open_output_folder"),
+    "新建空白表": ("perfxlNewBlank", "new_blank"),
+    "使用说明": ("perfxlShowHelp", "show_help"),
+    "正式报送": ("perfxlSubmitNow", "submit"),
+    "设置": ("perfxlSettings", "settings"),
 }
-RUNPYTHON = re.compile(r'RunPython\s*\(?\s*"import perfxl\.excel as x; x\.(\w+)\(\)"')
+SERVICE_ONLY = {"submit", "settings"}  # actions without a local-Python counterpart
+ACTION_CASE = re.compile(r'Case "(\w+)": ActionOf = "(\w+)"')
+RUNPYTHON = re.compile(r'RunPython\s*\(?\s*"import perfxl\.excel as x; x\." & fn & "\(\)"')
+MSG_USE = re.compile(r'Msg\("(\w+)"\)')
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +91,7 @@ def test_customui_parses_with_the_2006_namespace(ribbon):
     assert [t.get("label") for t in ribbon.iter(f"{CUI}tab")] == ["绩效自评"]
 
 
-def test_ribbon_has_the_seven_buttons_with_chinese_labels(ribbon):
+def test_ribbon_has_the_buttons_with_chinese_labels(ribbon):
     labels = [b.get("label") for b in ribbon.iter(f"{CUI}button")]
     assert sorted(labels) == sorted(BUTTONS)
     for el in ribbon.iter():
@@ -102,21 +107,36 @@ def test_every_callback_is_a_ribbon_sub_in_the_vba(ribbon, vba):
     assert not missing, f"no Sub Name(control As IRibbonControl) for {missing}"
 
 
-@pytest.mark.parametrize("label", list(BUTTONS), ids=list(BUTTONS.values()))
-def test_each_button_runs_its_perfxl_excel_function(ribbon, vba, label):
+def test_one_dispatcher_for_every_button(ribbon, vba):
+    assert {b.get("onAction") for b in ribbon.iter(f"{CUI}button")} == {"PerfxlRibbon.OnButton"}
+    assert "Dispatch control.ID" in _sub_body(vba, "PerfxlRibbon.OnButton")
+    dispatch = vba["PerfxlRibbon"]
+    assert "PerfxlServer.RunAction action" in dispatch and "PerfxlLocal.RunLocal action" in dispatch
+
+
+@pytest.mark.parametrize("label", list(BUTTONS), ids=[a for _, a in BUTTONS.values()])
+def test_each_button_id_dispatches_its_action(ribbon, vba, label):
     button = next(b for b in ribbon.iter(f"{CUI}button") if b.get("label") == label)
-    body = _sub_body(vba, button.get("onAction"))
-    assert RUNPYTHON.findall(body) == [BUTTONS[label]]
+    control, action = BUTTONS[label]
+    assert button.get("id") == control
+    assert dict(ACTION_CASE.findall(vba["PerfxlRibbon"]))[control] == action
 
 
-def test_every_runpython_names_an_entry_function_of_perfxl_excel(vba):
+def test_every_local_action_is_an_entry_function_of_perfxl_excel(vba):
     functions = _excel_functions()
-    called = {fn for source in vba.values() for fn in RUNPYTHON.findall(source)}
-    assert called == set(BUTTONS.values())
-    for fn in called:
+    assert len(RUNPYTHON.findall(vba["PerfxlLocal"])) == 1, "PerfxlLocal runs perfxl.excel.<action>()"
+    local = {a for _, a in ACTION_CASE.findall(vba["PerfxlRibbon"])} - SERVICE_ONLY
+    assert local == {a for _, a in BUTTONS.values()} - SERVICE_ONLY
+    for fn in local:
         assert fn in functions, fn
         args = functions[fn].args
         assert not args.args and not args.posonlyargs, f"{fn} must take no arguments"
+
+
+def test_tooltips_say_what_happens(ribbon):
+    tips = {b.get("label"): b.get("supertip") for b in ribbon.iter(f"{CUI}button")}
+    assert "错误浅红" in tips["校验数据"] and "黄色" not in tips["校验数据"]
+    assert "Python" in tips["设置"]
 
 
 def test_vba_is_ascii(vba):
