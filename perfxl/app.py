@@ -16,9 +16,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .errors import PerfxlError
-from .fileio import atomic_write_bytes
+from .pipeline import Analysis, Status
 from .rulepack import RulePack
+
+if TYPE_CHECKING:
+    from .edits import Edit
+    from .reader import GridSource
 
 ACTIONS = ("check", "score", "report", "all")
 BLANK_NAME = "部门整体支出绩效自评-空白表"
@@ -29,54 +35,57 @@ class Outcome:
     """The result of one button: ``ok`` is False when the clerk must act first."""
 
     ok: bool
-    message: str                 # Chinese, shown to the clerk
-    edits: tuple = ()            # perfxl.xlsxpatch edits to apply to the open book / the file
-    report: Path | None = None   # written report (.docx) if any
+    message: str                       # Chinese, shown to the clerk
+    edits: tuple[Edit, ...] = ()       # perfxl.edits to apply to the open book / the file
+    report: Path | None = None         # written report (.docx) if any
+    status: Status | None = None       # the pipeline's outcome class (None: not run)
 
 
-def run_action(action: str, source, book_path: str, pack: RulePack | None = None) -> Outcome:
+def run_action(action: str, source: GridSource, book_path: str, pack: RulePack | None = None) -> Outcome:
     """Run one button on a workbook read through ``source``.
 
     ``action``: ``check`` (findings marked on cells and listed on 校验结果), ``score`` (formulas
     and scores written back), ``report`` (Word report written beside ``book_path``) or ``all``.
     ``book_path``: the workbook's full path as Excel reports it (no folder when never saved).
-    A workbook that cannot be read gives ``ok=False`` with the reason, never an exception.
+    A workbook that cannot be read or processed gives ``ok=False`` with the reason
+    (:func:`perfxl.pipeline.process`'s policy), never an exception.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
     from . import pipeline
-    from .reader import parse
     from .rulepack import load as load_rules
 
-    try:
-        model = parse(source)
-    except PerfxlError as e:
-        return Outcome(False, str(e))
     try:
         pack = pack or load_rules(os.environ.get("PERFXL_RULES") or None)
     except PerfxlError as e:
         return Outcome(False, str(e))
-    analysis = pipeline.analyse(model, pack)
-    edits = tuple(pipeline.workbook_edits(analysis, pack, score=action in ("score", "all"),
-                                          mark=action in ("check", "all")))
+    name = Path(book_path).name or "工作簿"
+    check, score, report = action in ("check", "all"), action in ("score", "all"), action in ("report", "all")
+    result = pipeline.process(None, name, pack, source=source, score=score, mark=check, report=report)
+    if not result.ok:
+        return Outcome(False, result.error or f"{name}：无法处理。", status=result.status)
+    analysis = result.analysis
     lines = []
-    if action in ("check", "all"):
+    if check:
         lines.append(_check_summary(analysis))
-    if action in ("score", "all"):
+    if score:
         lines.append(_score_summary(analysis))
-    report = None
-    if action in ("report", "all"):
+    out = None
+    if report:
         try:
-            report = write_report(analysis, book_path)
-        except PerfxlError as e:
-            return Outcome(False, "\n".join(lines + [str(e)]), edits)
-        lines.append(f"已生成 Word 报告：{report}")
-    if edits:
+            out = report_path(book_path)
+        except PerfxlError as e:  # never saved: the marks and scores are still applied
+            return Outcome(False, "\n".join(lines + [str(e)]), result.edits, status=pipeline.Status.FAILED)
+        result = pipeline.save(result, {"report": out})
+        if not result.ok:
+            return Outcome(False, "\n".join(lines + [result.error or ""]), result.edits, status=result.status)
+        lines.append(f"已生成 Word 报告：{out}")
+    if result.edits:
         lines.append("结果已写入工作簿，但尚未保存：请检查后自行保存（Ctrl+S）。")
-    return Outcome(True, "\n".join(lines), edits, report)
+    return Outcome(True, "\n".join(lines), result.edits, out, result.status)
 
 
-def _check_summary(analysis) -> str:
+def _check_summary(analysis: Analysis) -> str:
     infos = len(analysis.findings) - analysis.errors - analysis.warnings
     if not analysis.findings:
         return "校验通过：没有发现问题。"
@@ -84,14 +93,12 @@ def _check_summary(analysis) -> str:
             "有问题的单元格已标色并加批注，清单见“校验结果”表。")
 
 
-def _score_summary(analysis) -> str:
+def _score_summary(analysis: Analysis) -> str:
     s = analysis.scores
-    total = getattr(s, "score_total", None)
-    grade = getattr(s, "grade", None)
-    shown = "—" if total is None else f"{total:.2f}".rstrip("0").rstrip(".")
+    shown = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
     table = analysis.model.tables.get("tbl_scores")
     where = f"“{table.sheet}”" if table is not None else "工作簿"
-    return f"计算完成：总分 {shown} 分，等级 {grade or '—'}。公式已写回{where}。"
+    return f"计算完成：总分 {shown} 分，等级 {s.grade or '—'}。公式已写回{where}。"
 
 
 def saved_path(book_path: str) -> Path:
@@ -110,17 +117,15 @@ def report_path(book_path: str) -> Path:
     return Path(output_names(path)["report"])
 
 
-def write_report(analysis, book_path: str) -> Path:
+def write_report(analysis: Analysis, book_path: str) -> Path:
     """Render the Word report of ``analysis`` beside the workbook (atomically) and return it."""
+    from .fileio import write_output
     from .report import report_bytes
 
     out = report_path(book_path)
     body = report_bytes(analysis.model, analysis.scores, findings=list(analysis.findings),
                         pack=analysis.pack, charts=True)
-    try:
-        return atomic_write_bytes(out, body)
-    except PermissionError:
-        raise PerfxlError(f"{out.name}：报告文件正在 Word 中打开，无法覆盖。请关闭该文件后重试。") from None
+    return write_output(out, body)
 
 
 def output_dir(book_path: str) -> Path:

@@ -7,10 +7,11 @@ main process alone writes, each file atomically, under ``outdir`` mirroring the 
 the input folder is only ever read.  A cache in ``outdir`` (:data:`CACHE_NAME`) lets a re-run
 skip workbooks whose content, rule pack, perfxl version and options are unchanged.
 
-Exit codes (:attr:`BatchResult.exit_code`): 0 every workbook succeeded; 1 some have errors,
-could not be read or failed; 130 interrupted (Ctrl-C; the summary covers what finished).  When
-the batch itself cannot run (folder missing, output folder inside the input folder, no
-workbooks) :func:`run` raises :class:`BatchError` — the CLI's exit code 2.
+Exit codes (:attr:`BatchResult.exit_code`): the worst of the workbooks' exit codes, as
+``perfxl run`` gives them (:class:`perfxl.pipeline.Status`): 0 every workbook succeeded; 1 some
+have errors; 2 some could not be read or failed; 130 interrupted (Ctrl-C; the summary covers
+what finished).  When the batch itself cannot run (folder missing, output folder inside the
+input folder, no workbooks) :func:`run` raises :class:`BatchError` — exit code 2 as well.
 """
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any, Callable, Iterator
 
 from . import __version__
 from . import summary as sm
 from .errors import PerfxlError
 from .fileio import atomic_write_bytes
+from .pipeline import Status
 from .runone import findings_document, output_names
 from .rulepack import RulePack
 from .rulepack import load as load_rules
@@ -36,7 +39,7 @@ from .rulepack import load as load_rules
 SUFFIXES = (".xlsx", ".xlsm")
 CACHE_NAME = ".perfxl-cache.json"
 CACHE_FORMAT = 1
-EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_SOME_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class BatchError(PerfxlError):
@@ -62,30 +65,17 @@ class Outcome:
 
 
 def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool = True) -> Outcome:
-    """Process one workbook given as bytes; never raises (an exception becomes 处理失败)."""
-    from .pipeline import process_bytes
+    """Process one workbook given as bytes (:func:`perfxl.pipeline.process`); never raises."""
+    from .pipeline import process
 
     name = PurePosixPath(file).name
     cpu = time.process_time()
-    try:
-        # the bureau's pack is authoritative: edited 评分参数 cells are reported, not used
-        p = process_bytes(data, name, pack, report=True, pdf=pdf, mark=True, charts=charts, explicit=True)
-        row = sm.row_for(file, p, pack)
-        files = {}
-        if p.workbook:
-            files["workbook"] = p.workbook
-        if p.report:
-            files["report"] = p.report
-        if p.pdf:
-            files["pdf"] = p.pdf
-        elif pdf and p.report and row["状态"] in (sm.OK, sm.HAS_ERRORS):
-            row["原因"] = "；".join(x for x in (row["原因"], "未能生成 PDF（需要 LibreOffice）") if x)
-        findings = list(p.analysis.findings) if p.analysis is not None else []
-        files["findings"] = findings_document(file, row, findings)
-        return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
-    except Exception as e:  # any bug in any stage must not stop the other workbooks
-        row = sm.empty_row(pack, file, sm.FAILED, f"{name}：处理时发生意外错误（{type(e).__name__}: {e}）。")
-        return Outcome(file, row, {"findings": findings_document(file, row, [])})
+    # the bureau's pack is authoritative: edited 评分参数 cells are reported, not used
+    p = process(data, name, pack, explicit=True, score=True, mark=True, report=True, pdf=pdf, charts=charts)
+    row = sm.row_for(file, p, pack)
+    files = {kind: body for kind in ("workbook", "report", "pdf") if p.ok and (body := getattr(p, kind))}
+    files["findings"] = findings_document(file, row, list(p.findings))
+    return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
 
 
 def _init_worker() -> None:
@@ -159,8 +149,9 @@ class BatchResult:
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        c = self.counts
-        return EXIT_OK if c[sm.OK] == len(self.rows) == self.total else EXIT_SOME_FAILED
+        # the worst workbook's exit code, as `perfxl run` would have given it (pipeline.Status)
+        codes = [Status(row["状态"]).exit_code for row in self.rows]
+        return max(codes + ([EXIT_FAILED] if len(self.rows) < self.total else []), default=EXIT_OK)
 
     @property
     def line(self) -> str:
@@ -178,55 +169,79 @@ class BatchResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Engines: the same work unit on a local process pool or on a dask cluster
+# Executors: one loop over any concurrent.futures.Executor
 
 WORKERS_DIE = ("处理进程反复意外退出，批量处理已停止。可能的原因：内存不足；或在自己的 Python 脚本中调用 "
                "perfxl.batch.run 时没有放在 if __name__ == \"__main__\": 之下。")
 
 
-class _LocalEngine:
-    """A process pool.  If a worker process dies (killed, out of memory) the pool breaks and
-    every pending workbook fails with it: those are re-run one at a time in a fresh pool, so
-    only the workbook that kills its worker again is recorded as 处理失败."""
+class _Pool:
+    """The executor the batch runs on.  ``make``: builds a fresh one (the local process pool,
+    which may break); ``executor``: one the caller owns (dask's ``Client.get_executor()``, a
+    thread pool), used as is and never shut down here."""
 
-    PRELOAD = ["perfxl.warm"]  # the forkserver warms once; every worker forks warm
+    def __init__(self, make: Callable[[], Executor] | None = None, executor: Executor | None = None):
+        self._make, self._executor, self.owned = make, executor, make is not None
 
-    def __init__(self, jobs: int):
-        self.jobs = jobs
-        self.window = jobs * 3
-        self._pool = None
-        self._futures: dict = {}  # future → (data, file, pack, opts)
+    def submit(self, fn: Callable[..., Outcome], *args: Any) -> Future:
+        from concurrent.futures import BrokenExecutor
 
-    def _executor(self):
-        if self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
+        if self._executor is None and self._make is not None:
+            self._executor = self._make()
+        assert self._executor is not None
+        try:
+            return self._executor.submit(fn, *args)
+        except BrokenExecutor as e:  # the pool broke before this submit: handled as any loss
+            fut: Future = Future()
+            fut.set_exception(e)
+            return fut
 
-            # forkserver: safe when the parent runs threads (tqdm, dask); the preload makes
-            # every worker start with perfxl imported and its caches warm (perfxl.warm).
-            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-            if ctx.get_start_method() == "forkserver":
-                ctx.set_forkserver_preload(self.PRELOAD)
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker)
-        return self._pool
+    def renew(self) -> None:
+        """Drop a broken pool: the next submit starts a fresh one."""
+        if self.owned and self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if self.owned and self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=cancel)
+            self._executor = None
+
+
+def _process_pool(jobs: int) -> Executor:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: safe when the parent runs threads (tqdm, dask); the preload makes every
+    # worker start with perfxl imported and its caches warm (perfxl.warm).
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["perfxl.warm"])
+    return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker)
+
+
+class _Engine:
+    """At most ``window`` workbooks in flight on a :class:`_Pool`; results as they finish.
+
+    Broken-pool retry (local process pool only): if a worker process dies (killed, out of
+    memory) the pool breaks and every pending workbook fails with it; those are re-run one at a
+    time in a fresh pool, so only the workbook that kills its worker again is 处理失败."""
+
+    def __init__(self, pool: _Pool, window: int, pack_arg: Any = None):
+        self.pool, self.window, self.pack_arg = pool, window, pack_arg
+        self._futures: dict[Future, tuple[bytes, str, RulePack, tuple]] = {}
+
+    def _submit(self, data: bytes, file: str, pack: RulePack, opts: tuple) -> Future:
+        return self.pool.submit(work, data, file, self.pack_arg if self.pack_arg is not None else pack, *opts)
 
     def submit(self, data: bytes, file: str, pack: RulePack, opts: tuple) -> None:
-        from concurrent.futures import Future
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            fut = self._executor().submit(work, data, file, pack, *opts)
-        except BrokenProcessPool as e:  # the pool broke before this submit: handled as any loss
-            fut = Future()
-            fut.set_exception(e)
-        self._futures[fut] = (data, file, pack, opts)
+        self._futures[self._submit(data, file, pack, opts)] = (data, file, pack, opts)
 
     def pending(self) -> int:
         return len(self._futures)
 
     def next_done(self) -> Iterator[Outcome]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
+        from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, wait
 
         done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
         suspects = []
@@ -234,33 +249,36 @@ class _LocalEngine:
             data, file, pack, opts = self._futures.pop(fut)
             try:
                 yield fut.result()
-            except BrokenProcessPool:
+            except BrokenExecutor:
                 suspects.append((data, file, pack, opts))
-            except Exception as e:  # e.g. a result that cannot be pickled
+            except Exception as e:  # a result that cannot be pickled, a lost dask worker …
                 yield _failed(file, pack, f"{type(e).__name__}: {e}")
-        if not suspects:
-            return
+        if suspects:
+            yield from self._isolate(suspects)
+
+    def _isolate(self, suspects: list) -> Iterator[Outcome]:
+        from concurrent.futures import BrokenExecutor, wait
+
         wait(list(self._futures))  # the rest of a broken pool fails too
         suspects += list(self._futures.values())
         self._futures.clear()
-        self._discard_pool()
+        if not self.pool.owned:
+            for _, file, pack, _ in suspects:
+                yield _failed(file, pack, "处理进程意外退出")
+            return
+        self.pool.renew()
         in_a_row = 0
         for data, file, pack, opts in suspects:
             try:
-                out = self._executor().submit(work, data, file, pack, *opts).result()
+                out = self._submit(data, file, pack, opts).result()
                 in_a_row = 0
                 yield out
-            except BrokenProcessPool:
-                self._discard_pool()
+            except BrokenExecutor:
+                self.pool.renew()
                 in_a_row += 1
                 if in_a_row >= 2:  # not one bad workbook: the workers cannot run at all
                     raise BatchError(WORKERS_DIE) from None
                 yield _failed(file, pack, "处理该文件时处理进程意外退出")
-
-    def _discard_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
 
     def harvest(self) -> Iterator[Outcome]:
         """After :meth:`cancel`: the results that had finished all the same."""
@@ -273,70 +291,36 @@ class _LocalEngine:
         """Cancel what has not started, let the running tasks finish, stop the workers."""
         for fut in self._futures:
             fut.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(cancel=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self.pool.shutdown()
 
 
-class _DaskEngine:
-    """The same work unit on a dask.distributed cluster: bytes in, bytes out, no shared disk."""
-
-    def __init__(self, scheduler: Any, jobs: int | None):
+def _engine(jobs: int | None, scheduler: Any, executor: Executor | None, timeout: float,
+            pack: RulePack) -> tuple[_Engine, Callable[[], None]]:
+    """The engine for ``run``'s arguments, and what closes what it opened."""
+    if executor is not None:
+        return _Engine(_Pool(executor=executor), max(1, jobs or 1) * 3), lambda: None
+    if not scheduler:
+        n = max(1, jobs or os.cpu_count() or 1)
+        return _Engine(_Pool(make=lambda: _process_pool(n)), n * 3), lambda: None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BatchError("使用 --scheduler 需要安装 dask.distributed：pip install \"dask[distributed]\"。") from None
+    if isinstance(scheduler, Client):
+        client, close = scheduler, (lambda: None)
+    else:
         try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise BatchError("使用 --scheduler 需要安装 dask.distributed：pip install \"dask[distributed]\"。") from None
-        if isinstance(scheduler, Client):
-            self.client, self._own = scheduler, False
-        else:
-            try:
-                self.client, self._own = Client(scheduler, timeout="10s"), True
-            except (OSError, TimeoutError) as e:
-                raise BatchError(f"无法连接 dask 调度器 {scheduler}：{e}") from None
-        threads = sum(self.client.nthreads().values()) or 1
-        self.window = max(1, jobs or threads) * 3
-        self._ac = as_completed(with_results=False)
-        self._futures: dict = {}
-        self._pack_future = None
-
-    def submit(self, data: bytes, file: str, pack: RulePack, opts: tuple) -> None:
-        if self._pack_future is None:
-            self._pack_future = self.client.scatter(pack, broadcast=True, hash=False)
-        fut = self.client.submit(work, data, file, self._pack_future, *opts, pure=False)
-        self._futures[fut.key] = (fut, file, pack)
-        self._ac.add(fut)
-
-    def pending(self) -> int:
-        return len(self._futures)
-
-    def next_done(self) -> Iterator[Outcome]:
-        fut = next(self._ac)
-        _, file, pack = self._futures.pop(fut.key)
-        try:
-            yield fut.result()
-        except Exception as e:  # a worker lost, a pickling problem …
-            yield _failed(file, pack, f"{type(e).__name__}: {e}")
-        finally:
-            fut.release()
-
-    def harvest(self) -> Iterator[Outcome]:
-        for fut, _, _ in list(self._futures.values()):
-            if fut.status == "finished":
-                yield fut.result()
-        self._futures.clear()
-
-    def cancel(self) -> None:
-        futs = [f for f, _, _ in self._futures.values()]
-        if futs:
-            self.client.cancel([f for f in futs if f.status != "finished"])
-
-    def close(self) -> None:
-        if self._own:
-            self.client.close()
+            client = Client(scheduler, timeout=f"{timeout}s")
+        except (OSError, TimeoutError) as e:
+            raise BatchError(f"无法连接 dask 调度器 {scheduler}：{e}") from None
+        close = client.close
+    threads = sum(client.nthreads().values()) or 1
+    # the pack goes to every worker once, not with every workbook
+    pack_arg = client.scatter(pack, broadcast=True, hash=False)
+    return _Engine(_Pool(executor=client.get_executor(pure=False)), max(1, jobs or threads) * 3, pack_arg), close
 
 
 def _failed(file: str, pack: RulePack, why: str) -> Outcome:
@@ -473,8 +457,11 @@ class _Run:
             path = self.dst / outs[kind]
             try:  # flushed to disk in bulk (os.sync) before the cache records it as done
                 atomic_write_bytes(path, body, fsync=False)
-            except OSError as e:
-                raise BatchError(f"无法写入输出文件 {path}：{e.strerror or e}") from None
+            except OSError as e:  # as pipeline.save: this workbook fails, the batch goes on
+                why = f"{PurePosixPath(out.file).name}：无法写入输出文件 {path}（{e.strerror or e}）。"
+                out = Outcome(out.file, sm.empty_row(self.pack, out.file, sm.FAILED, why), {}, out.timings)
+                self.keys[out.file] = ""  # redone next time
+                break
             written.append(outs[kind])
         prev = self.old.get(out.file) or {}
         for stale in set(prev.get("outputs", [])) - set(written):  # the report of a file now broken
@@ -513,7 +500,8 @@ class _Run:
 
 def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | str | os.PathLike | None = None,
         pdf: bool = False, jobs: int | None = None, recursive: bool = False, scheduler: Any = None,
-        progress: bool = True, charts: bool = True) -> BatchResult:
+        progress: bool = True, charts: bool = True, executor: Executor | None = None,
+        scheduler_timeout: float = 10.0) -> BatchResult:
     """Check, score, write back and report every workbook of ``indir``; write the summary.
 
     ``pack``: a RulePack, a rule pack file, or None for the default pack.  ``jobs``: worker
@@ -522,6 +510,9 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     address, or a ``Client`` (left open), to run on instead of local processes.  ``progress``:
     a tqdm bar on stderr and the final line with the totals (:attr:`BatchResult.line`).
     ``charts``: the report's charts (most of the report's time; part of the cache key).
+    ``executor``: any ``concurrent.futures.Executor`` to run on instead (the caller owns it;
+    ``jobs`` then sets how many workbooks are in flight).  ``scheduler_timeout``: seconds to
+    wait for the dask scheduler.
 
     Worker processes start with ``forkserver``: a script that calls this function must do so
     under ``if __name__ == "__main__":`` (as for any multiprocessing code).
@@ -552,10 +543,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         _remove_stale_temp_files(dst)
     except OSError as e:
         raise BatchError(f"无法创建输出文件夹 {dst}：{e.strerror or e}") from None
-    if scheduler:
-        engine = _DaskEngine(scheduler, jobs)
-    else:
-        engine = _LocalEngine(max(1, jobs or os.cpu_count() or 1))
+    engine, close_client = _engine(jobs, scheduler, executor, scheduler_timeout, pack)
     opts = (pdf, charts)
     state = _Run(src, dst, files, names, pack, opts, progress)
     result = state.result
@@ -577,6 +565,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
                 state.finish(out)
         finally:
             engine.close()
+            close_client()
     except BaseException:
         failed = True
         raise

@@ -64,64 +64,62 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
-def cmd_check(args) -> int:
-    from . import marks, validate
+def _failed(result) -> int:
+    """Report a result that could not finish (UNREADABLE/FAILED) on stderr; its exit code."""
+    from .termtext import printable
 
-    if (args.mark or args.unmark) and args.output:
-        check_output(args.output, (Path(args.file).suffix.lower(),), (args.file, args.rules))
-    pack = _pack(args)
-    model, findings = validate.check_file(args.file, pack, explicit=args.rules is not None)
+    sys.stderr.write(printable(f"错误：{result.error}") + "\n")
+    if result.detail:  # a bug in perfxl: the details for the maintainer
+        sys.stderr.write(result.detail)
+    return result.exit_code
+
+
+def cmd_check(args) -> int:
+    from . import api, marks, validate
+
     if args.unmark:
+        if args.output:
+            check_output(args.output, (Path(args.file).suffix.lower(),), (args.file, args.rules))
         dst = Path(args.output or args.file)
-        marks.unmark_file(args.file, dst, model)
+        marks.unmark_file(args.file, dst)
         _out(f"已清除校验标记：{dst}")
         return EXIT_OK
-    if args.mark:
-        dst = Path(args.output or args.file)
-        marks.mark_file(args.file, dst, findings, model)
-        if not args.json:
-            _out(f"已将 {len(findings)} 条校验结果写入“校验结果”工作表并标注单元格：{dst}")
-    if args.json:
-        _out(json.dumps(validate.findings_json(findings), ensure_ascii=False, indent=1))
-    else:
-        _out(validate.format_findings_text(findings, Path(args.file).name))
-    return EXIT_FINDINGS if any(f.severity == "错误" for f in findings) else EXIT_OK
+    result = api.check(args.file, rules=args.rules, mark=args.mark, output=args.output)
+    findings = list(result.findings)
+    if result.model is not None:  # what was found before a stage failed is still shown
+        if args.json:
+            _out(json.dumps(validate.findings_json(findings), ensure_ascii=False, indent=1))
+        else:
+            if args.mark and result.ok:
+                _out(f"已将 {len(findings)} 条校验结果写入“校验结果”工作表并标注单元格：{args.output or args.file}")
+            _out(validate.format_findings_text(findings, Path(args.file).name))
+    return result.exit_code if result.ok else _failed(result)
 
 
 def cmd_score(args) -> int:
-    from . import writeback
+    from . import api, writeback
 
-    if args.in_place and args.output:
-        raise PerfxlError("--in-place 与 -o 不能同时使用。")
-    if args.output:
-        check_output(args.output, (Path(args.file).suffix.lower(),), (args.file, args.rules),
-                     hint="要改写原文件请用 --in-place（会先保留 .bak 备份）。")
-    pack = _pack(args)
-    scores = writeback.score_file(args.file, args.output, in_place=args.in_place, pack=pack,
-                                  explicit=args.rules is not None)
+    result = api.score(args.file, args.output, rules=args.rules, in_place=args.in_place)
+    if not result.ok:
+        return _failed(result)
+    scores = result.analysis.scores
     if args.json:
         _out(json.dumps(writeback.scores_json(scores), ensure_ascii=False, indent=1))
     else:
         dst = args.file if args.in_place else (args.output or writeback.default_output(Path(args.file)))
-        _out(writeback.format_scores_text(scores, pack, str(dst)))
+        _out(writeback.format_scores_text(scores, _pack(args), str(dst)))
     return EXIT_OK
 
 
 def cmd_report(args) -> int:
-    from .pipeline import analyse, load
-    from .report import render_report
+    from . import api
 
-    pack = _pack(args)
-    analysis = analyse(load(args.file), pack, explicit=args.rules is not None)
-    src = Path(args.file)
-    out = Path(args.output) if args.output else src.with_name(f"{src.stem}-自评报告.docx")
-    inputs = (src, args.template, args.rules)
-    check_output(out, (".docx", ".pdf"), inputs)
-    if args.pdf:
-        check_output(out.with_suffix(".pdf"), (".pdf",), inputs)
-    path = render_report(analysis.model, analysis.scores, out, template=args.template, pdf=args.pdf,
-                         findings=list(analysis.findings), pack=pack, charts=not args.no_charts)
-    _out(f"已生成自评报告：{path}" + (f"（及 {Path(path).with_suffix('.pdf').name}）" if args.pdf else ""))
+    result = api.make_report(args.file, args.output, rules=args.rules, pdf=args.pdf,
+                             template=args.template, charts=not args.no_charts)
+    if not result.ok:
+        return _failed(result)
+    out = result.files[0]
+    _out(f"已生成自评报告：{out}" + (f"（及 {out.with_suffix('.pdf').name}）" if args.pdf and out.suffix != ".pdf" else ""))
     return EXIT_OK
 
 
@@ -130,6 +128,8 @@ def cmd_run(args) -> int:
     from .runone import run_one
 
     result = run_one(args.file, args.outdir, pack=_pack(args), pdf=args.pdf, explicit=args.rules is not None)
+    if not result.ok:
+        return _failed(result.result)
     _out(result.summary)
     return EXIT_FINDINGS if result.errors else EXIT_OK
 

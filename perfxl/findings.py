@@ -9,8 +9,18 @@ the README's code table are rendered from the catalogue (:func:`catalogue_markdo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-ERROR, WARNING, INFO = "错误", "警告", "提示"
+
+class Severity(StrEnum):
+    """How serious a finding is; the value is what the clerk reads (equal to the plain string)."""
+
+    ERROR = "错误"
+    WARNING = "警告"
+    INFO = "提示"
+
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 SEVERITIES = (ERROR, WARNING, INFO)
 SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
 
@@ -26,7 +36,7 @@ class Finding:
     """
 
     code: str
-    severity: str
+    severity: Severity
     sheet: str
     cell: str
     message: str
@@ -51,7 +61,7 @@ class CodeInfo:
     """A catalogue entry: the code, its severity, a short title and a description for clerks."""
 
     code: str
-    severity: str
+    severity: Severity
     title: str
     description: str
 

@@ -1,17 +1,68 @@
-"""The one place that knows the order: read → score → validate → write back → report.
+"""The one orchestrator: read → score → validate → edits → report → write, and its error policy.
 
-Every shell (CLI, Excel button, batch worker) calls these functions; none of them holds state.
+Every shell calls :func:`process` (a workbook as bytes or as an open book → a :class:`Result`
+holding every output as bytes or edits) and then :func:`save` (those outputs → files, each
+atomically); :func:`run_file` is the two for a file on disk.  The CLI commands, the batch
+workers, the Excel buttons (:mod:`perfxl.app`), the library API (:mod:`perfxl`) and the server
+all go through here, so the same fault gives the same outcome everywhere:
+
+=================  ==========================================================  =========
+``Status``         when                                                        exit code
+=================  ==========================================================  =========
+``OK``             every stage ran; no finding of severity 错误                0
+``HAS_ERRORS``     every stage ran; the workbook has 错误 findings             1
+``UNREADABLE``     the input is not a workbook perfxl can read                 2
+``FAILED``         a stage could not finish: a bug (内部错误), a template       2
+                   error, an output that cannot be written
+=================  ==========================================================  =========
+
+:func:`process` and :func:`save` never raise for any of these: the reason is ``Result.error``
+(Chinese, naming the file), the stage is ``Result.stage`` and, for a bug, the traceback is
+``Result.detail``.  When scoring fails, validation still runs without scores, so the findings
+that do not need scores are not lost (plus a ``scoring-failed`` finding).
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
 
+from .errors import PerfxlError
+from .findings import Finding, Severity
 from .model import WorkbookModel
 from .rulepack import RulePack
 from .rulepack import load as load_rules
+
+if TYPE_CHECKING:
+    from .edits import Edit
+    from .reader import GridSource
+    from .scoring import Scores
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    """The outcome class of one workbook (the batch summary's 状态 column)."""
+
+    OK = "成功"
+    HAS_ERRORS = "有错误"
+    UNREADABLE = "无法读取"
+    FAILED = "处理失败"
+
+    @property
+    def exit_code(self) -> int:
+        return {Status.OK: 0, Status.HAS_ERRORS: 1}.get(self, 2)
+
+
+# Stage names, as they appear in Result.stage and in messages.
+STAGES = {"read": "读取", "score": "评分", "check": "校验", "edits": "写回", "report": "生成报告",
+          "write": "写出文件"}
 
 
 @dataclass(frozen=True)
@@ -19,17 +70,17 @@ class Analysis:
     """A workbook's model with its scores and findings."""
 
     model: WorkbookModel
-    scores: object  # scoring.Scores
-    findings: tuple = ()
+    scores: Scores
+    findings: tuple[Finding, ...] = ()
     pack: RulePack | None = None  # the pack that scored it (the report numbers section 三 by it)
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "错误")
+        return sum(1 for f in self.findings if f.severity == Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == "警告")
+        return sum(1 for f in self.findings if f.severity == Severity.WARNING)
 
 
 def load(path: str | os.PathLike, data: bytes | None = None) -> WorkbookModel:
@@ -53,7 +104,8 @@ def effective_pack(model: WorkbookModel, pack: RulePack | None = None, explicit:
 
 
 def analyse(model: WorkbookModel, pack: RulePack | None = None, explicit: bool = False) -> Analysis:
-    """Score, then validate (validation sees the scores: plausibility checks use the total)."""
+    """Score, then validate (validation sees the scores: plausibility checks use the total).
+    Raises whatever scoring raises: :func:`process` is the caller that applies the policy."""
     from . import scoring, validate
 
     pack = pack or load_rules()
@@ -64,12 +116,12 @@ def analyse(model: WorkbookModel, pack: RulePack | None = None, explicit: bool =
 
 
 def workbook_edits(analysis: Analysis, pack: RulePack | None = None, *, score: bool = True,
-                   mark: bool = False) -> list:
+                   mark: bool = False) -> list[Edit]:
     """The cell edits that bring a workbook up to date: scoring formulas and/or finding marks."""
     from . import marks, writeback
 
     pack = pack or load_rules()
-    edits: list = []
+    edits: list[Edit] = []
     if score:
         edits += writeback.score_edits(analysis.model, pack, analysis.scores)
     if mark:
@@ -78,62 +130,227 @@ def workbook_edits(analysis: Analysis, pack: RulePack | None = None, *, score: b
 
 
 @dataclass(frozen=True)
-class Processed:
-    """Everything one workbook produces, as bytes (no shared disk needed: dask workers)."""
+class Result:
+    """Everything one workbook produced, as bytes (no shared disk needed: dask workers), and
+    how it ended.  ``files``: what :func:`save` wrote."""
 
-    analysis: Analysis | None
+    name: str
+    status: Status
+    analysis: Analysis | None = None
+    model: WorkbookModel | None = None
+    findings: tuple[Finding, ...] = ()
+    edits: tuple[Edit, ...] = ()
     workbook: bytes | None = None
     report: bytes | None = None
     pdf: bytes | None = None
-    error: str | None = None  # the Chinese sentence when the file could not be read
-    timings: dict = field(default_factory=dict)
+    error: str | None = None    # Chinese, names the file: why the status is UNREADABLE/FAILED
+    stage: str | None = None    # the stage that failed (a key of STAGES)
+    detail: str | None = None   # the traceback of an internal error, for the maintainer
+    timings: dict[str, float] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.exit_code
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (Status.OK, Status.HAS_ERRORS)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == Severity.WARNING)
+
+
+Processed = Result  # the former name (batch rows, benchmarks)
+
+
+class _Failed(Exception):
+    """A stage could not finish: carries the Result fields that say why."""
+
+    def __init__(self, stage: str, error: str, detail: str | None = None):
+        super().__init__(error)
+        self.stage, self.error, self.detail = stage, error, detail
+
+
+def _internal(name: str, stage: str, exc: BaseException) -> _Failed:
+    log.debug("perfxl failed at %s on %s", stage, name, exc_info=True)
+    return _Failed(stage, f"{name}：perfxl 内部错误（{STAGES[stage]}时 {type(exc).__name__}: {exc}）。"
+                          "输入的工作簿没有被修改，也没有写出不完整的文件。请把该工作簿和错误信息发给维护者。",
+                   traceback.format_exc())
+
+
+def _guard(name: str, stage: str, fn, *args, **kwargs):
+    """Run one stage: a PerfxlError keeps its Chinese message (prefixed with the workbook's
+    name unless it names a file already), anything else is 内部错误."""
+    try:
+        return fn(*args, **kwargs)
+    except PerfxlError as e:
+        msg = str(e)
+        raise _Failed(stage, msg if name in msg or stage == "write" else f"{name}：{msg}") from e
+    except Exception as e:  # a bug in perfxl: one workbook fails, never the caller
+        raise _internal(name, stage, e) from e
+
+
+def _scoring_failed(model: WorkbookModel, pack: RulePack, exc: BaseException) -> tuple[Finding, ...]:
+    """Findings when scoring raised: every check that does not need scores, and the failure."""
+    from . import schema, validate
+
+    table = model.tables.get("tbl_scores")
+    sheet = table.sheet if table else next((s for s in model.sheets if s == schema.S_SCORES), schema.S_SCORES)
+    failed = Finding.at("scoring-failed", sheet, "", f"评分计算失败（{type(exc).__name__}），与得分有关的校验未完成。",
+                        "请先改正其他错误后重试；如仍失败，请把工作簿发给技术支持。")
+    try:
+        found = validate.check(model, pack, None)
+    except Exception:  # validation itself broken: the failure finding alone
+        log.exception("validation failed too")
+        found = []
+    return tuple(validate.sort_findings([*found, failed], model.sheets))
+
+
+def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
+            source: GridSource | None = None, explicit: bool = False, score: bool = True,
+            mark: bool = False, report: bool = False, pdf: bool = False, charts: bool = True,
+            template: str | os.PathLike | None = None) -> Result:
+    """Run one workbook through every stage it needs; never raises.
+
+    ``data``: the workbook's bytes (``source``: an open book instead, e.g. Excel's; then the
+    edits are returned in ``Result.edits`` and not applied).  ``name``: the file name used in
+    messages.  ``explicit``: the pack was chosen on purpose (the workbook's 评分参数 cells do
+    not override it).  ``score``/``mark``: write the scoring formulas / mark the findings into
+    ``Result.workbook``; ``report``: the Word report (``pdf``: also as PDF, LibreOffice;
+    ``charts``: with its charts; ``template``: a bureau's .docx template).
+    """
+    t: dict[str, float] = {}
+    model: WorkbookModel | None = None
+    analysis: Analysis | None = None
+    findings: tuple[Finding, ...] = ()
+    edits: tuple[Edit, ...] = ()
+    wb = doc = pdf_bytes = None
+    try:
+        try:
+            pack = pack or load_rules()
+        except PerfxlError as e:
+            raise _Failed("read", str(e)) from e
+        t0 = time.perf_counter()
+        try:
+            if source is not None:
+                from .reader import parse
+
+                model = parse(source)
+            else:
+                model = load(name, data)
+        except PerfxlError as e:
+            return Result(name, Status.UNREADABLE, error=str(e), stage="read")
+        except Exception as e:
+            raise _internal(name, "read", e) from e
+        t["read"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        try:
+            analysis = analyse(model, pack, explicit)
+        except Exception as e:
+            findings = _scoring_failed(model, pack, e)
+            if isinstance(e, PerfxlError):
+                raise _Failed("score", f"{name}：{e}") from e
+            raise _internal(name, "score", e) from e
+        findings = analysis.findings
+        t["check_score"] = time.perf_counter() - t0
+
+        if score or mark:
+            t0 = time.perf_counter()
+            edits = tuple(_guard(name, "edits", workbook_edits, analysis, analysis.pack, score=score, mark=mark))
+            if data is not None and source is None:
+                from .xlsxpatch import apply_edits_bytes
+
+                wb = _guard(name, "edits", apply_edits_bytes, data, edits)
+            t["writeback"] = time.perf_counter() - t0
+
+        if report:
+            t0 = time.perf_counter()
+            doc = _guard(name, "report", _report_bytes, analysis, charts, template)
+            if pdf:
+                from .report.pdf import docx_to_pdf_bytes
+
+                pdf_bytes = _guard(name, "report", docx_to_pdf_bytes, doc)
+            t["report"] = time.perf_counter() - t0
+    except _Failed as f:
+        return Result(name, Status.FAILED, analysis, model, findings, edits, wb, doc, pdf_bytes,
+                      f.error, f.stage, f.detail, t)
+    status = Status.HAS_ERRORS if analysis.errors else Status.OK
+    return Result(name, status, analysis, model, findings, edits, wb, doc, pdf_bytes, timings=t)
+
+
+def _report_bytes(analysis: Analysis, charts: bool, template: str | os.PathLike | None) -> bytes:
+    from .report import report_bytes
+
+    return report_bytes(analysis.model, analysis.scores, template, list(analysis.findings),
+                        pack=analysis.pack, charts=charts)
+
+
+def save(result: Result, targets: Mapping[str, str | os.PathLike | None],
+         backup: str | os.PathLike | None = None, original: bytes | None = None) -> Result:
+    """Write ``result``'s outputs: ``targets`` maps an output kind (``workbook``, ``report``,
+    ``pdf``, or any other key whose bytes are given as ``targets[kind] = (path, bytes)``) to a
+    path; a kind with no bytes or no path is skipped.  Each write is atomic.  ``backup``: where
+    ``original`` (the input's bytes) is copied first (``perfxl score --in-place``).
+
+    A result that already failed is returned unchanged (nothing is written); a write that
+    fails gives a FAILED result naming the file.
+    """
+    from .fileio import write_output
+
+    if not result.ok:
+        return result
+    written = list(result.files)
+    try:
+        if backup is not None and original is not None:
+            written.append(_guard(result.name, "write", write_output, backup, original))
+        for kind, target in targets.items():
+            if target is None:
+                continue
+            if isinstance(target, tuple):
+                path, body = target
+            else:
+                path, body = target, getattr(result, kind, None)
+            if body is None:
+                continue
+            written.append(_guard(result.name, "write", write_output, path, body))
+    except _Failed as f:
+        return replace(result, status=Status.FAILED, error=f.error, stage=f.stage, detail=f.detail,
+                       files=tuple(written))
+    return replace(result, files=tuple(written))
+
+
+def run_file(path: str | os.PathLike, targets, pack: RulePack | None = None, *,
+             backup: str | os.PathLike | None = None, **options) -> Result:
+    """:func:`process` the workbook file ``path``, then :func:`save` it.
+
+    ``targets``: as for :func:`save`, or a function of the processed :class:`Result` returning
+    them (for outputs that depend on it, such as the findings document).  ``backup``: where to
+    copy the input first (``perfxl score --in-place``).  ``options``: as for :func:`process`.
+    """
+    from .fileio import read_workbook_bytes
+
+    src = Path(path)
+    try:
+        data = read_workbook_bytes(src)
+    except PerfxlError as e:
+        return Result(src.name, Status.UNREADABLE, error=str(e), stage="read")
+    result = process(data, src.name, pack, **options)
+    if callable(targets):
+        targets = targets(result)
+    return save(result, targets, backup, data)
 
 
 def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, report: bool = True,
                   pdf: bool = False, mark: bool = True, charts: bool = True,
-                  explicit: bool = False) -> Processed:
-    """Check + score + write back + report one workbook given as bytes; never raises for a
-    bad workbook (the reason is in ``error``)."""
-    import time
-
-    from .errors import PerfxlError
-    from .xlsxpatch import apply_edits_bytes
-
-    pack = pack or load_rules()
-    t = {}
-    t0 = time.perf_counter()
-    try:
-        model = load(name, data)
-    except PerfxlError as e:
-        return Processed(None, error=str(e))
-    t["read"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    analysis = analyse(model, pack, explicit)
-    t["check_score"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    try:
-        wb = apply_edits_bytes(data, workbook_edits(analysis, analysis.pack, score=True, mark=mark))
-    except PerfxlError as e:
-        return Processed(analysis, error=str(e), timings=t)
-    t["writeback"] = time.perf_counter() - t0
-    doc = pdf_bytes = None
-    if report:
-        from .report import render_report, report_bytes
-
-        t0 = time.perf_counter()
-        try:
-            if pdf:  # LibreOffice needs files
-                with tempfile.TemporaryDirectory(prefix="perfxl-") as tmp:
-                    out = Path(tmp) / "report.docx"
-                    render_report(analysis.model, analysis.scores, out, pdf=True, findings=list(analysis.findings),
-                                  pack=analysis.pack, charts=charts)
-                    doc = out.read_bytes()
-                    if out.with_suffix(".pdf").exists():
-                        pdf_bytes = out.with_suffix(".pdf").read_bytes()
-            else:
-                doc = report_bytes(analysis.model, analysis.scores, findings=list(analysis.findings),
-                                   pack=analysis.pack, charts=charts)
-        except PerfxlError as e:
-            return Processed(analysis, wb, error=str(e), timings=t)
-        t["report"] = time.perf_counter() - t0
-    return Processed(analysis, wb, doc, pdf_bytes, None, t)
+                  explicit: bool = False) -> Result:
+    """Check + score + write back + report one workbook given as bytes (the batch's work unit):
+    :func:`process` with the batch's defaults."""
+    return process(data, name, pack, explicit=explicit, score=True, mark=mark, report=report, pdf=pdf,
+                   charts=charts)

@@ -10,18 +10,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PerfxlError
-from .fileio import read_workbook_bytes, write_output
-from .pipeline import process_bytes
+from .pipeline import Result, run_file
 from .rulepack import RulePack
 
 
 @dataclass(frozen=True)
 class RunResult:
+    result: Result
     files: tuple[Path, ...]
     errors: int
     warnings: int
     summary: str
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
 
 
 def output_names(rel: Path, clash: bool = False) -> dict[str, str]:
@@ -51,32 +54,27 @@ def findings_document(file: str, row: dict, findings: list) -> bytes:
 
 def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
             pack: RulePack | None = None, pdf: bool = False, explicit: bool = False) -> RunResult:
+    """``perfxl run``: :func:`perfxl.pipeline.run_file` with every output, then the summary."""
     src = Path(path)
-    data = read_workbook_bytes(src)
-    result = process_bytes(data, src.name, pack, report=True, pdf=pdf, mark=True, explicit=explicit)
-    if result.analysis is None or (result.error and result.workbook is None):
-        raise PerfxlError(result.error or f"{src.name}：无法处理。")
     out = Path(outdir) if outdir else src.parent
-    names = {k: Path(v).name for k, v in output_names(src).items()}
-    files = []
+    names = {k: out / Path(v).name for k, v in output_names(src).items()}
+
+    def targets(r: Result) -> dict:
+        row = {"状态": "有错误" if r.errors else "成功", "原因": "", "错误数": r.errors, "警告数": r.warnings}
+        if r.model is not None:
+            row |= {"部门名称": r.model.get("dept_name"), "年度": r.model.get("fiscal_year")}
+        findings = (names["findings"], findings_document(src.name, row, list(r.findings)))
+        return {"workbook": names["workbook"], "report": names["report"], "pdf": names["pdf"],
+                "findings": findings}
+
+    result = run_file(src, targets, pack, explicit=explicit, score=True, mark=True, report=True, pdf=pdf)
+    if not result.ok:
+        return RunResult(result, result.files, result.errors, result.warnings, result.error or "")
     a = result.analysis
-    if result.workbook:
-        files.append(write_output(out / names["workbook"], result.workbook))
-    if result.report:
-        files.append(write_output(out / names["report"], result.report))
-    if result.pdf:
-        files.append(write_output(out / names["pdf"], result.pdf))
-    row = {"部门名称": a.model.get("dept_name"), "年度": a.model.get("fiscal_year"),
-           "状态": "有错误" if a.errors else "成功", "原因": result.error or "", "错误数": a.errors,
-           "警告数": a.warnings}
-    body = findings_document(src.name, row, list(a.findings))
-    files.append(write_output(out / names["findings"], body))
     s = a.scores
     total = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
     lines = [f"{a.model.get('dept_name') or src.name} {a.model.get('fiscal_year') or ''}年度：总分 {total} 分，等级 {s.grade or '—'}；"
              f"校验发现 错误 {a.errors} 条、警告 {a.warnings} 条、提示 {len(a.findings) - a.errors - a.warnings} 条。"]
-    if result.error:
-        lines.append(f"注意：{result.error}")
     lines.append("已生成（原工作簿未改动）：")
-    lines += [f"  {p}" for p in files]
-    return RunResult(tuple(files), a.errors, a.warnings, "\n".join(lines))
+    lines += [f"  {p}" for p in result.files]
+    return RunResult(result, result.files, a.errors, a.warnings, "\n".join(lines))

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .fileio import atomic_write_bytes
-from .findings import CATALOGUE
+from .findings import CATALOGUE, Severity
+from .pipeline import Result, Status
 from .rulepack import RulePack
 
 # Row statuses.  成功: processed, no 错误; 有错误: processed, findings of severity 错误;
 # 无法读取: the file is not a readable standard workbook; 处理失败: read, but a later stage
 # (write-back, report, an unexpected exception in the worker) failed.
-OK, HAS_ERRORS, UNREADABLE, FAILED = "成功", "有错误", "无法读取", "处理失败"
+# the 状态 column: plain strings equal to pipeline.Status (rows go to JSON, CSV and xlsx)
+OK, HAS_ERRORS, UNREADABLE, FAILED = (s.value for s in Status)
 STATUSES = (OK, HAS_ERRORS, UNREADABLE, FAILED)
 
 HEAD_COLUMNS = ("部门名称", "年度", "文件", "状态", "原因")
@@ -92,19 +94,23 @@ def empty_row(pack: RulePack, file: str, status: str, reason: str = "") -> dict[
     return row
 
 
-def row_for(file: str, processed: Any, pack: RulePack) -> dict[str, Any]:
-    """The summary row of one processed workbook (``processed``: a pipeline.Processed)."""
+def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
+    """The summary row of one processed workbook (a :class:`perfxl.pipeline.Result`)."""
     analysis = processed.analysis
-    if analysis is None:
-        return empty_row(pack, file, UNREADABLE, processed.error or "无法读取。")
+    if not processed.ok or analysis is None:
+        status = UNREADABLE if processed.status == UNREADABLE else FAILED
+        row = empty_row(pack, file, status, processed.error or "无法读取。")
+        if processed.model is not None:  # findings found before the failure are counted
+            findings = processed.findings
+            row["错误数"] = sum(1 for f in findings if f.severity == Severity.ERROR)
+            row["警告数"] = sum(1 for f in findings if f.severity == Severity.WARNING)
+        return row
     model, scores, findings = analysis.model, analysis.scores, list(analysis.findings)
-    errors = sum(1 for f in findings if f.severity == "错误")
-    warnings = sum(1 for f in findings if f.severity == "警告")
-    if processed.error:
-        status, reason = FAILED, processed.error
-    elif errors:
+    errors = sum(1 for f in findings if f.severity == Severity.ERROR)
+    warnings = sum(1 for f in findings if f.severity == Severity.WARNING)
+    if errors:
         titles = dict.fromkeys(CATALOGUE[f.code].title if f.code in CATALOGUE else f.code
-                               for f in findings if f.severity == "错误")
+                               for f in findings if f.severity == Severity.ERROR)
         status, reason = HAS_ERRORS, f"校验发现 {errors} 条错误：" + "、".join(titles)
     else:
         status, reason = OK, ""

@@ -8,7 +8,6 @@ Codes and severities come from :data:`perfxl.findings.CATALOGUE`.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 import os
 import re
@@ -22,8 +21,6 @@ from .findings import CATALOGUE, SEVERITIES, SEVERITY_RANK, Finding
 from .model import Row, Table, Value, WorkbookModel
 from .rulepack import RulePack
 from .rulepack import load as load_rules
-
-log = logging.getLogger(__name__)
 
 TOLERANCE = 0.005          # money compares at half a cent of a 万元 figure shown with 2 decimals
 LONG_TEXT = 10_000         # characters
@@ -900,26 +897,18 @@ def check(model: WorkbookModel, pack: RulePack | None = None, scores: Any = None
 
 def check_file(path: str | os.PathLike, pack: RulePack | None = None,
                explicit: bool = False) -> tuple[WorkbookModel, list[Finding]]:
-    """Read, score and check one workbook file (:func:`perfxl.pipeline.analyse`).
+    """Read, score and check one workbook file (:func:`perfxl.pipeline.run_file`).
 
     Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all; a
     failure inside scoring becomes a ``scoring-failed`` finding beside all the others.
     """
-    from .pipeline import analyse
-    from .reader import read
+    from .errors import WorkbookError
+    from .pipeline import run_file
 
-    pack = pack or load_rules()
-    model = read(path)
-    try:
-        return model, list(analyse(model, pack, explicit).findings)
-    except Exception as e:  # a scoring bug must not hide the other findings
-        log.exception("scoring failed on %s", path)
-        scores_table = model.tables.get("tbl_scores")
-        sheet = scores_table.sheet if scores_table else _own_sheet(model, schema.S_SCORES)
-        failed = Finding.at("scoring-failed", sheet, "",
-                            f"评分计算失败（{type(e).__name__}），与得分有关的校验未完成。",
-                            "请先改正其他错误后重试；如仍失败，请把工作簿发给技术支持。")
-        return model, sort_findings([*check(model, pack, None), failed], model.sheets)
+    result = run_file(path, {}, pack, explicit=explicit, score=False)
+    if result.model is None:
+        raise WorkbookError(result.error or f"{os.fspath(path)}：无法读取。")
+    return result.model, list(result.findings)
 
 
 # --------------------------------------------------------------------------- output

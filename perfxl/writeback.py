@@ -21,15 +21,12 @@ from typing import Any
 
 from . import formulas, schema
 from .cellref import index_to_col, parse_sheet_ref, quote_sheet, sheet_ref, split_cell
-from .errors import WorkbookError
-from .fileio import atomic_write_bytes, read_workbook_bytes
+from .errors import PerfxlError, WorkbookError
 from .model import WorkbookModel
-from .oserrors import describe
-from .outnames import backup_path, check_output
 from .rulepack import RulePack
 from .rulepack import load as load_rules
-from .scoring import Scores, score, score_rows
-from .xlsxpatch import DefineName, Edit, EnsureSheet, SetCell, apply_edits_bytes
+from .scoring import Scores, score_rows
+from .xlsxpatch import DefineName, Edit, EnsureSheet, SetCell
 
 PARAM_HEADERS = ("参数", "取值", "名称", "所属指标", "说明")
 PARAM_HEADER_ROW = 4
@@ -229,12 +226,14 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
 
 
 def score_workbook_bytes(data: bytes, pack: RulePack | None = None, name: str = "workbook.xlsx") -> bytes:
-    """Score a workbook given as bytes and return the scored workbook's bytes."""
-    from .reader import read
+    """Score a workbook given as bytes and return the scored workbook's bytes (the pack as
+    given: the workbook's 评分参数 cells do not override it).  Raises :class:`PerfxlError`."""
+    from .pipeline import process
 
-    pack = pack or load_rules()
-    model = read(name, data=data)
-    return apply_edits_bytes(data, score_edits(model, pack, score(model, pack)))
+    result = process(data, name, pack, explicit=True, score=True)
+    if not result.ok or result.workbook is None:
+        raise PerfxlError(result.error or f"{name}：无法评分。")
+    return result.workbook
 
 
 def default_output(src: str | os.PathLike) -> Path:
@@ -246,37 +245,19 @@ def default_output(src: str | os.PathLike) -> Path:
 
 def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_place: bool = False,
                pack: RulePack | None = None, explicit: bool = False) -> Scores:
-    """``perfxl score``: score ``src`` and write the scored workbook.
+    """``perfxl score``: score ``src`` and write the scored workbook (see :func:`perfxl.score`).
 
     Writes to ``dst`` (default :func:`default_output`), or with ``in_place`` over ``src`` after
-    copying it to ``<name>.bak`` (a numbered ``<name>.N.bak`` when
-    an earlier backup exists: it is kept).  Every write is atomic.  The output keeps the source's
-    extension (an .xlsm keeps its VBA project).  Raises :class:`WorkbookError` when the file
-    cannot be read or written.
+    copying it to ``<name>.bak`` (a numbered ``<name>.N.bak`` when an earlier backup exists: it
+    is kept).  Every write is atomic.  Raises :class:`PerfxlError` when the workbook cannot be
+    read, scored or written.
     """
-    from .reader import read
+    from .api import score
 
-    pack = pack or load_rules()
-    src = Path(src)
-    data = read_workbook_bytes(src)
-    if in_place:
-        out = Path(os.path.realpath(src))  # a symlink stays a link: its target is rewritten
-    else:
-        out = check_output(dst if dst is not None else default_output(src), (src.suffix.lower(),), (src,))
-    model = read(src, data=data)
-    if not explicit:  # the workbook's own 评分参数 cells win over the pack's defaults
-        from .pipeline import effective_pack
-
-        pack = effective_pack(model, pack)
-    scores = score(model, pack)
-    body = apply_edits_bytes(data, score_edits(model, pack, scores))
-    try:
-        if in_place:  # a second run keeps the first backup: that one is the clerk's original
-            atomic_write_bytes(backup_path(out), data)
-        atomic_write_bytes(out, body)
-    except OSError as e:
-        raise WorkbookError(f"{out.name}：无法写入（{describe(e)}）。") from None
-    return scores
+    result = score(src, dst, rules=pack, in_place=in_place, explicit=explicit)
+    if not result.ok:
+        raise WorkbookError(result.error or f"{src}：无法评分。")
+    return result.analysis.scores
 
 
 def scores_json(scores: Scores) -> dict:

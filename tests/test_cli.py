@@ -155,7 +155,8 @@ def test_an_internal_error_is_a_chinese_message_and_exit_2(sample_copy, tmp_path
     code = cli.main(["run", str(sample_copy), "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("错误：perfxl 内部错误（RuntimeError: 故障注入）") and "Traceback" in err
+    assert err.startswith(f"错误：{sample_copy.name}：perfxl 内部错误（评分时 RuntimeError: 故障注入）")
+    assert "Traceback" in err
     assert sha(sample_copy) == before
 
 

@@ -388,6 +388,8 @@ def test_one_problem(case: Case, tmp_path):
 
 
 def test_scoring_failure_becomes_a_finding(tmp_path, monkeypatch):
+    path = build(tmp_path, clean())  # built (and scored) before scoring is broken
+
     def boom(model, pack):
         raise ZeroDivisionError("bug")
     fake = types.ModuleType("perfxl.scoring")
@@ -395,7 +397,7 @@ def test_scoring_failure_becomes_a_finding(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "perfxl.scoring", fake)
     import perfxl
     monkeypatch.setattr(perfxl, "scoring", fake, raising=False)
-    _, found = validate.check_file(build(tmp_path, clean()))
+    _, found = validate.check_file(path)
     assert [(f.code, f.sheet, f.cell) for f in found] == [("scoring-failed", schema.S_SCORES, "")]
 
 

@@ -1,0 +1,97 @@
+"""The library API: one function per job, each a thin layer over :mod:`perfxl.pipeline`.
+
+``rules``: a :class:`~perfxl.rulepack.RulePack`, a rule pack file, or None for the bundled
+default pack — in which case the workbook's own 评分参数 cells win over the pack's defaults
+(as ``perfxl score`` without ``--rules``); ``explicit`` overrides that choice.  An output
+that would overwrite an input, or of the wrong kind, is refused with a
+:class:`~perfxl.errors.WorkbookError` before any work (:func:`perfxl.outnames.check_output`).  Every function returns a
+:class:`~perfxl.pipeline.Result` and never raises for a workbook that cannot be read or
+processed, or an output that cannot be written: ``result.status`` / ``result.exit_code`` /
+``result.error`` say so.  The clerk's file is only written with ``in_place=True`` or when an
+``output`` names it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import PerfxlError
+from .outnames import check_output
+from .pipeline import Result, run_file
+from .rulepack import RulePack
+
+Pathish = str | os.PathLike
+
+
+def _pack(rules: RulePack | Pathish | None, explicit: bool | None) -> tuple[RulePack, bool]:
+    from .rulepack import load
+
+    pack = rules if isinstance(rules, RulePack) else load(rules)
+    return pack, (rules is not None) if explicit is None else explicit
+
+
+def _inputs(path: Pathish, rules: RulePack | Pathish | None, *more: Pathish | None) -> tuple:
+    """The files a command reads: an output must not be one of them."""
+    return (path, None if isinstance(rules, RulePack) else rules, *more)
+
+
+def check(path: Pathish, *, rules: RulePack | Pathish | None = None, mark: bool = False,
+          output: Pathish | None = None, explicit: bool | None = None) -> Result:
+    """Validate ``path``: ``result.findings``.  ``mark``: also write the workbook with the
+    findings marked (校验结果 sheet + cell notes) to ``output`` (default: over ``path``)."""
+    if mark and output:
+        check_output(output, (Path(path).suffix.lower(),), _inputs(path, rules))
+    pack, explicit = _pack(rules, explicit)
+    dst = Path(output or path) if mark else None
+    return run_file(path, {"workbook": dst}, pack, explicit=explicit, score=False, mark=mark)
+
+
+def score(path: Pathish, output: Pathish | None = None, *, rules: RulePack | Pathish | None = None,
+          in_place: bool = False, explicit: bool | None = None) -> Result:
+    """Score ``path`` and write the scored workbook (live formulas with their values) to
+    ``output`` (default ``<stem>-已评分.xlsx`` beside it), or over ``path`` after copying it to
+    ``<name>.bak`` with ``in_place``.  Raises :class:`PerfxlError` for contradictory arguments."""
+    from .outnames import backup_path
+    from .writeback import default_output
+
+    if in_place and output:
+        raise PerfxlError("--in-place 与 -o 不能同时使用。")
+    src = Path(path)
+    if in_place:  # a symlink stays a link: its target is rewritten; an earlier .bak is kept
+        dst = Path(os.path.realpath(src))
+        backup = backup_path(dst)
+    else:
+        dst = check_output(output if output is not None else default_output(src), (src.suffix.lower(),),
+                           _inputs(src, rules), hint="要改写原文件请用 --in-place（会先保留 .bak 备份）。")
+        backup = None
+    pack, explicit = _pack(rules, explicit)
+    return run_file(src, {"workbook": dst}, pack, backup=backup, explicit=explicit, score=True)
+
+
+def make_report(path: Pathish, output: Pathish | None = None, *, rules: RulePack | Pathish | None = None,
+                pdf: bool = False, template: Pathish | None = None, charts: bool = True,
+                explicit: bool | None = None) -> Result:
+    """Write the Word report of ``path`` to ``output`` (default ``<stem>-自评报告.docx`` beside
+    it); ``pdf``: also as PDF beside it (LibreOffice); an ``output`` ending in .pdf writes only
+    the PDF.  ``template``: a bureau's own .docx template."""
+    src = Path(path)
+    out = Path(output) if output else src.with_name(f"{src.stem}-自评报告.docx")
+    inputs = _inputs(src, rules, template)
+    check_output(out, (".docx", ".pdf"), inputs)
+    if pdf:
+        check_output(out.with_suffix(".pdf"), (".pdf",), inputs)
+    only_pdf = out.suffix.lower() == ".pdf"
+    targets = {"pdf": out} if only_pdf else {"report": out, "pdf": out.with_suffix(".pdf")}
+    pack, explicit = _pack(rules, explicit)
+    return run_file(src, targets, pack, explicit=explicit, score=False, report=True, pdf=pdf or only_pdf,
+                    template=template, charts=charts)
+
+
+def run(path: Pathish, outdir: Pathish | None = None, *, rules: RulePack | Pathish | None = None,
+        pdf: bool = False, explicit: bool | None = None) -> Result:
+    """The main job: check, score, mark and report ``path``; the outputs (scored workbook,
+    report, findings JSON) go to ``outdir`` (default: beside it)."""
+    from .runone import run_one
+
+    pack, explicit = _pack(rules, explicit)
+    return run_one(path, outdir, pack=pack, pdf=pdf, explicit=explicit).result
