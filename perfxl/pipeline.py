@@ -215,14 +215,15 @@ def _scoring_failed(model: WorkbookModel, pack: RulePack, exc: BaseException) ->
 def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
             source: GridSource | None = None, explicit: bool = False, score: bool = True,
             mark: bool = False, report: bool = False, pdf: bool = False, charts: bool = True,
-            template: str | os.PathLike | None = None) -> Result:
+            template: str | os.PathLike | None = None, apply: bool = True) -> Result:
     """Run one workbook through every stage it needs; never raises.
 
     ``data``: the workbook's bytes (``source``: an open book instead, e.g. Excel's; then the
     edits are returned in ``Result.edits`` and not applied).  ``name``: the file name used in
     messages.  ``explicit``: the pack was chosen on purpose (the workbook's 评分参数 cells do
     not override it).  ``score``/``mark``: write the scoring formulas / mark the findings into
-    ``Result.workbook``; ``report``: the Word report (``pdf``: also as PDF, LibreOffice;
+    ``Result.workbook`` (``apply=False``: only list them in ``Result.edits``, for a client that
+    applies them itself); ``report``: the Word report (``pdf``: also as PDF, LibreOffice;
     ``charts``: with its charts; ``template``: a bureau's .docx template).
     """
     t: dict[str, float] = {}
@@ -264,7 +265,7 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
         if score or mark:
             t0 = time.perf_counter()
             edits = tuple(_guard(name, "edits", workbook_edits, analysis, analysis.pack, score=score, mark=mark))
-            if data is not None and source is None:
+            if apply and data is not None and source is None:
                 from .xlsxpatch import apply_edits_bytes
 
                 wb = _guard(name, "edits", apply_edits_bytes, data, edits)

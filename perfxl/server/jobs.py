@@ -65,31 +65,23 @@ def cells(model) -> dict[str, dict]:
 def check(data: bytes, name: str) -> dict:
     """``POST /api/check``: the full result and the edits a client applies (score + marks)."""
     from .. import pipeline
-    from ..errors import PerfxlError
     from . import editwire
 
-    try:
-        model = pipeline.load(name, data)
-    except PerfxlError as e:
-        return {"error": str(e)}
-    analysis = pipeline.analyse(model)
-    edits = pipeline.workbook_edits(analysis, analysis.pack, score=True, mark=True)
-    return {**_result(analysis), "edits": editwire.edits_json(edits), "_edits": edits}
+    p = pipeline.process(data, name, score=True, mark=True, apply=False)
+    if not p.ok or p.analysis is None:
+        return {"error": p.error}
+    edits = list(p.edits)
+    return {**_result(p.analysis), "edits": editwire.edits_json(edits), "_edits": edits}
 
 
 def report(data: bytes, name: str) -> dict:
     """``POST /api/report``: the Word report's bytes, as ``perfxl report`` renders it."""
     from .. import pipeline
-    from ..errors import PerfxlError
-    from ..report import report_bytes
 
-    try:
-        analysis = pipeline.analyse(pipeline.load(name, data))
-        docx = report_bytes(analysis.model, analysis.scores, findings=list(analysis.findings),
-                            pack=analysis.pack, charts=True)
-    except PerfxlError as e:
-        return {"error": str(e)}
-    return {"docx": docx, "dept": analysis.model.get("dept_name")}
+    p = pipeline.process(data, name, score=False, report=True)
+    if not p.ok or p.analysis is None or p.report is None:
+        return {"error": p.error}
+    return {"docx": p.report, "dept": p.analysis.model.get("dept_name")}
 
 
 def process(data: bytes, name: str) -> dict:
