@@ -80,7 +80,7 @@ def _wants_json(request: Request) -> bool:
 async def _api_error(request: Request, exc: ApiError) -> Response:
     if _wants_json(request):
         return error(exc.status, exc.message, {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
-    return routes_pages.error_page(request, exc.status, exc.message)
+    return await routes_pages.error_page(request, exc.status, exc.message)
 
 
 async def _upload_error(request: Request, exc: UploadError) -> Response:

@@ -50,15 +50,19 @@ def _result(analysis) -> dict:
 
 def cells(model) -> dict[str, dict]:
     """Every input cell the model read: ``{"sheet!cell": {"label", "value"}}`` (for diffs)."""
+    from ..schema import FIELD_BY_NAME, TABLE_BY_NAME
+
     out: dict[str, dict] = {}
     for name, v in model.fields.items():
         if v.sheet and v.cell:
-            out[v.ref] = {"label": name, "value": _plain(v.raw if v.value is None else v.value)}
+            label = FIELD_BY_NAME[name].label if name in FIELD_BY_NAME else name
+            out[v.ref] = {"label": label, "value": _plain(v.raw if v.value is None else v.value)}
     for tname, t in model.tables.items():
+        caption = TABLE_BY_NAME[tname].caption if tname in TABLE_BY_NAME else tname
         for row in t.rows:
             for header, v in row.cells.items():
                 if v.sheet and v.cell and not v.empty:
-                    out[v.ref] = {"label": f"{tname}[{header}]", "value": _plain(v.raw if v.value is None else v.value)}
+                    out[v.ref] = {"label": f"{caption}：{header}", "value": _plain(v.raw if v.value is None else v.value)}
     return out
 
 
@@ -72,6 +76,24 @@ def check(data: bytes, name: str) -> dict:
         return {"error": p.error}
     edits = list(p.edits)
     return {**_result(p.analysis), "edits": editwire.edits_json(edits), "_edits": edits}
+
+
+def check_snapshot(doc: dict) -> dict:
+    """``POST /api/check-snapshot``: as :func:`check`, from the add-in's object-model snapshot
+    (:mod:`perfxl.snapshot`) when it cannot send the workbook's bytes."""
+    from .. import pipeline
+    from ..errors import PerfxlError
+    from ..reader import parse
+    from ..snapshot import SnapshotSource
+    from . import editwire
+
+    try:
+        model = parse(SnapshotSource(doc))
+    except PerfxlError as e:
+        return {"error": str(e)}
+    analysis = pipeline.analyse(model)
+    edits = pipeline.workbook_edits(analysis, analysis.pack, score=True, mark=True)
+    return {**_result(analysis), "edits": editwire.edits_json(edits), "_edits": edits}
 
 
 def report(data: bytes, name: str) -> dict:

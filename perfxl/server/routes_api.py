@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from . import db, editwire, service
+from . import db, editwire, jobs, service
 from .web import DOCX, PDF, XLSM, XLSX, ApiError, api_user, download, read_upload, state
 
 
@@ -28,6 +28,24 @@ async def api_check(request: Request) -> Response:
     await api_user(request)
     data, name, _ = await read_upload(request)
     out = await service.check(state(request), data, name)
+    edits = out.pop("_edits")
+    if request.query_params.get("format") == "lines":
+        return PlainTextResponse(editwire.edits_lines(edits), media_type="text/plain; charset=utf-8")
+    return JSONResponse(out)
+
+
+async def api_check_snapshot(request: Request) -> Response:
+    import json
+
+    await api_user(request)
+    body = await request.body()
+    if len(body) > state(request).settings.max_upload:
+        raise ApiError(413, "工作簿内容超过上传上限。")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "请求内容不是 JSON：加载项应发送工作簿的对象模型快照。") from None
+    out = await service.run_job(state(request), jobs.check_snapshot, doc)
     edits = out.pop("_edits")
     if request.query_params.get("format") == "lines":
         return PlainTextResponse(editwire.edits_lines(edits), media_type="text/plain; charset=utf-8")
@@ -127,6 +145,7 @@ async def api_summary(request: Request) -> Response:
 routes = [
     Route("/healthz", healthz),
     Route("/api/check", api_check, methods=["POST"]),
+    Route("/api/check-snapshot", api_check_snapshot, methods=["POST"]),
     Route("/api/report", api_report, methods=["POST"]),
     Route("/api/submissions", api_submit, methods=["POST"]),
     Route("/api/submissions", api_list, methods=["GET"]),
