@@ -111,3 +111,46 @@ def test_server_address_goes_into_the_conf_sheet(tmp_path):
         addin.build(tmp_path / "b.xlam", server="10.1.2.3")
     with pytest.raises(PerfxlError, match="--server"):
         addin.build(tmp_path / "c.xlam", server_only=True)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    from serverkit import DEPT_A, Server
+
+    s = Server(tmp_path_factory.mktemp("addin-srv") / "data")
+    s.token = s.user("clerk", "clerk", DEPT_A)
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_the_service_answers_the_vba_in_the_line_format_it_parses(service):
+    """What PerfxlServer.CheckBook asks for: the header it checks, a #msg line per button, a count
+    of edit lines that matches, and only edits the VBA's ApplyEdit handles."""
+    from serverkit import SAMPLE_XLSX
+
+    from perfxl.server import editwire
+
+    with service.client(service.token) as c:
+        r = c.post("/api/check?format=lines", files={"file": (SAMPLE_XLSX.name, SAMPLE_XLSX.read_bytes())})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    lines = r.text.replace("\r", "").split("\n")
+    head = lines[0].split("\t")
+    assert head[0] == "#perfxl-edits" and head[1] == "1"
+    body = [ln for ln in lines[1:] if ln and not ln.startswith("#")]
+    assert int(head[2]) == len(body) == len(editwire.parse_lines(r.text))
+    said = editwire.line_messages(r.text)
+    assert said["score"] == "计算完成：总分 98.31 分，等级 优。公式已写回工作簿。"
+    assert said["check"].startswith("校验完成：错误 ") and "错误浅红" in said["check"]
+    handled = set(re.findall(r'^        Case "(\w+)"', _source("PerfxlServer"), re.M))
+    assert {ln.split("\t")[0] for ln in body} <= handled
+    assert any(ln.startswith("MarkCell\t") for ln in body) and any(ln.startswith("SetCell\t") for ln in body)
+
+
+def test_the_service_hosts_an_excel_addin_with_its_address(service):
+    with service.client() as c:
+        r = c.get("/addins/perfxl.xlam?server-only=1")
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    with zipfile.ZipFile(__import__("io").BytesIO(r.content)) as z:
+        strings = [si.findtext("{*}t") for si in ET.fromstring(z.read("xl/sharedStrings.xml"))]
+    assert service.url in strings

@@ -10,7 +10,9 @@ A field is written escaped: ``\\`` → ``\\\\``, TAB → ``\\t``, LF → ``\\n``
 Values carry a one-letter type prefix so text that looks like a number stays text:
 ``s:`` text, ``n:`` number, ``b:`` TRUE/FALSE as 1/0, ``d:`` ISO date, ``e:`` (empty) none.
 Other fields (sheet, cell, formula, …) are plain text; a missing optional field is empty.
-The first line is a header ``#perfxl-edits<TAB>1<TAB><count>``.
+The first line is a header ``#perfxl-edits<TAB>1<TAB><count>``; other lines starting with ``#``
+are not edits (and not counted): ``#msg<TAB>check|score<TAB>text`` carries the sentence the
+clerk is shown for that button (the Excel add-in's VBA shows it; text escaped like a field).
 """
 from __future__ import annotations
 
@@ -127,10 +129,22 @@ def to_line(edit: Any) -> str:
     return "\t".join(parts)
 
 
-def edits_lines(edits: Iterable[Any]) -> str:
-    """The whole line document (header first, LF line ends, trailing LF)."""
+def edits_lines(edits: Iterable[Any], messages: dict[str, str] | None = None) -> str:
+    """The whole line document (header first, LF line ends, trailing LF); ``messages``
+    (button kind → text) become ``#msg`` lines after the header."""
     body = [to_line(e) for e in edits]
-    return "\n".join([f"#perfxl-edits\t{LINES_VERSION}\t{len(body)}", *body]) + "\n"
+    notes = [f"#msg\t{_esc(kind)}\t{_esc(text)}" for kind, text in (messages or {}).items()]
+    return "\n".join([f"#perfxl-edits\t{LINES_VERSION}\t{len(body)}", *notes, *body]) + "\n"
+
+
+def line_messages(text: str) -> dict[str, str]:
+    """The ``#msg`` lines of a line document: kind → text."""
+    out = {}
+    for line in text.split("\n")[1:]:
+        if line.startswith("#msg\t"):
+            _, kind, body = (line.split("\t") + ["", ""])[:3]
+            out[_unesc(kind)] = _unesc(body)
+    return out
 
 
 def parse_lines(text: str) -> list[Any]:
@@ -141,7 +155,7 @@ def parse_lines(text: str) -> list[Any]:
         raise ValueError("not a perfxl edit document")
     out = []
     for line in lines[1:]:
-        if not line:
+        if not line or line.startswith("#"):
             continue
         parts = line.split("\t")
         cls = OPS[parts[0]]

@@ -69,13 +69,21 @@ def cells(model) -> dict[str, dict]:
 def check(data: bytes, name: str) -> dict:
     """``POST /api/check``: the full result and the edits a client applies (score + marks)."""
     from .. import pipeline
-    from . import editwire
+    return check_result(pipeline.process(data, name, score=True, mark=True, apply=False))
 
-    p = pipeline.process(data, name, score=True, mark=True, apply=False)
+
+def check_result(p) -> dict:
+    """The answer of a check from ``pipeline.process(..., apply=False)`` on any source (the
+    uploaded file, or the WPS add-in's object-model snapshot: :mod:`.addins`): the result, the
+    edits and the clerk's messages."""
+    from . import addins, editwire
+
     if not p.ok or p.analysis is None:
         return {"error": p.error}
     edits = list(p.edits)
-    return {**_result(p.analysis), "edits": editwire.edits_json(edits), "_edits": edits}
+    result = _result(p.analysis)
+    return {**result, "messages": addins.clerk_messages(result), "edits": editwire.edits_json(edits),
+            "_edits": edits}
 
 
 def check_snapshot(doc: dict) -> dict:

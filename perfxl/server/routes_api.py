@@ -30,7 +30,7 @@ async def api_check(request: Request) -> Response:
     out = await service.check(state(request), data, name)
     edits = out.pop("_edits")
     if request.query_params.get("format") == "lines":
-        return PlainTextResponse(editwire.edits_lines(edits), media_type="text/plain; charset=utf-8")
+        return PlainTextResponse(editwire.edits_lines(edits, out.get("messages")), media_type="text/plain; charset=utf-8")
     return JSONResponse(out)
 
 

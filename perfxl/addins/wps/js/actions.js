@@ -80,9 +80,10 @@
     return asked.then(function (result) {
       var edits = A.selectEdits(result.edits || [], action);
       A.applyEdits(env.app, book, edits);
+      var said = result.messages || {};  // the service's own sentences, when it sends them
       var lines = [];
-      if (action !== "score") lines.push(M.checkSummary(result));
-      if (action !== "check") lines.push(M.scoreSummary(result));
+      if (action !== "score") lines.push(said.check || M.checkSummary(result));
+      if (action !== "check") lines.push(said.score || M.scoreSummary(result));
       if (!bytes) lines.push(M.SNAPSHOT_USED);
       return { lines: lines, edits: edits.length, bytes: bytes };
     });

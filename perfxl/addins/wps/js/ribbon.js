@@ -20,6 +20,10 @@
 
   function env() {
     var settings = PerfxlSettings.load(stores());
+    if (!settings.server && /^https?:$/.test(window.location.protocol)) {
+      // online mode: the add-in was loaded from the bureau's service itself
+      settings = { server: window.location.origin, token: settings.token };
+    }
     return {
       app: app(),
       fs: fileSystem(),
