@@ -69,6 +69,7 @@ def cells(model) -> dict[str, dict]:
 def check(data: bytes, name: str) -> dict:
     """``POST /api/check``: the full result and the edits a client applies (score + marks)."""
     from .. import pipeline
+
     return check_result(pipeline.process(data, name, score=True, mark=True, apply=False))
 
 
