@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -115,6 +117,14 @@ def _xlam(server: str, server_only: bool) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="perfxl-xlam-") as tmp:
         return addin.build(Path(tmp) / "perfxl.xlam", server=server, server_only=server_only).read_bytes()
+
+
+def cors() -> Middleware:
+    """Let an add-in installed offline (its page is not served from here) call the API with its
+    token: any origin may send Authorization, never cookies (``allow_credentials`` stays off, so
+    a clerk's browser session is never used cross-origin)."""
+    return Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
+                      allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600)
 
 
 def extra_routes() -> list[BaseRoute]:

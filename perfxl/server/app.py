@@ -133,7 +133,8 @@ def create_app(settings: Settings) -> Starlette:
               [Mount("/static", StaticFiles(directory=HERE / "static"), name="static")] + addins.routes())
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, limit=settings.max_upload + MB),
+        middleware=[addins.cors(),
+                    Middleware(Guard, limit=settings.max_upload + MB),
                     Middleware(SessionMiddleware, secret_key=settings.secret.hex(), session_cookie="perfxl_session",
                                max_age=settings.session_hours * 3600, same_site="lax",
                                https_only=settings.secure_cookies)],

@@ -178,6 +178,13 @@ test("the service hosts the add-in, the list WPS reads and the offline zip", asy
     assert.equal(await r.text(), fs.readFileSync(path.join(ADDIN, "..", f), "utf8"), f);
   }
   assert.equal((await fetch(base + "/wps/../pyproject.toml")).status, 404);
+  // an add-in installed offline calls from another origin: the preflight allows the token, no cookies
+  const pre = await fetch(base + "/api/check", { method: "OPTIONS", headers: {
+    Origin: "http://wps-addin.local", "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization" } });
+  assert.equal(pre.status, 200);
+  assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+  assert.equal(pre.headers.get("access-control-allow-credentials"), null);
   const zip = Buffer.from(await (await fetch(base + "/addins/perfxl-wps.zip")).arrayBuffer());
   assert.equal(zip.subarray(0, 2).toString(), "PK");
   assert.ok(zip.includes(Buffer.from("perfxl_")) && zip.includes(Buffer.from("ribbon.xml")));
