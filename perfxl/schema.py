@@ -184,7 +184,7 @@ TABLES: tuple[TableDef, ...] = (
               C("二级指标", TEXT, width=12), C("三级指标", TEXT, width=30),
               C("分值", NUMBER, width=8), C("评分方式", TEXT, True, SCORE_MODES, 10),
               C("计算值", NUMBER, width=12, computed=True),
-              C("自评得分", NUMBER, width=10, computed=True), C("评价说明", TEXT, width=70)),
+              C("自评得分", NUMBER, width=10, computed=True), C("评价说明", TEXT, width=90)),
              0, "指标编号"),
     TableDef("tbl_narrative", S_TEXT, "报告正文（四、主要绩效及以后各部分）",
              (C("章节", TEXT, True, width=16, suggestions=SECTION_VALUES), C("标题", TEXT, width=40), C("正文", TEXT, width=100)),

@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from . import guards, schema
+from . import guards, pagesetup, schema
 from .cellref import sheet_ref
 from .fileio import normalize_zip, write_output
 from .rulepack import RulePack
@@ -39,6 +39,7 @@ CALC_FONT = Font(color="1F4E79", bold=True)
 TITLE_FONT = Font(size=16, bold=True)
 HELP_FONT = Font(size=9, italic=True, color="7F7F7F")
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 FIXED_TIME = dt.datetime(2024, 1, 1)
 
 SHEET_TITLES = {
@@ -73,9 +74,11 @@ HELP_TEXT = (
     "2. 黄色单元格为填报项；灰色单元格为自动计算项（公式），请勿覆盖。",
     "3. 金额单位均为万元，保留两位小数；比率以百分比显示。",
     "4. 表格（表1、表2、表4、表5 等）可在表格内部插入或删除行，请勿改动表头文字。",
-    "5. 请勿修改或删除“名称管理器”中的名称（如 dept_name、income_total），其他系统依赖这些名称读取数据。",
-    "6. 填写完成后，在 Excel 的“绩效自评”选项卡点击“一键完成”，或在命令行运行：perfxl check / score / report。",
-    "7. 校验结果会写入“校验结果”工作表，并在有问题的单元格上标色、加批注。",
+    "5. 填写时，鼠标停在黄色单元格上会显示填写提示；填错（如金额填了文字、人数填了小数、得分超过分值）会被当场拒绝，并说明应当怎样填。",
+    "6. 有下拉箭头的单元格请从列表中选择。灰色单元格和表头已锁定，以防误改；确需修改时，可在“审阅”选项卡点击“撤销工作表保护”（没有密码）。",
+    "7. 请勿修改或删除“公式”选项卡“名称管理器”中的名称，财政部门的汇总程序依靠这些名称读取数据。",
+    "8. 填写完成后，在 Excel 的“绩效自评”选项卡点击“一键完成”；校验发现的问题会列在“校验结果”工作表中，有问题的单元格会标色并加批注。",
+    "9. 明年填报时，可用今年的工作簿生成明年的空白表：部门职责、单位编制、绩效目标和报告章节会自动带入，金额留空待填。",
 )
 
 
@@ -88,15 +91,6 @@ def _put(ws, coord: str, value: Any, kind: str | None = None):
     else:
         c.value = value
     return c
-
-
-def _lines(text: Any, width: float) -> int:
-    """Rough number of wrapped lines a text needs in a column (CJK characters count double)."""
-    if not isinstance(text, str) or not text:
-        return 1
-    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-    return sum(1 + int(max(0, len(part) and sum(2 if ord(ch) > 0x2E7F else 1 for ch in part) - 1) // max(1, int(width * 1.1)))
-               for part in text.split("\n")) if units else 1
 
 
 def _iso_date(v: Any) -> Any:
@@ -119,8 +113,7 @@ def _style_input(c, kind: str, computed: bool = False, fixed: bool = False) -> N
         c.font = CALC_FONT
     c.protection = guards.LOCKED if computed or fixed else guards.UNLOCKED
     c.number_format = FMT.get(kind, "General")
-    if kind == schema.TEXT:
-        c.alignment = WRAP
+    c.alignment = WRAP if kind == schema.TEXT else TOP
 
 
 def _title(ws, sheet: str) -> None:
@@ -128,36 +121,43 @@ def _title(ws, sheet: str) -> None:
     ws["A1"].font = TITLE_FONT
     ws["A2"] = SHEET_HELP.get(sheet, "")
     ws["A2"].font = HELP_FONT
-    ws.column_dimensions["A"].width = 4
-    ws.column_dimensions["B"].width = 40
-    ws.column_dimensions["C"].width = 24
-    ws.column_dimensions["D"].width = 8
-    ws.column_dimensions["E"].width = 60
+    ws.column_dimensions["A"].width = 2
     ws.sheet_view.showGridLines = False
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
 
 
 def _define(wb: Workbook, name: str, sheet: str, cell: str) -> None:
     wb.defined_names[name] = DefinedName(name, attr_text=sheet_ref(sheet, cell))
 
 
+# Text fields that hold a paragraph: the value cell spans columns C:E even when empty.
+_LONG_TEXT = frozenset({"duty_basis", "overall_goal", "exp_project_desc"})
+
+
 def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int,
                 rules: guards.SheetRules) -> int:
     """Lay out the fields of one sheet as label | value | unit | help; returns next free row."""
+    fields = [f for f in schema.FIELDS if f.sheet == sheet]
+    if not fields:
+        return start + 1
+    has_table = any(t.sheet == sheet for t in schema.TABLES)
+    labels = max(pagesetup.text_width(f.label + ("（必填）" if f.required else "")) for f in fields)
+    pagesetup.widen(ws, "B", 20 if has_table else min(44, labels + 2))
+    pagesetup.widen(ws, "C", 20)
+    if any(f.unit for f in fields):
+        pagesetup.widen(ws, "D", 6)
+    if any(f.help for f in fields):
+        pagesetup.widen(ws, "E", 36)
     row = start
     group = None
-    for f in (f for f in schema.FIELDS if f.sheet == sheet):
+    for f in fields:
         if f.group != group:
             group = f.group
             ws.cell(row, 2, group).font = Font(bold=True)
             for col in range(2, 6):
                 ws.cell(row, col).fill = GROUP_FILL
             row += 1
-        ws.cell(row, 2, f.label + ("（必填）" if f.required else "")).border = BORDER
+        label = ws.cell(row, 2, f.label + ("（必填）" if f.required else ""))
+        label.border, label.alignment = BORDER, WRAP
         coord = f"C{row}"
         if f.parts:
             _put(ws, coord, "=" + "+".join(f.parts), "formula")
@@ -169,12 +169,14 @@ def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int,
         _style_input(ws[coord], f.kind, computed=bool(f.parts))
         if not f.parts:
             rules.add(guards.kind_rule(f.kind, f.label, f.unit, f.help, f.name), coord)
-        if f.kind == schema.TEXT and len(str(values.get(f.name) or "")) > 20:
-            ws.merge_cells(f"C{row}:E{row}")
-            ws.row_dimensions[row].height = min(409, 15 * (1 + len(str(values[f.name])) // 45))
+        if f.kind == schema.TEXT and (len(str(values.get(f.name) or "")) > 20 or f.name in _LONG_TEXT):
+            ws.merge_cells(f"C{row}:E{row}")  # row height: pagesetup.fit, from the merged width
+            if not values.get(f.name):
+                ws.row_dimensions[row].height = 48  # room to type a paragraph
         else:
-            ws.cell(row, 4, f.unit)
+            ws.cell(row, 4, f.unit).alignment = TOP
             ws.cell(row, 5, f.help).font = HELP_FONT
+            ws.cell(row, 5).alignment = WRAP
         _define(wb, f.name, sheet, coord)
         row += 1
     return row + 1
@@ -203,9 +205,6 @@ def _table(wb, ws, tdef: schema.TableDef, rows: list[Mapping[str, Any]], start: 
     n = max(1, len(rows) if rows else tdef.blank_rows)
     for r in range(n):
         data = rows[r] if r < len(rows) else {}
-        lines = max([1] + [_lines(data.get(c.header), c.width) for c in tdef.columns if c.kind == schema.TEXT])
-        if lines > 1:
-            ws.row_dimensions[head + 1 + r].height = min(409, 15 * lines)
         for i, col in enumerate(tdef.columns):
             c = ws.cell(head + 1 + r, first_col + i)
             v = data.get(col.header)
@@ -280,14 +279,16 @@ def _budget_block(ws, start: int) -> int:
     return start + 2 + len(lines) + 1
 
 
-def _outputs_block(wb, ws, outputs, start: int, heading: str) -> int:
-    ws.cell(start, 2, heading).font = Font(bold=True, size=12)
+def _outputs_block(wb, ws, outputs, start: int, heading: str, label_col: int = 2,
+                   value_col: int = 3) -> int:
+    """Grey result cells under a heading: label | value (the defined name is not shown)."""
+    ws.cell(start, label_col, heading).font = Font(bold=True, size=12)
     row = start + 1
     for o in outputs:
-        ws.cell(row, 2, o.label).border = BORDER
-        c = ws.cell(row, 3)
+        label = ws.cell(row, label_col, o.label)
+        label.border, label.alignment = BORDER, WRAP
+        c = ws.cell(row, value_col)
         _style_input(c, o.kind, computed=True)
-        ws.cell(row, 4, o.name).font = HELP_FONT
         _define(wb, o.name, o.sheet, c.coordinate)
         row += 1
     return row + 1
@@ -307,6 +308,27 @@ def _score_rows(pack: RulePack, given: list[Mapping[str, Any]]) -> list[dict[str
     return rows
 
 
+# 评分参数 columns (B..F): 参数, 取值, 名称, 所属指标, 说明 — widths for the rows the scoring
+# writer adds; wrapping comes from the column style, which new cells take.
+_PARAM_WIDTHS = (30, 10, 30, 20, 48)
+
+
+def _params_sheet(ws, pack: RulePack) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for i, (h, width) in enumerate(zip(("参数", "取值", "名称", "所属指标", "说明"), _PARAM_WIDTHS)):
+        c = ws.cell(4, 2 + i, h)
+        c.font, c.fill, c.border = Font(bold=True), HEAD_FILL, BORDER
+        dim = ws.column_dimensions[get_column_letter(2 + i)]
+        dim.width = width
+        dim.alignment = Alignment(wrap_text=True, vertical="top")
+    for r, p in enumerate(pack.params, start=5):
+        lines = max(pagesetup.wrapped_lines(str(text or ""), width)
+                    for text, width in zip((p.label, p.value, p.name, p.indicator, p.note), _PARAM_WIDTHS))
+        if lines > 1:
+            ws.row_dimensions[r].height = lines * pagesetup.LINE_HEIGHT + 4
+
+
 def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) -> Workbook:
     """The standard workbook as an openpyxl Workbook (no scoring formulas yet)."""
     pack = pack or load_rules()
@@ -317,8 +339,13 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
     wb.remove(wb.active)
     help_ws = wb.create_sheet(schema.S_HELP)
     for i, line in enumerate(HELP_TEXT, start=1):
-        help_ws.cell(i, 1, line).font = TITLE_FONT if i == 1 else Font(size=11)
-    help_ws.column_dimensions["A"].width = 110
+        c = help_ws.cell(i, 1, line)
+        c.font = TITLE_FONT if i == 1 else Font(size=11)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    help_ws.column_dimensions["A"].width = 70  # one column: LibreOffice does not shrink it to fit
+    help_ws.sheet_view.showGridLines = False
+    pagesetup.fit(help_ws)
+    pagesetup.print_setup(help_ws)
     guards.protect(help_ws)
     for sheet in schema.SHEET_ORDER[1:]:
         ws = wb.create_sheet(sheet)
@@ -327,12 +354,15 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
         row = _field_rows(wb, ws, sheet, values, 4, rules)
         if sheet == schema.S_BUDGET:
             row = _budget_block(ws, row)
-            row = _outputs_block(wb, ws, schema.RATE_OUTPUTS, row, "自动计算的比率（perfxl 写入公式）")
+            row = _outputs_block(wb, ws, schema.RATE_OUTPUTS, row, "自动计算的比率")
+        title_rows = None
         for tdef in (t for t in schema.TABLES if t.sheet == sheet):
             rows = list(tables.get(tdef.name, []))
             if tdef.name == "tbl_scores":
                 rows = _score_rows(pack, rows)
             row, ref = _table(wb, ws, tdef, rows, row, rules)
+            head_row = int(re.match(r"[A-Z]+(\d+)", ref).group(1))
+            title_rows = f"{head_row}:{head_row}"  # printed on every page
             if tdef.name == "tbl_scores":
                 score_col = "I"  # 自评得分 (table starts at column B)
                 head = int(re.match(r"[A-Z]+(\d+)", ref).group(1))
@@ -341,13 +371,16 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
                     if ind.input:  # 计算值 of a rate-driven indicator is a rate: show it as one
                         ws[f"H{head + 1 + i}"].number_format = FMT[schema.RATE]
                 ws.freeze_panes = f"C{head + 1}"
+                ws.column_dimensions["B"].hidden = True  # 指标编号: ids are for perfxl, not the clerk
         if sheet == schema.S_SCORES:
-            row = _outputs_block(wb, ws, schema.TOTAL_OUTPUTS, row, "得分汇总（perfxl 写入公式）")
+            # under the scores: labels beside 三级指标 (E), values in the 自评得分 column (I)
+            row = _outputs_block(wb, ws, schema.TOTAL_OUTPUTS, row, "得分汇总（自动计算）", 5, 9)
         if sheet == schema.S_PARAMS:
-            for i, h in enumerate(("参数", "取值", "名称", "所属指标", "说明")):
-                c = ws.cell(4, 2 + i, h)
-                c.font, c.fill, c.border = Font(bold=True), HEAD_FILL, BORDER
+            _params_sheet(ws, pack)
+            title_rows = "4:4"
         rules.apply(ws)
+        pagesetup.fit(ws)
+        pagesetup.print_setup(ws, title_rows)
         guards.protect(ws)
     wb.properties.creator = "perfxl"
     wb.properties.created = FIXED_TIME

@@ -409,11 +409,11 @@ def check_sums(ctx: Ctx) -> Iterator[Finding]:
         s = sum(nums)
         if abs(total.value - s) > TOLERANCE:
             names = "、".join(ctx.label(p) for p in f.parts)
-            formula = "=" + "+".join(f.parts)
             typed_over = True
             yield _at("sum-mismatch", total,
                       f"“{f.label}”为 {money(total.value)}，但各分项（{names}）之和为 {money(s)}。",
-                      f"“{f.label}”应由公式自动合计：请恢复公式 {formula}，或核对各分项金额。")
+                      f"“{f.label}”是自动合计（{' + '.join(ctx.label(p) for p in f.parts)}），不要手工填写："
+                      "请从空白标准工作簿复制该单元格恢复自动合计，或核对各分项金额。")
     inc, exp = ctx.num("income_total"), ctx.num("exp_total")
     if typed_over:
         inc = exp = None
