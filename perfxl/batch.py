@@ -78,9 +78,13 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
     return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
 
 
-def _init_worker() -> None:
+def _init_worker(pdf_settings: dict | None = None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: only the parent handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if pdf_settings is not None:  # the parent's LibreOffice settings (the forkserver may predate
+        from .report.converter import apply_settings  # them); LibreOffice starts on the first PDF
+
+        apply_settings(pdf_settings)
 
 
 
@@ -217,7 +221,9 @@ def _process_pool(jobs: int) -> Executor:
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["perfxl.warm"])
-    return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker)
+    from .report.converter import settings
+
+    return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(settings(),))
 
 
 class _Engine:
@@ -408,6 +414,7 @@ class _Run:
                  opts: tuple, progress: bool):
         self.src, self.dst, self.files, self.names, self.pack = src, dst, files, names, pack
         pdf, charts = opts
+        self.pdf = pdf
         options = {"pdf": pdf, "charts": charts, "mark": True, "report": True}
         self.salt = hashlib.sha256(json.dumps([__version__, pack_hash(pack), options]).encode()).digest()
         self.cache_path = dst / CACHE_NAME
@@ -468,6 +475,8 @@ class _Run:
             if stale in outs.values():
                 (self.dst / stale).unlink(missing_ok=True)
         self.rows[out.file] = out.row
+        if self.pdf and "report" in out.files and "pdf" not in out.files:
+            self.keys[out.file] = ""  # the PDF failed (reason in the row): redone next run
         self.cache[out.file] = {"key": self.keys[out.file], "outputs": sorted(written), "row": out.row}
         r = self.result
         r.processed += 1

@@ -148,6 +148,9 @@ class Result:
     detail: str | None = None   # the traceback of an internal error, for the maintainer
     timings: dict[str, float] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
+    # Chinese: why no PDF was made although asked for (LibreOffice missing, hung, died); the
+    # workbook's status stands and its report is kept (``未能生成 PDF：…``)
+    pdf_error: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -231,7 +234,7 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
     analysis: Analysis | None = None
     findings: tuple[Finding, ...] = ()
     edits: tuple[Edit, ...] = ()
-    wb = doc = pdf_bytes = None
+    wb = doc = pdf_bytes = pdf_error = None
     try:
         try:
             pack = pack or load_rules()
@@ -274,16 +277,24 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
         if report:
             t0 = time.perf_counter()
             doc = _guard(name, "report", _report_bytes, analysis, charts, template)
-            if pdf:
+            t["report"] = time.perf_counter() - t0
+            if pdf:  # this process's LibreOffice (perfxl.report.converter, kept alive)
                 from .report.pdf import docx_to_pdf_bytes
 
-                pdf_bytes = _guard(name, "report", docx_to_pdf_bytes, doc)
-            t["report"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                try:
+                    pdf_bytes = docx_to_pdf_bytes(doc)
+                except PerfxlError as e:  # the report stands; the reason goes with it
+                    pdf_error = f"未能生成 PDF：{e}"
+                except Exception as e:
+                    raise _internal(name, "report", e) from e
+                t["pdf"] = time.perf_counter() - t0
     except _Failed as f:
         return Result(name, Status.FAILED, analysis, model, findings, edits, wb, doc, pdf_bytes,
                       f.error, f.stage, f.detail, t)
     status = Status.HAS_ERRORS if analysis.errors else Status.OK
-    return Result(name, status, analysis, model, findings, edits, wb, doc, pdf_bytes, timings=t)
+    return Result(name, status, analysis, model, findings, edits, wb, doc, pdf_bytes, timings=t,
+                  pdf_error=pdf_error)
 
 
 def _report_bytes(analysis: Analysis, charts: bool, template: str | os.PathLike | None) -> bytes:

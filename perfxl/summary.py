@@ -114,6 +114,8 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
         status, reason = HAS_ERRORS, f"校验发现 {errors} 条错误：" + "、".join(titles)
     else:
         status, reason = OK, ""
+    if processed.pdf_error:  # asked for, not made: the report is there, the reason here
+        reason = "；".join(x for x in (reason, processed.pdf_error) if x)
     row = empty_row(pack, file, status, reason)
     year = model.get("fiscal_year")
     row["部门名称"] = model.get("dept_name")

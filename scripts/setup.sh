@@ -13,6 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 has_font() { fc-list 2>/dev/null | grep -i "$1" >/dev/null; }
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui libreoffice-writer-nogui)
+# LibreOffice's Python bridge: perfxl keeps one LibreOffice alive per process and drives it over UNO
+/usr/bin/python3 -c "import uno" >/dev/null 2>&1 || need+=(python3-uno)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 has_font "Noto Serif CJK" || need+=(fonts-noto-cjk)
 has_font "AR PL UKai" || need+=(fonts-arphic-ukai)

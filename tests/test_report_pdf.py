@@ -31,10 +31,12 @@ def test_fonts_conf_is_valid_fontconfig():
 def test_missing_libreoffice_is_one_chinese_sentence(monkeypatch):
     from perfxl.errors import PerfxlError
 
+    pdf.close_shared()  # this process's converter found LibreOffice before: start afresh
     monkeypatch.setenv("PERFXL_SOFFICE", "/nonexistent/soffice")
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(PerfxlError, match="未找到 LibreOffice"):
         pdf.docx_to_pdf_bytes(b"PK")
+    pdf.close_shared()
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """Report .docx → PDF with headless LibreOffice, with Chinese official fonts mapped.
 
 Linux machines have none of 仿宋_GB2312 / 方正小标宋简体 / 黑体 / 楷体_GB2312; without help LibreOffice
-prints every Chinese face as one fallback.  Each conversion therefore runs with
+prints every Chinese face as one fallback.  Each LibreOffice perfxl starts
+(:mod:`.converter`, one kept alive per process) therefore runs with
 
-* a fresh LibreOffice profile (``-env:UserInstallation=file://<tmp>``): concurrent conversions
+* its own LibreOffice profile (``-env:UserInstallation=file://<tmp>``): concurrent converters
   never share or lock a profile and the user's own profile is untouched;
 * ``FONTCONFIG_FILE`` pointing at a generated ``fonts.conf`` that includes the system
   configuration and adds ``<alias binding="same">`` rules mapping each official face to the
@@ -15,12 +16,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ..errors import PerfxlError
 
 #: official face names (as templates write them) → installed faces to use, best first.
 ALIASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
@@ -38,7 +36,6 @@ ALIASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 #: faces printed in a heavier weight than their stand-in's regular (小标宋 is a bold Song).
 BOLD_FACES = ("方正小标宋简体", "方正小标宋_GBK", "方正小标宋", "FZXiaoBiaoSong-B05S", "小标宋")
 SYSTEM_FONTS_CONF = "/etc/fonts/fonts.conf"
-TIMEOUT_S = 180.0
 
 
 def fonts_conf() -> str:
@@ -74,32 +71,22 @@ def environment(workdir: Path) -> dict[str, str]:
     return env
 
 
-def docx_to_pdf_bytes(docx: bytes, *, timeout: float = TIMEOUT_S) -> bytes:
-    """Convert a .docx (bytes) to PDF bytes with LibreOffice.
+def docx_to_pdf_bytes(docx: bytes, *, timeout: float | None = None) -> bytes:
+    """Convert a .docx (bytes) to PDF bytes with this process's LibreOffice
+    (:func:`perfxl.report.converter.shared`: started on first use, kept for the next files).
 
     Raises :class:`~perfxl.errors.PerfxlError` (Chinese) when LibreOffice is missing, times
-    out or produces nothing.
+    out, dies or produces nothing.
     """
-    exe = find_soffice()
-    if exe is None:
-        raise PerfxlError("未找到 LibreOffice（soffice），无法生成 PDF。请安装 LibreOffice，"
-                          "或不加 --pdf 只生成 Word 报告。")
-    with tempfile.TemporaryDirectory(prefix="perfxl-pdf-") as tmp:
-        work = Path(tmp)
-        src = work / "report.docx"
-        src.write_bytes(docx)
-        profile = work / "profile"
-        cmd = [exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--nologo",
-               "--nodefault", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(work / "out"), str(src)]
-        try:
-            proc = subprocess.run(cmd, env=environment(work), capture_output=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise PerfxlError(f"LibreOffice 转换 PDF 超时（超过 {int(timeout)} 秒），Word 报告已生成。") from None
-        except OSError as e:
-            raise PerfxlError(f"无法启动 LibreOffice（{e.strerror}），未生成 PDF。") from None
-        out = work / "out" / "report.pdf"
-        if not out.exists() or out.stat().st_size == 0:
-            detail = (proc.stderr or proc.stdout or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
-            raise PerfxlError("LibreOffice 未能把报告转换为 PDF" + (f"（{detail[0]}）" if detail else "") + "。")
-        return out.read_bytes()
+    from .converter import shared
+
+    return shared().convert(docx, timeout=timeout)
+
+
+def __getattr__(name: str):
+    # the converter lives in its own module (it imports this one): pdf.Converter, pdf.shared
+    if name in ("Converter", "shared", "close_shared"):
+        from . import converter
+
+        return getattr(converter, name)
+    raise AttributeError(name)

@@ -1,0 +1,364 @@
+"""One LibreOffice kept alive per process: .docx bytes in, PDF bytes out.
+
+Starting LibreOffice (and creating its profile) is most of the cost of a one-off
+``soffice --convert-to pdf``.  A :class:`Converter` starts one headless LibreOffice with its own
+profile and keeps it, driving it over UNO through :mod:`.lo_bridge`, a small script run by a
+Python that has LibreOffice's ``uno`` module (Debian's ``/usr/bin/python3`` with
+``python3-uno``; the LibreOffice's own ``program/python`` elsewhere) and talked to over its
+stdin/stdout.  The fonts mapping is the one of :mod:`.pdf` (``FONTCONFIG_FILE``).
+
+* Each conversion has a time limit (:data:`TIMEOUT_S`, ``$PERFXL_PDF_TIMEOUT``): past it the
+  driver and its LibreOffice are killed (the whole process group, a stopped process included)
+  and the next conversion starts a fresh one.  A LibreOffice that died is restarted the same way.
+* Every failure is a :class:`~perfxl.errors.PerfxlError` with a Chinese sentence; the caller
+  keeps its .docx.
+* Without a ``uno`` module (or with ``$PERFXL_UNO_PYTHON`` set to ``none``) each conversion is
+  a one-off ``soffice --convert-to pdf`` reusing the converter's profile: slower, same PDF.
+* A profile that started and shut down cleanly is kept as a template in the user's cache
+  folder, so the next process starts LibreOffice without creating a profile (about a second).
+
+:func:`shared` is the per-process converter that :func:`perfxl.report.pdf.docx_to_pdf_bytes`,
+the batch workers and the server's PDF workers use; it is closed when the process exits.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from ..errors import PerfxlError
+from .pdf import environment, find_soffice
+
+TIMEOUT_S = 120.0        # one conversion (the reports take well under a second)
+START_TIMEOUT_S = 90.0   # LibreOffice starting, a fresh profile included
+CLOSE_WAIT_S = 3.0
+BRIDGE = Path(__file__).with_name("lo_bridge.py")
+NO_SOFFICE = ("未找到 LibreOffice（soffice），无法生成 PDF。请安装 LibreOffice，"
+              "或不加 --pdf 只生成 Word 报告。")
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def uno_python_candidates(soffice: str) -> list[str]:
+    """Pythons that may have LibreOffice's ``uno`` module, best first."""
+    env = os.environ.get("PERFXL_UNO_PYTHON")
+    if env is not None:
+        return [] if env.strip().lower() in ("", "none", "0", "off") else [env]
+    program = Path(os.path.realpath(soffice)).parent
+    found = [str(p) for p in (program / "python", program / "python.exe") if p.is_file()]
+    return found + [p for p in ("/usr/bin/python3", shutil.which("python3")) if p and Path(p).is_file()]
+
+
+def _profile_cache(soffice: str) -> Path | None:
+    try:
+        real = os.path.realpath(soffice)
+        key = hashlib.sha256(f"{real}:{os.stat(real).st_mtime_ns}".encode()).hexdigest()[:16]
+    except OSError:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "perfxl" / f"lo-profile-{key}"
+
+
+class Converter:
+    """A LibreOffice kept alive for many conversions; use as a context manager or close it.
+
+    ``timeout``: seconds one conversion may take (default :data:`TIMEOUT_S`, or
+    ``$PERFXL_PDF_TIMEOUT``).  Not for use from several threads at once (calls are serialised).
+    """
+
+    def __init__(self, timeout: float | None = None, start_timeout: float | None = None):
+        self.timeout = timeout or _env_float("PERFXL_PDF_TIMEOUT", TIMEOUT_S)
+        self.start_timeout = start_timeout or _env_float("PERFXL_PDF_START_TIMEOUT", START_TIMEOUT_S)
+        self._lock = threading.Lock()
+        self._dir: Path | None = None
+        self._proc: subprocess.Popen | None = None
+        self._buf = b""
+        self._pythons: list[str] | None = None  # None: not looked for yet; []: no uno → one-off calls
+        self._soffice: str | None = None
+        self.office_pid: int | None = None     # the started soffice (its soffice.bin is a child)
+        self.starts = 0                        # LibreOffice starts so far (restarts included)
+        self._seq = 0
+        self._owner = os.getpid()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def convert(self, docx: bytes, timeout: float | None = None) -> bytes:
+        """The PDF of ``docx`` (bytes).  Raises :class:`PerfxlError` (Chinese) on any failure."""
+        limit = timeout or self.timeout
+        with self._lock:
+            work = self._workdir()
+            self._seq += 1
+            src, dst = work / "io" / f"{self._seq}.docx", work / "io" / f"{self._seq}.pdf"
+            src.parent.mkdir(exist_ok=True)
+            src.write_bytes(docx)
+            try:
+                if self._use_uno():
+                    self._convert_uno(src, dst, limit)
+                if not self._pythons:
+                    self._convert_cli(src, dst, limit)
+                if not dst.is_file() or dst.stat().st_size == 0:
+                    raise PerfxlError("LibreOffice 未能把报告转换为 PDF（没有输出）。")
+                return dst.read_bytes()
+            finally:
+                src.unlink(missing_ok=True)
+                dst.unlink(missing_ok=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def close(self) -> None:
+        """Shut LibreOffice down (killed if it does not stop at once) and delete the profile."""
+        if os.getpid() != self._owner:  # a forked child's copy: the parent's LibreOffice is not ours
+            return
+        with self._lock:
+            cache = _profile_cache(self._soffice) if self._soffice else None
+            # a clean shutdown only to keep its profile as the template; else killed at once
+            # (its profile is deleted anyway)
+            clean = self._stop(graceful=cache is not None and not cache.exists())
+            if clean and self._dir is not None:
+                self._save_profile_template()
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._dir = None
+
+    def __enter__(self) -> "Converter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the UNO driver -------------------------------------------------------------------
+
+    def _workdir(self) -> Path:
+        if self._dir is None:
+            self._soffice = find_soffice()
+            if self._soffice is None:
+                raise PerfxlError(NO_SOFFICE)
+            self._dir = Path(tempfile.mkdtemp(prefix="perfxl-lo-"))
+            self._env = environment(self._dir)
+            self._load_profile_template()
+        return self._dir
+
+    def _use_uno(self) -> bool:
+        if self._pythons is None:
+            self._pythons = uno_python_candidates(self._soffice)
+        return bool(self._pythons)
+
+    def _start(self) -> None:
+        env = {k: v for k, v in self._env.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+        profile = (self._dir / "profile").as_uri()
+        while self._pythons:
+            python = self._pythons[0]
+            pipe = f"perfxl-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            log = open(self._dir / "bridge.log", "ab")
+            try:
+                self._proc = subprocess.Popen(
+                    [python, str(BRIDGE), self._soffice, profile, pipe, str(self.start_timeout)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=self._dir,
+                    start_new_session=True)  # its own process group: a time-out kills it all
+            except OSError:
+                self._pythons.pop(0)
+                continue
+            finally:
+                log.close()
+            self._buf = b""
+            self.starts += 1
+            msg = self._reply(self.start_timeout + 10, starting=True)
+            if msg.get("ready"):
+                self.office_pid = msg.get("pid")
+                return
+            self._stop(graceful=False)
+            if msg.get("no_uno"):  # this Python has no uno module: try the next, else one-off calls
+                self._pythons.pop(0)
+                continue
+            raise PerfxlError(f"LibreOffice 无法启动，未生成 PDF（{msg.get('error', '原因不明')}）。")
+
+    def _convert_uno(self, src: Path, dst: Path, limit: float, resent: bool = False) -> None:
+        if not self.alive:
+            self._stop(graceful=False)
+            self._start()
+            if not self._pythons:  # no uno after all: the caller converts with soffice --convert-to
+                return
+        try:
+            self._proc.stdin.write((json.dumps({"in": str(src), "out": str(dst)}) + "\n").encode())
+            self._proc.stdin.flush()
+        except OSError:
+            self._stop(graceful=False)
+            raise PerfxlError("LibreOffice 意外退出，未生成 PDF；已重新启动 LibreOffice 处理其余文件。") from None
+        msg = self._reply(limit)
+        if not msg.get("ok"):
+            if msg.get("resend") and not resent:  # LibreOffice died while idle: a new one, same file
+                self._stop(graceful=False)
+                return self._convert_uno(src, dst, limit, resent=True)
+            if msg.get("fatal"):
+                self._stop(graceful=False)
+                raise PerfxlError("LibreOffice 在转换时意外退出，未生成 PDF；已重新启动 LibreOffice 处理其余文件。")
+            raise PerfxlError(f"LibreOffice 未能把报告转换为 PDF（{msg.get('error', '原因不明')}）。")
+
+    def _reply(self, limit: float, starting: bool = False) -> dict:
+        """The driver's next JSON line; kills it and raises when it takes longer than ``limit``."""
+        proc = self._proc
+        deadline = time.monotonic() + limit
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    self._stop(graceful=False)
+                    what = "启动" if starting else "转换 PDF 时"
+                    raise PerfxlError(f"LibreOffice {what}超时（超过 {limit:.0f} 秒），未生成 PDF；"
+                                      "已结束该 LibreOffice，其余文件会用新启动的 LibreOffice 继续转换。")
+                chunk = os.read(fd, 65536)
+                if not chunk:  # the driver is gone (LibreOffice killed, crashed)
+                    self._stop(graceful=False)
+                    if starting:
+                        raise PerfxlError(f"LibreOffice 无法启动，未生成 PDF（{self._log_tail() or '原因不明'}）。")
+                    raise PerfxlError("LibreOffice 在转换时意外退出，未生成 PDF；已重新启动 LibreOffice 处理其余文件。")
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except ValueError:
+            return {"ok": False, "error": line.decode("utf-8", "replace")[:200]}
+
+    def _log_tail(self) -> str:
+        try:
+            lines = (self._dir / "bridge.log").read_text("utf-8", "replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1][:200] if lines else ""
+
+    def _stop(self, graceful: bool) -> bool:
+        """End the driver and its LibreOffice; True when it shut down by itself."""
+        proc, self._proc, self.office_pid = self._proc, None, None
+        if proc is None:
+            return False
+        clean = False
+        if graceful and proc.poll() is None:
+            try:
+                proc.stdin.close()  # end of input: the driver terminates LibreOffice and exits
+                proc.wait(CLOSE_WAIT_S)
+                clean = proc.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # stopped or hung members included
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+        for f in (proc.stdin, proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        return clean
+
+    # -- one-off calls (no uno module) ----------------------------------------------------
+
+    def _convert_cli(self, src: Path, dst: Path, limit: float) -> None:
+        cmd = [self._soffice, f"-env:UserInstallation={(self._dir / 'profile').as_uri()}", "--headless",
+               "--norestore", "--nologo", "--nodefault", "--nolockcheck", "--convert-to", "pdf",
+               "--outdir", str(dst.parent), str(src)]
+        try:
+            proc = subprocess.Popen(cmd, env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as e:
+            raise PerfxlError(f"无法启动 LibreOffice（{e.strerror}），未生成 PDF。") from None
+        self.starts += 1
+        try:
+            out, err = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise PerfxlError(f"LibreOffice 转换 PDF 超时（超过 {limit:.0f} 秒），未生成 PDF。") from None
+        if not dst.is_file() or dst.stat().st_size == 0:
+            detail = (err or out or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise PerfxlError("LibreOffice 未能把报告转换为 PDF" + (f"（{detail[0]}）" if detail else "") + "。")
+
+    # -- the profile template -------------------------------------------------------------
+
+    def _load_profile_template(self) -> None:
+        cache = _profile_cache(self._soffice)
+        if cache is not None and cache.is_dir():
+            try:
+                shutil.copytree(cache, self._dir / "profile")
+            except OSError:
+                shutil.rmtree(self._dir / "profile", ignore_errors=True)
+
+    def _save_profile_template(self) -> None:
+        cache = _profile_cache(self._soffice)
+        profile = self._dir / "profile"
+        if cache is None or cache.exists() or not (profile / "user").is_dir():
+            return
+        tmp = cache.with_name(f".{cache.name}-{uuid.uuid4().hex[:8]}")
+        try:
+            shutil.copytree(profile, tmp, ignore=shutil.ignore_patterns(".lock", "*.log", "crash"))
+            os.replace(tmp, cache)  # atomic; a concurrent writer's copy is as good
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-process converter
+
+#: environment variables that configure conversions (a batch hands the parent's to its workers)
+SETTINGS = ("PERFXL_SOFFICE", "PERFXL_UNO_PYTHON", "PERFXL_PDF_TIMEOUT", "PERFXL_PDF_START_TIMEOUT")
+
+
+def settings() -> dict[str, str]:
+    """This process's conversion settings, for :func:`apply_settings` in a worker process."""
+    return {k: os.environ[k] for k in SETTINGS if k in os.environ}
+
+
+def apply_settings(values: dict[str, str]) -> None:
+    """Make a worker's conversions use ``values`` (from :func:`settings`): the worker may have
+    been forked from a process started before they were set (multiprocessing's forkserver)."""
+    for k in SETTINGS:
+        if k in values:
+            os.environ[k] = values[k]
+        else:
+            os.environ.pop(k, None)
+
+_SHARED: Converter | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared() -> Converter:
+    """This process's converter (created on first use, closed when the process exits; a forked
+    child gets its own)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None or _SHARED._owner != os.getpid():
+            from multiprocessing import util
+
+            _SHARED = Converter()
+            # runs at interpreter exit and at the exit of a multiprocessing worker (no atexit there)
+            util.Finalize(_SHARED, _SHARED.close, exitpriority=10)
+        return _SHARED
+
+
+def close_shared() -> None:
+    """Close this process's converter now (a new one starts on the next use)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        conv, _SHARED = _SHARED, None
+    if conv is not None:
+        conv.close()
+
