@@ -136,14 +136,13 @@ def test_no_libreoffice_left_when_its_caller_is_killed(tmp_path, report_docx):
     """), "utf-8")
     owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
-        driver = json.loads(owner.stdout.readline())["driver"]
-        office = wait_for(lambda: our_offices(driver))[0]
+        driver = psutil.Process(json.loads(owner.stdout.readline())["driver"])
+        office = wait_for(lambda: our_offices(driver.pid))[0]
     finally:
         owner.kill()
         owner.wait()
-    psutil.wait_procs([office], timeout=15)
-    assert not office.is_running() or office.status() == psutil.STATUS_ZOMBIE
-    assert not psutil.pid_exists(driver) or psutil.Process(driver).status() == psutil.STATUS_ZOMBIE
+    gone, alive = psutil.wait_procs([office, driver], timeout=20)
+    assert all(p.status() == psutil.STATUS_ZOMBIE for p in alive), alive
 
 
 @pytest.mark.slow

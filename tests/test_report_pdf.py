@@ -93,3 +93,20 @@ def test_pdf_only_output(tmp_path, sample_data):
     out = render_report(model, scoring.score(model, pack), tmp_path / "out" / "r.pdf", pack=pack)
     assert out == tmp_path / "out" / "r.pdf" and out.read_bytes().startswith(b"%PDF")
     assert [p.name for p in out.parent.iterdir()] == ["r.pdf"]
+
+
+def test_run_pdf_without_libreoffice_keeps_the_report(monkeypatch, tmp_path, sample_copy):
+    """`perfxl run --pdf` when no PDF can be made: every other output is written, and the
+    Chinese reason is printed; the workbook's status is not changed by it."""
+    from perfxl.runone import run_one
+
+    pdf.close_shared()
+    monkeypatch.setenv("PERFXL_SOFFICE", "/nonexistent/soffice")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        result = run_one(sample_copy, tmp_path / "out", pdf=True)
+    finally:
+        pdf.close_shared()
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert any(n.endswith("-自评报告.docx") for n in names) and not any(n.endswith(".pdf") for n in names)
+    assert result.result.ok and "注意：未能生成 PDF：未找到 LibreOffice" in result.summary
