@@ -26,6 +26,7 @@ from typing import Any, Mapping
 from . import formulas, schema
 from .formulas import NAME, XlError, evaluate, result
 from .model import Row, Value, WorkbookModel
+from .problems import Problem
 from .rulepack import RulePack
 
 _LABELS = {f.name: f.label for f in schema.FIELDS} | {o.name: o.label for o in schema.RATE_OUTPUTS}
@@ -38,8 +39,8 @@ class Scores:
     ``rates``: rate_* → fraction or None.  ``indicators``: indicator id → score or None (None
     counts 0 in score_base).  ``computed``: automatic indicator id → what its 计算值 cell shows
     (the input rate, or for sum_checks the number of checks met).  ``awards``: (sheet row, score)
-    of each 加分 row of tbl_awards.  ``problems``: (indicator id / rate name / "加减分" …, Chinese
-    reason) for everything that could not be scored or looks wrong.
+    of each 加分 row of tbl_awards.  ``problems``: a :class:`~perfxl.problems.Problem` (kind, key,
+    facts, cell or table row) for everything that could not be scored or looks wrong.
     """
 
     rates: Mapping[str, float | None]
@@ -50,7 +51,7 @@ class Scores:
     score_bonus: float
     score_total: float
     grade: str
-    problems: tuple[tuple[str, str], ...] = ()
+    problems: tuple[Problem, ...] = ()
     pack_id: str = ""
     deductions: tuple[tuple[int, float], ...] = field(default=())  # (row, points) of 减分 rows
 
@@ -132,30 +133,28 @@ def _label(name: str) -> str:
     return _LABELS.get(name, name)
 
 
-def _where(model: WorkbookModel, name: str) -> str:
-    v = model.fields.get(name)
-    return f"（{v.ref}）" if v is not None else ""
+Reason = tuple[str, tuple[tuple[str, Any], ...], Value | None]  # (problems.RATE_REASONS key, facts, input cell)
 
 
-def _rate_reason(rate: formulas.RateDef, env: _Env) -> str:
+def _rate_reason(rate: formulas.RateDef, env: _Env) -> Reason:
     model = env.model
     for n in rate.required:
         v = model.fields.get(n)
         if v is None:
-            return f"工作簿缺少名称 {n}（{_label(n)}）"
+            return "name-missing", (("name", n), ("name_label", _label(n))), None
         if v.empty:
-            return f"{_label(n)}{_where(model, n)}未填写"
+            return "input-empty", (("name_label", _label(n)), ("ref", v.ref)), v
     for agg in _tables_used(rate.expr):
         if agg not in model.tables:
-            return f"工作簿缺少表格 {agg}"
+            return "table-missing", (("table", agg),), None
     den = evaluate(rate.denominator, env)
     if isinstance(den, XlError):
-        return f"{rate.den_label}含非数字内容"
+        return "denominator-text", (("den_label", rate.den_label),), None
     if den == 0:
-        return f"{rate.den_label}为零"
+        return "denominator-zero", (("den_label", rate.den_label),), None
     if evaluate(rate.numerator / rate.denominator, env) == formulas.NUM:
-        return "计算结果超出数值范围（输入的数值过大或过小）"
-    return "输入含非数字内容"
+        return "overflow", (), None
+    return "input-text", (), None
 
 
 def _tables_used(node: formulas.Expr) -> set[str]:
@@ -168,21 +167,21 @@ def _tables_used(node: formulas.Expr) -> set[str]:
     return set()
 
 
-def _text_inputs(rate: formulas.RateDef, model: WorkbookModel) -> list[tuple[str, str]]:
+def _text_inputs(rate: formulas.RateDef, model: WorkbookModel) -> list[Problem]:
     """Inputs holding text (e.g. '1,013.93'): Excel may compute them differently — flag them."""
     out = []
     for n in rate.inputs:
         v = model.fields.get(n)
         if v is not None and isinstance(v.raw, str) and v.raw.strip():
-            out.append((n, f"{_label(n)}（{v.ref}）是文本“{v.raw}”而不是数字，公式可能无法计算，请改为数值"))
+            out.append(Problem.of("input-is-text", n, sheet=v.sheet, cell=v.cell, label=_label(n), ref=v.ref, raw=v.raw))
     return out
 
 
-def score_rows(model: WorkbookModel) -> tuple[dict[str, Row], list[tuple[str, str]]]:
+def score_rows(model: WorkbookModel) -> tuple[dict[str, Row], list[Problem]]:
     """tbl_scores rows by 指标编号 (first occurrence), and problems (duplicates)."""
     t = model.tables.get("tbl_scores")
     rows: dict[str, Row] = {}
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     if t is None:
         return rows, problems
     for r in t.rows:
@@ -190,7 +189,7 @@ def score_rows(model: WorkbookModel) -> tuple[dict[str, Row], list[tuple[str, st
         if not isinstance(key, str) or not key:
             continue
         if key in rows:
-            problems.append((key, f"评分表第 {r.row} 行的指标编号与第 {rows[key].row} 行重复，只评第 {rows[key].row} 行"))
+            problems.append(Problem.of("indicator-duplicate", key, table="tbl_scores", row=r.row, first=rows[key].row))
             continue
         rows[key] = r
     return rows, problems
@@ -199,7 +198,7 @@ def score_rows(model: WorkbookModel) -> tuple[dict[str, Row], list[tuple[str, st
 def score(model: WorkbookModel, pack: RulePack) -> Scores:
     """Score a workbook with a rule pack (see the module docstring for the decisions)."""
     env = _Env(model, pack)
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     rates, reasons = _rates(env, problems)
     indicators, computed, rows = _indicators(env, pack, rates, reasons, problems)
     awards, deductions = _awards(model, env, pack, problems)
@@ -215,24 +214,26 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
                   str(grade or ""), tuple(dict.fromkeys(problems)), pack.id, tuple(deductions))
 
 
-def _rates(env: _Env, problems: list) -> tuple[dict[str, float | None], dict[str, str]]:
+def _rates(env: _Env, problems: list[Problem]) -> tuple[dict[str, float | None], dict[str, Reason]]:
     """Every contract rate, and why the empty ones are empty."""
     model = env.model
     rates: dict[str, float | None] = {}
-    reasons: dict[str, str] = {}
+    reasons: dict[str, Reason] = {}
     for rate in formulas.RATES:
         v = evaluate(rate.expr, env)
         rates[rate.name] = result(v)
         # what the indicators' formulas will see (write-back creates the name when it is missing)
         env.values[rate.name] = v
         if rates[rate.name] is None:
-            reasons[rate.name] = _rate_reason(rate, env)
-            problems.append((rate.name, f"{_label(rate.name)}无法计算：{reasons[rate.name]}"))
+            reasons[rate.name] = reason, facts, cell = _rate_reason(rate, env)
+            kind = "rate-name-missing" if reason == "name-missing" else "rate-undefined"
+            problems.append(Problem.of(kind, rate.name, sheet=cell.sheet if cell else "", cell=cell.cell if cell else "",
+                                       label=_label(rate.name), reason=reason, reason_params=facts))
         problems += _text_inputs(rate, model)
     return rates, reasons
 
 
-def _indicators(env: _Env, pack: RulePack, rates, reasons, problems: list):
+def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], problems: list[Problem]):
     """Indicator scores (manual: the clerk's; automatic: the method's formula) and 计算值."""
     rows, dup = score_rows(env.model)
     problems += dup
@@ -242,11 +243,12 @@ def _indicators(env: _Env, pack: RulePack, rates, reasons, problems: list):
         row = rows.get(ind.id)
         if row is None:
             indicators[ind.id] = None
-            problems.append((ind.id, f"评分表（tbl_scores）没有指标 {ind.id}（{ind.name}）的行，该指标未评分"))
+            problems.append(Problem.of("indicator-missing", ind.id, id=ind.id, name=ind.name))
             continue
         mode, expected = row.get("评分方式"), ("人工" if ind.manual else "自动")
         if mode is not None and mode != expected:
-            problems.append((ind.id, f"评分表第 {row.row} 行的评分方式为“{mode}”，规则包规定为“{expected}”，按规则包评分"))
+            problems.append(Problem.of("mode-mismatch", ind.id, table="tbl_scores", row=row.row, mode=mode,
+                                       expected=expected))
         if ind.manual:
             cell = row.cells.get("自评得分")
             raw = _raw(cell)
@@ -259,35 +261,34 @@ def _indicators(env: _Env, pack: RulePack, rates, reasons, problems: list):
         computed[ind.id] = result(evaluate(formulas.computed_expr(ind), env))
         if indicators[ind.id] is None:
             missing = [r for r in formulas.METHODS[ind.method].inputs(ind) if rates.get(r) is None]
-            why = "；".join(f"{_label(r)}无法计算（{reasons.get(r, '')}）" for r in missing) or "公式出错"
-            problems.append((ind.id, f"{ind.name}未能自动评分：{why}"))
+            facts = tuple((_label(r), *(reasons[r][:2] if r in reasons else ("", ()))) for r in missing)
+            problems.append(Problem.of("indicator-unscored", ind.id, name=ind.name, missing=facts))
     for k, row in rows.items():
         if pack.indicator(k) is None:
-            problems.append((k, f"评分表第 {row.row} 行的指标 {k} 不在规则包 {pack.id} 中，不计入总分"))
+            problems.append(Problem.of("indicator-unknown", k, table="tbl_scores", row=row.row, id=k, pack=pack.id))
     return indicators, computed, rows
 
 
-def _manual_score(ind, raw: Any, cell: Value | None, problems: list) -> float | None:
-    where = f"（{cell.ref}）" if cell is not None else ""
+def _manual_score(ind, raw: Any, cell: Value | None, problems: list[Problem]) -> float | None:
+    at = {"sheet": cell.sheet, "cell": cell.cell, "ref": cell.ref} if cell is not None else {}
     if raw is None:
-        problems.append((ind.id, f"{ind.name}为人工评分，自评得分{where}未填写，按 0 分计"))
+        problems.append(Problem.of("manual-empty", ind.id, name=ind.name, **at))
         return None
     if not isinstance(raw, float):
-        problems.append((ind.id, f"{ind.name}的自评得分{where}“{raw}”不是数字，按 0 分计"))
+        problems.append(Problem.of("manual-not-number", ind.id, name=ind.name, raw=raw, **at))
         return None
     if raw < 0 or raw > ind.points:
-        problems.append((ind.id, f"{ind.name}的自评得分{where} {raw:g} 超出 0～{ind.points:g} 分的范围"
-                                 "（按填写值计入，请核改）"))
+        problems.append(Problem.of("manual-out-of-range", ind.id, name=ind.name, raw=raw, points=ind.points, **at))
     return raw
 
 
-def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list):
+def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Problem]):
     """Score the 加分 rows (formula values, also fed back into the env for score_bonus)."""
     t = model.tables.get("tbl_awards")
     awards: list[tuple[int, float | None]] = []
     deductions: list[tuple[int, float]] = []
     if t is None:
-        problems.append(("加减分", "工作簿缺少加减分表（tbl_awards），加减分按 0 计"))
+        problems.append(Problem.of("awards-missing", "加减分"))
         return awards, deductions
     levels = list(pack.awards.get("levels", {}))
     for row in t.rows:
@@ -298,10 +299,11 @@ def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list):
             if isinstance(raw, float):
                 deductions.append((row.row, raw))
                 if raw < 0:
-                    problems.append(("加减分", f"加减分第 {row.row} 行为减分项，扣分应填正数（{cell.ref} 为 {raw:g}）"))
+                    problems.append(Problem.of("deduction-negative", "加减分", sheet=cell.sheet, cell=cell.cell,
+                                               row=row.row, ref=cell.ref, raw=raw))
             else:
-                problems.append(("加减分", f"加减分第 {row.row} 行为减分项，但自评得分"
-                                          f"{'未填写' if raw is None else '不是数字'}，未扣分"))
+                problems.append(Problem.of("deduction-empty" if raw is None else "deduction-not-number", "加减分",
+                                           table="tbl_awards", row=row.row))
             continue
         level = row.cells.get("授奖级别")
         typ = row.cells.get("类型")
@@ -313,8 +315,8 @@ def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list):
             awards.append((row.row, result(v)))
             lv = _raw(level)
             if not any(isinstance(lv, str) and lv.casefold() == x.casefold() for x in levels):
-                problems.append(("加减分", f"加减分第 {row.row} 行的授奖级别“{lv or ''}”不在规则包的级别"
-                                          f"（{'、'.join(levels)}）中，按 0 分计"))
+                problems.append(Problem.of("award-level-unknown", "加减分", table="tbl_awards", row=row.row,
+                                           level=lv or "", levels="、".join(levels)))
         elif not row.is_blank:
-            problems.append(("加减分", f"加减分第 {row.row} 行未选择类型（加分 / 减分），不计分"))
+            problems.append(Problem.of("award-type-missing", "加减分", table="tbl_awards", row=row.row))
     return awards, deductions

@@ -19,6 +19,7 @@ from . import schema
 from .cellref import col_to_index, split_cell, split_range
 from .findings import CATALOGUE, SEVERITIES, SEVERITY_RANK, Finding
 from .model import Row, Table, Value, WorkbookModel
+from .problems import Problem
 from .rulepack import RulePack
 from .rulepack import load as load_rules
 
@@ -732,10 +733,6 @@ def check_plausibility(ctx: Ctx) -> Iterator[Finding]:
                      "请复核各项人工评分是否偏高，并在“五、存在问题”中说明支出进度偏慢的原因。")
 
 
-_REF_IN_TEXT = re.compile(r"([^\s（）()“”!，。：；]+)!\$?([A-Z]{1,3})\$?(\d+)")
-_ROW_IN_TEXT = re.compile(r"第 ?(\d+) ?行")
-
-
 def _row_of(cell: str) -> int | None:
     try:
         return split_cell(cell)[1]
@@ -743,26 +740,16 @@ def _row_of(cell: str) -> int | None:
         return None
 
 
-def _get(p: Any, *names: str) -> Any:
-    for n in names:
-        v = p.get(n) if isinstance(p, dict) else getattr(p, n, None)
-        if v not in (None, "", ()):
-            return v
-    return None
-
-
 def _denominator_cells(ctx: Ctx, rate: str) -> list[tuple[str, str]]:
     """Cells of a rate's denominator inputs, the empty or zero ones first."""
-    try:
-        from .formulas import RATE_BY_NAME, names_used
-    except ImportError:
-        return []
+    from .formulas import RATE_BY_NAME, Expr, names_used
+
     rdef = RATE_BY_NAME.get(rate)
     if rdef is None:
         return []
     names = sorted(names_used(rdef.denominator), key=lambda n: (ctx.num(n) not in (None, 0), n))
     cells = [ctx.location(n) for n in names if n in ctx.model.fields]
-    stack = [rdef.denominator]
+    stack: list[Expr] = [rdef.denominator]
     while stack:  # table aggregates (SUMIFS over a column): the column's header cell
         node = stack.pop()
         table, target = getattr(node, "table", None), getattr(node, "target", None)
@@ -773,70 +760,47 @@ def _denominator_cells(ctx: Ctx, rate: str) -> list[tuple[str, str]]:
     return cells
 
 
-def _problem_location(ctx: Ctx, key: str, text: str) -> tuple[str, str, bool]:
-    """(sheet, cell, whole_row) of a scoring problem: a cell named in its text, else by its key."""
-    for m in _REF_IN_TEXT.finditer(text):
-        if m.group(1) in ctx.model.sheets:
-            return m.group(1), f"{m.group(2)}{m.group(3)}", False
-    row = _ROW_IN_TEXT.search(text)
-    if row:
-        table = ctx.model.tables.get("tbl_awards" if key == "加减分" else "tbl_scores")
-        if table is not None:
-            return table.sheet, f"{next(iter(table.columns.values()), 'A')}{row.group(1)}", True
-    if key in ctx.model.fields:
-        return (*ctx.location(key), False)
-    if key.startswith("rate_"):
-        cells = _denominator_cells(ctx, key)
-        return (*(cells[0] if cells else ctx.location(key)), False)
-    if f"score_{key}" in ctx.model.names:
-        return (*ctx.model.names[f"score_{key}"], False)
+def _problem_location(ctx: Ctx, p: Problem) -> tuple[str, str, bool]:
+    """(sheet, cell, whole_row) of a scoring problem: its cell, else its table row (the row's
+    first cell), else the cell its key names."""
+    if p.sheet and p.cell:
+        return p.sheet, p.cell, False
+    table = ctx.model.tables.get(p.table) if p.table else None
+    if p.row is not None and table is not None:
+        return table.sheet, f"{next(iter(table.columns.values()), 'A')}{p.row}", True
+    if p.key in ctx.model.fields:
+        return (*ctx.location(p.key), False)
+    if p.key.startswith("rate_"):
+        cells = _denominator_cells(ctx, p.key)
+        return (*(cells[0] if cells else ctx.location(p.key)), False)
+    if f"score_{p.key}" in ctx.model.names:
+        return (*ctx.model.names[f"score_{p.key}"], False)
     return "", "", False
 
 
 def check_scoring_problems(ctx: Ctx) -> Iterator[Finding]:
     """Problems the scoring engine reports (a zero denominator, …), at the input cell concerned.
 
-    ``scores.problems`` holds (key, Chinese reason) pairs — key a rate, indicator id, field name
-    or "加减分" — or Findings.  A problem at a cell (or table row) that already has a finding is
-    the same problem seen from the scoring side and is left out, as are indicators that could not
-    be scored because a rate could not be computed (the rate's finding says why).
+    Each :class:`~perfxl.problems.Problem` becomes the finding its kind names, with its rendered
+    message.  A problem at a cell (or table row) that already has a finding is the same problem
+    seen from the scoring side and is left out, as are indicators that could not be scored
+    because a rate could not be computed (the rate's finding says why) or have no row.
     """
+    if ctx.scores is None:
+        return
     found_cells = {(f.sheet, f.cell) for f in ctx.found if f.cell}
     found_rows = {(f.sheet, _row_of(f.cell)) for f in ctx.found if f.cell}
-    score_ids = {str(r.get("指标编号")).strip() for r in (ctx.model.tables.get("tbl_scores") or
-                                                       Table("", "", "A1", {}, ())).rows if r.get("指标编号")}
+    scores_table = ctx.model.tables.get("tbl_scores")
+    score_ids = {str(r.get("指标编号")).strip() for r in (scores_table.rows if scores_table else ())
+                 if r.get("指标编号")}
     pack_ids = {i.id for i in ctx.pack.indicators}
-    for p in getattr(ctx.scores, "problems", None) or ():
-        if isinstance(p, Finding):
-            yield p if p.code in CATALOGUE else Finding.at("scoring-problem", p.sheet, p.cell, p.message, p.hint,
-                                                            table=p.table, row=p.row)
-            continue
-        if isinstance(p, tuple) and len(p) == 2:
-            key, text, code = str(p[0]), str(p[1]), ""
-        else:
-            key = str(_get(p, "key", "inputs", "input", "name", "rate") or "")
-            if key.startswith(("(", "[")) or not isinstance(_get(p, "inputs", "input"), (str, type(None))):
-                key = str(next(iter(_get(p, "inputs", "input")), ""))
-            text, code = str(_get(p, "message", "text") or p), str(_get(p, "code", "kind") or "")
-            sheet, cell = _get(p, "sheet"), _get(p, "cell")
-            if sheet and cell:
-                text = f"{text}（{sheet}!{cell}）" if f"{sheet}!{cell}" not in text else text
-        if key in pack_ids and ("未能自动评分" in text or key not in score_ids):
+    for p in ctx.scores.problems:
+        if p.key in pack_ids and (p.kind == "indicator-unscored" or p.key not in score_ids):
             continue  # explained by the rate's finding / by indicator-missing
-        sheet, cell, whole_row = _problem_location(ctx, key, text)
+        sheet, cell, whole_row = _problem_location(ctx, p)
         if cell and ((sheet, cell) in found_cells or (whole_row and (sheet, _row_of(cell)) in found_rows)):
             continue
-        if key.startswith("rate_") and "缺少名称" in text:
-            code = "name-missing"
-        elif code not in CATALOGUE:
-            low = code.lower()
-            undefined = any(k in low for k in ("zero", "denominator", "undefined", "divide")) or \
-                (key.startswith("rate_") and "无法计算" in text)
-            code = "rate-undefined" if undefined else "scoring-problem"
-        hint = str(_get(p, "hint") or "") if not isinstance(p, tuple) else ""
-        hint = hint or ("请填写或改正该单元格；比率的分母不能为零或为空。" if code == "rate-undefined"
-                        else "请核对相关单元格的数据。")
-        yield Finding.at(code, sheet, cell, text, hint)
+        yield Finding.at(p.code, sheet, cell, p.message, p.hint)
         if cell:
             found_cells.add((sheet, cell))
 

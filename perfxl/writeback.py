@@ -289,7 +289,7 @@ def format_scores_text(scores: Scores, pack: RulePack | None = None, dst: str | 
             lines.append(f"    {i.name}（{num(i.points)}）：{num(scores.indicators.get(i.id))}{mark}")
     if scores.problems:
         lines.append(f"评分问题 {len(scores.problems)} 条：")
-        lines += [f"  - {key}：{why}" for key, why in scores.problems]
+        lines += [f"  - {p.key}：{p.message}" for p in scores.problems]
     if dst:
         lines.append(f"已写回公式：{dst}")
     return "\n".join(lines)

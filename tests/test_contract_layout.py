@@ -58,7 +58,7 @@ def test_missing_write_back_names_are_created_so_no_formula_refers_to_an_undefin
     build_contract_workbook(path=src, omit_names=RATE_NAMES + ("score_base", "grade"))
     s = writeback.score_file(src, out)
     assert (s.score_base, s.score_total, s.grade) == (94.81, 98.31, "优")
-    assert not any("缺少名称" in why for _, why in s.problems)
+    assert not any(p.code == "name-missing" for p in s.problems)
     model = reader.read(out)
     for n in RATE_NAMES + TOTAL_NAMES:
         assert n in model.names, n

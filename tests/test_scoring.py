@@ -72,7 +72,7 @@ def test_empty_or_zero_denominator_gives_none_with_reason(build, data, fields, r
     _, s = _score(build, data)
     assert s.rates[rate] is None
     assert s.indicators[indicator] is None
-    keys = {k for k, _ in s.problems}
+    keys = {p.key for p in s.problems}
     assert {rate, indicator} <= keys
     # None counts 0: the base is the sum of the others.
     assert s.score_base == pytest.approx(sum(v for v in s.indicators.values() if v is not None))
@@ -111,7 +111,7 @@ def test_manual_scores_are_used_as_entered_and_flagged(build, data, value, count
             row["自评得分"] = value
     _, s = _score(build, data)
     assert s.indicators["budget_rationality"] == counted
-    assert ("budget_rationality" in {k for k, _ in s.problems}) is flagged
+    assert ("budget_rationality" in {p.key for p in s.problems}) is flagged
     others = sum(v for k, v in s.indicators.items() if k != "budget_rationality" and v is not None)
     assert s.score_base == pytest.approx(others + (counted or 0))
 
@@ -123,7 +123,7 @@ def test_indicator_without_row_is_not_scored_and_reported(build, data, default_p
     model = dataclasses.replace(model, tables={**model.tables, "tbl_scores": dataclasses.replace(t, rows=rows)})
     s = scoring.score(model, default_pack)
     assert s.indicators["spending_rate"] is None
-    assert "spending_rate" in {k for k, _ in s.problems}
+    assert ("indicator-missing", "spending_rate") in {(p.kind, p.key) for p in s.problems}
     assert s.score_base == pytest.approx(sum(v for v in s.indicators.values() if v is not None))
 
 
@@ -142,7 +142,7 @@ def test_awards_cap_limits_additions_and_deductions_count_fully(build, data, def
     assert [v for _, v in s.awards] == [levels["国家级"], levels["国家级"], levels["省级"], 0]
     assert s.score_bonus == pytest.approx(min(cap, plus) - 1.5)
     assert s.deductions and s.deductions[0][1] == 1.5
-    assert any("区级" in why for _, why in s.problems)  # unknown level: 0 and reported
+    assert any(p.kind == "award-level-unknown" and p.facts["level"] == "区级" for p in s.problems)  # 0, reported
 
 
 def test_total_is_capped_and_graded_by_the_pack(build, data, default_pack):
@@ -192,7 +192,7 @@ def test_second_pack_scores_a_workbook_built_for_it(build, data, change):
                                            ("市级", "减分", 0.5))
     model, s = _score(build, data, pack)
     assert [r.get("指标编号") for r in model.tables["tbl_scores"].filled] == [i.id for i in pack.indicators]
-    assert s.problems == tuple(p for p in s.problems if "县级" in p[1])  # 县级 is not a level of this pack
+    assert [(p.kind, p.facts["level"]) for p in s.problems] == [("award-level-unknown", "县级")]  # not a level of this pack
     expected = _alt_oracle(pack, s.rates)
     for k, v in expected.items():
         assert s.indicators[k] == pytest.approx(v), k
@@ -317,4 +317,5 @@ def test_overflow_is_a_num_error_like_excel_not_a_crash(build, data):
         row["自评得分"] = 1e308
     _, s = _score(build, data)
     assert s.rates["rate_sangong"] is None and s.score_base == 0.0
-    assert any(k == "rate_sangong" and "超出数值范围" in why for k, why in s.problems)
+    assert any(p.key == "rate_sangong" and p.facts["reason"] == "overflow" and "超出数值范围" in p.message
+               for p in s.problems)

@@ -25,6 +25,7 @@ import pytest
 from perfxl import findings as fnd
 from perfxl import reader, rulepack, schema, template, validate
 from perfxl.findings import CATALOGUE, Finding
+from perfxl.problems import Problem
 from conftest import rewrite_zip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -358,14 +359,17 @@ CASES = [
          fset("fields", "stock_prev", 0), scores="real"),
     Case("rate-undefined: no 本级 编制 (real scoring)", "rate-undefined", at_header("tbl_units", "核定编制数"),
          lambda d: [r.update(层级="下属") for r in d["tables"]["tbl_units"]], scores="real"),
-    Case("rate-undefined: a problem object", "rate-undefined", at_field("projects_total"),
-         scores=fake_scores(problems=[types.SimpleNamespace(code="zero-denominator", message="项目总数为 0，绩效目标覆盖率无法计算。",
-                                                             inputs=("projects_total", "projects_with_targets"))])),
-    Case("rate-undefined: a Finding from scoring", "rate-undefined", at_field("stock_prev"),
-         scores=fake_scores(problems=[Finding.at("rate-undefined", schema.S_BUDGET, "C22", "上年末存量资金为 0。", "请核对。")])),
+    Case("rate-undefined: a structured problem, located by its rate's denominator", "rate-undefined",
+         at_field("projects_total"),
+         scores=fake_scores(problems=[Problem.of("rate-undefined", "rate_target_coverage", label="绩效目标覆盖率",
+                                                 reason="denominator-zero", reason_params=(("den_label", "项目总数"),))])),
+    Case("rate-undefined: a structured problem at its cell", "rate-undefined", at_field("stock_prev"),
+         scores=fake_scores(problems=[Problem.of("rate-undefined", "rate_stock", sheet=schema.S_BUDGET, cell="C22",
+                                                 label="存量资金比率", reason="denominator-zero",
+                                                 reason_params=(("den_label", "上年末存量资金"),))])),
     Case("scoring-problem", "scoring-problem", at_field("carryover_balance"),
-         scores=fake_scores(problems=[{"code": "odd", "message": "结转结余资金大于上级资金总量。",
-                                       "sheet": schema.S_BUDGET, "cell": "C19"}])),
+         scores=fake_scores(problems=[Problem.of("input-is-text", "carryover_balance", sheet=schema.S_BUDGET,
+                                                 cell="C19", label="结转结余", ref=f"{schema.S_BUDGET}!C19", raw="1,0")])),
 ]
 
 
