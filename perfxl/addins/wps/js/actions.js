@@ -51,6 +51,7 @@
    *  else null (the caller falls back to the object-model snapshot). */
   function workbookBytes(env, book) {
     var fs = env.fs;
+    if (!fs) return null;
     try {
       var tmp = join(fs.tmpdir(), "perfxl-" + Date.now() + "-" + book.Name);
       book.SaveCopyAs(tmp);
@@ -60,7 +61,9 @@
         try { fs.Remove(tmp); } catch (e) { /* a leftover temporary copy harms nothing */ }
       }
     } catch (e) {
-      if (book.Path && book.Saved && fs.Exists(book.FullName)) return binaryToBytes(fs.readAsBinaryString(book.FullName));
+      try {
+        if (book.Path && book.Saved && fs.Exists(book.FullName)) return binaryToBytes(fs.readAsBinaryString(book.FullName));
+      } catch (e2) { /* unreadable too: the snapshot will do */ }
       return null;
     }
   }
@@ -122,6 +125,7 @@
   function perform(env, action) {
     if (action === "help") return Promise.resolve(M.HELP);
     if (action === "settings") return settings(env);
+    if (!env.client.server) return Promise.resolve(M.NEED_SETTINGS);
     var book = env.app.ActiveWorkbook;
     if (!book) return Promise.resolve(M.NO_WORKBOOK);
     if (action === "submit") return submit(env, book);
