@@ -88,8 +88,10 @@ def _typed(v: Any) -> str:
         return "e:"
     if isinstance(v, bool):
         return "b:" + ("1" if v else "0")
-    if isinstance(v, (int, float)):
-        return "n:" + (repr(v) if math.isfinite(v) else "") if isinstance(v, float) else "n:" + str(v)
+    if isinstance(v, float):
+        return "n:" + (repr(v) if math.isfinite(v) else "")
+    if isinstance(v, int):
+        return "n:" + str(v)
     if isinstance(v, (dt.date, dt.datetime)):
         return "d:" + v.isoformat()
     return "s:" + _esc(str(v))
