@@ -33,3 +33,12 @@ def test_user_commands(tmp_path):
 def test_serve_help_is_chinese():
     out = perfxl("serve", "--help").stdout
     assert "数据文件夹" in out and "--db" in out and "端口" in out
+
+
+def test_postgres_urls_use_psycopg3():
+    from perfxl.server.db import normalise_url
+
+    assert normalise_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalise_url("postgres://h/db") == "postgresql+psycopg://h/db"
+    assert normalise_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"

@@ -35,8 +35,9 @@ SECURITY_HEADERS = [
 
 
 class Guard:
-    """Pure ASGI middleware: security headers on every response; request bodies over the
-    limit refused (by Content-Length at once, else while streaming)."""
+    """Pure ASGI middleware: security headers on every response; a request body over the limit
+    (announced by Content-Length, or counted while streaming) raises :class:`BodyTooLarge` when
+    the route reads it, so the 413 is answered like any other error (JSON or page)."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -44,18 +45,16 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            resp = error(413, f"上传内容超过上限 {self.limit // MB} MB。")
-            return await resp(scope, receive, self._send(send))
-        seen = 0
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        seen = int(length) if length.isdigit() else 0
 
         async def limited():
             nonlocal seen
+            if seen > self.limit:
+                raise BodyTooLarge()
             msg = await receive()
             if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
+                seen += 0 if length.isdigit() else len(msg.get("body", b""))
                 if seen > self.limit:
                     raise BodyTooLarge()
             return msg
