@@ -1,7 +1,7 @@
 """Scoring speed: the process time of `perfxl score SAMPLE -o OUT` (cold start, what a clerk
 waits for), and scoring + write-back per workbook in a warm process (median over --n), with
 its parts: read (calamine + package XML), score (Python evaluator), edits (formula rendering),
-patch (xlsxpatch).
+patch (perfxl.xlsx).
 
     python benchmarks/bench_score.py [--n 50] [--runs 5]
 """
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="process runs")
     args = ap.parse_args()
     from perfxl import reader, rulepack, scoring, writeback
-    from perfxl.xlsxpatch import apply_edits_bytes
+    from perfxl.edits import apply_edits_bytes
 
     with tempfile.TemporaryDirectory(prefix="perfxl-bench-") as tmp:
         sample = SAMPLE

@@ -27,7 +27,7 @@ def stages(pack):
     from perfxl import marks, pipeline, scoring, validate, writeback
     from perfxl.report import context, render
     from perfxl.report import charts as ch
-    from perfxl.xlsxpatch import apply_edits_bytes
+    from perfxl.edits import apply_edits_bytes
 
     def read(s):
         s["model"] = pipeline.load(s["name"], s["data"])

@@ -2,7 +2,7 @@
 
 :func:`run_action` takes any :class:`~perfxl.reader.GridSource` (the add-in passes its open
 book) and returns an :class:`Outcome`: the Chinese message for the clerk, the
-:mod:`perfxl.xlsxpatch` edits to apply to the open book, and the Word report it wrote.  It never
+:mod:`perfxl.edits` edits to apply to the open book, and the Word report it wrote.  It never
 saves the workbook; the clerk decides when to save.  ``perfxl.excel`` is the thin xlwings shell
 around these functions; tests call them directly.
 

@@ -8,10 +8,11 @@ import datetime as dt
 import math
 import re
 
+from .xlsx.dates import from_serial
+
 _FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
                             "，": ",", "．": ".", "－": "-", "＋": "+", "％": "%", "　": " ",
                             "／": "/", "。": "."})
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$"),
     re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:[ T].*)?$"),
@@ -87,7 +88,10 @@ def to_date(raw):
         return raw, None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         if 1 <= raw < 2958466:
-            return _EXCEL_EPOCH + dt.timedelta(days=int(raw)), None
+            try:
+                return from_serial(raw), None
+            except ValueError:  # 60: Excel's 1900-02-29, a day that did not exist
+                return None, "日期不存在"
         return None, "不是有效日期"
     s = normalize_text(str(raw)).replace(" ", "")
     if not s:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import PerfxlError
+from .markstyle import SCHEME, SEVERITY_KINDS  # one look per severity, shared with the file writer
 from .reader import TableRef, without_totals_row
 
 TITLE = "绩效自评"
@@ -138,9 +139,9 @@ class XlwingsSource:
 
 
 def apply_edits(book: Any, edits: Iterable[Any]) -> None:
-    """Apply :mod:`perfxl.xlsxpatch` edits to an open xlwings Book (nothing is saved).
+    """Apply :mod:`perfxl.edits` edits to an open xlwings Book (nothing is saved).
 
-    Marks look as :mod:`perfxl.xlsxpatch` makes them in a file, so that each side recognises
+    Marks look as :mod:`perfxl.edits` makes them in a file, so that each side recognises
     the other's: the fill is a conditional format whose formula starts with ``"perfxl-``, the
     note text is ``perfxl 错误：`` and the message (appended after a clerk's own note).  The
     clerk's own fills and notes are never overwritten, and :class:`ClearMarks` removes only
@@ -256,14 +257,12 @@ def _hyperlink(book, e) -> None:
 def _mark_cells(book, marks: dict[tuple[str, str], list[Any]]) -> None:
     if not marks:
         return
-    from .xlsxpatch import _SEVERITIES  # one colour per severity, shared with the file writer
 
     for (sheet, cell), group in marks.items():
         rng = book.sheets[sheet].range(cell)
-        code, _, rgb = max((_SEVERITIES.get(m.severity, _SEVERITIES["错误"]) for m in group),
-                           key=lambda s: s[1])
-        rng.conditional_formats.add_custom(f'="{_MARK_CODE}{code}"<>""', fill_color="#" + rgb[-6:])
-        text = "\n".join(f"perfxl {m.severity}：\n{m.note}" for m in group)
+        kind = max((SEVERITY_KINDS.get(m.severity, SEVERITY_KINDS["错误"]) for m in group), key=lambda k: k.rank)
+        rng.conditional_formats.add_custom(f'="{_MARK_CODE}{kind.code}"<>""', fill_color="#" + kind.fill[-6:])
+        text = "\n".join(f"{SEVERITY_KINDS.get(m.severity, SEVERITY_KINDS['错误']).header}\n{m.note}" for m in group)
         note = rng.note
         if note is None:
             rng.add_note(text)
@@ -288,8 +287,8 @@ def _clear_marks(book, e) -> None:
 
 
 _FILE_PREFIX = re.compile(r"\b_xl(?:fn|ws)\.")
-_MARK_CODE = "perfxl-"
-_NOTE_MARK = re.compile(r"(?:^|\n)perfxl (?:错误|警告|提示)：\n")
+_MARK_CODE = SCHEME.marker
+_NOTE_MARK = SCHEME.text_mark_re
 _HANDLERS = {
     "SetCell": _set_cell,
     "DefineName": _define_name,

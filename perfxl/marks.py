@@ -1,6 +1,6 @@
 """Findings → workbook edits: the 校验结果 sheet, highlighted cells with notes, and their removal.
 
-The edits are plain data for :mod:`perfxl.xlsxpatch` (file) or ``perfxl.excel`` (open book).
+The edits are plain data for :mod:`perfxl.edits` (file) or ``perfxl.excel`` (open book).
 Marking starts with ``ClearMarks`` and rewrites the 校验结果 sheet from row 1, so marking twice
 gives the same workbook as marking once; :func:`unmark_edits` removes the sheet and every mark,
 giving back the clerk's workbook as it was.
@@ -14,8 +14,8 @@ from . import schema
 from .cellref import quote_sheet, split_cell
 from .findings import Finding
 from .model import WorkbookModel
-from .xlsxpatch import (ClearMarks, ClearSheet, DeleteSheet, Edit, EnsureSheet, Hyperlink, MarkCell, SetCell,
-                        apply_edits)
+from .edits import (ClearMarks, ClearSheet, DeleteSheet, Edit, EnsureSheet, Hyperlink, MarkCell, SetCell,
+                    apply_edits)
 
 SHEET = schema.S_FINDINGS
 HEADERS = ("序号", "严重程度", "工作表", "单元格", "代码", "问题", "修改建议")

@@ -269,7 +269,7 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
             t0 = time.perf_counter()
             edits = tuple(_guard(name, "edits", workbook_edits, analysis, analysis.pack, score=score, mark=mark))
             if apply and data is not None and source is None:
-                from .xlsxpatch import apply_edits_bytes
+                from .edits import apply_edits_bytes
 
                 wb = _guard(name, "edits", apply_edits_bytes, data, edits)
             t["writeback"] = time.perf_counter() - t0

@@ -28,6 +28,7 @@ from .formulas import NAME, XlError, evaluate, result
 from .model import Row, Value, WorkbookModel
 from .problems import Problem
 from .rulepack import RulePack
+from .xlsx.dates import to_serial
 
 _LABELS = {f.name: f.label for f in schema.FIELDS} | {o.name: o.label for o in schema.RATE_OUTPUTS}
 
@@ -72,18 +73,12 @@ def _raw(v: Value | None) -> Any:
     return raw
 
 
-_EPOCH = dt.datetime(1899, 12, 30)
-
-
 def excel_serial(v: dt.date | dt.time | dt.timedelta) -> float:
     """The number a spreadsheet holds for a date, time or duration (1900 date system)."""
-    if isinstance(v, dt.timedelta):
-        return v.total_seconds() / 86400
-    if isinstance(v, dt.time):
-        return (v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6) / 86400
-    if not isinstance(v, dt.datetime):
-        v = dt.datetime(v.year, v.month, v.day)
-    return (v.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
+    try:
+        return to_serial(v)
+    except ValueError:  # before 1899-12-31: no date cell holds it; count days as for later dates
+        return float((dt.date(v.year, v.month, v.day) - dt.date(1899, 12, 30)).days)
 
 
 class _Env:

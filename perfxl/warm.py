@@ -12,7 +12,7 @@ from __future__ import annotations
 def warm() -> None:
     """Import the pipeline and fill the per-process caches that do not depend on a workbook."""
     try:
-        from . import batch, marks, pipeline, reader, scoring, validate, writeback, xlsxpatch  # noqa: F401
+        from . import batch, edits, marks, pipeline, reader, scoring, validate, writeback  # noqa: F401
         from .report import charts, context, render
 
         render.prepared(None)

@@ -1,7 +1,7 @@
 """Scores → cell edits → file: live formulas with their cached values.
 
 :func:`score_edits` turns a workbook's :class:`~perfxl.scoring.Scores` into
-:mod:`perfxl.xlsxpatch` edits: the 评分参数 rows (one defined name each), every rate_*, the
+:mod:`perfxl.edits` edits: the 评分参数 rows (one defined name each), every rate_*, the
 计算值 and 自评得分 of automatic tbl_scores rows, the 自评得分 of tbl_awards rows that are not
 减分, and score_base / score_bonus / score_total / grade (on a 计算结果 sheet for those names the
 workbook lacks: see :func:`output_cells`).  Each formula is rendered from the same
@@ -26,7 +26,7 @@ from .model import WorkbookModel
 from .rulepack import RulePack
 from .rulepack import load as load_rules
 from .scoring import Scores, score_rows
-from .xlsxpatch import DefineName, Edit, EnsureSheet, SetCell
+from .edits import DefineName, Edit, EnsureSheet, SetCell
 
 PARAM_HEADERS = ("参数", "取值", "名称", "所属指标", "说明")
 PARAM_HEADER_ROW = 4

@@ -16,7 +16,7 @@ import pytest
 from perfxl import addin, excel
 from perfxl.errors import PerfxlError
 from perfxl.reader import FileSource, parse
-from perfxl.xlsxpatch import (ClearMarks, DefineName, DeleteSheet, EnsureSheet, Hyperlink, MarkCell,
+from perfxl.edits import (ClearMarks, DefineName, DeleteSheet, EnsureSheet, Hyperlink, MarkCell,
                               ResizeTable, SetCell)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ import pytest
 
 from perfxl import app
 from perfxl.reader import FileSource
-from perfxl.xlsxpatch import MarkCell, SetCell, apply_edits
+from perfxl.edits import MarkCell, SetCell, apply_edits
 from conftest import ROOT
 
 

@@ -15,7 +15,7 @@ from openpyxl.styles import Font, PatternFill
 
 from perfxl import marks, reader, schema, template, validate
 from perfxl.errors import WorkbookError
-from perfxl.xlsxpatch import ClearMarks, ClearSheet, DeleteSheet, EnsureSheet, Hyperlink, MarkCell, SetCell
+from perfxl.edits import ClearMarks, ClearSheet, DeleteSheet, EnsureSheet, Hyperlink, MarkCell, SetCell
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = json.loads((ROOT / "samples" / "lechang-2023.json").read_text(encoding="utf-8"))

@@ -83,7 +83,7 @@ def _downloaded(folder: Path, suffix: str, timeout: float = 30) -> Path:
 def _changed_sample(tmp_path) -> Path:
     """The sample with 预算执行!C11 (issued_project) raised: a second, different version."""
     from perfxl.edits import SetCell
-    from perfxl.xlsxpatch import apply_edits_bytes
+    from perfxl.edits import apply_edits_bytes
 
     p = tmp_path / "乐昌市民政局-2023-修改.xlsx"
     p.write_bytes(apply_edits_bytes(SAMPLE_XLSX.read_bytes(), [SetCell("预算执行", "C11", 14500.0)]))

@@ -15,7 +15,7 @@ import python_calamine
 from perfxl import formulas, reader, rulepack, schema, scoring, template, writeback
 from perfxl.cellref import split_cell
 from perfxl.errors import WorkbookError
-from perfxl.xlsxpatch import SetCell
+from perfxl.edits import SetCell
 
 ALT_PACK = Path(__file__).resolve().parent / "rules" / "county-alt-2024.toml"
 

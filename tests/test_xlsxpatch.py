@@ -1,4 +1,4 @@
-"""Tests of perfxl.xlsxpatch: XML-level edits that keep everything else of a workbook intact.
+"""Tests of perfxl.xlsx (through perfxl.edits): XML-level edits that keep everything else of a workbook intact.
 
 Workbooks are built in code with openpyxl (image, chart, comments, data validation, table,
 defined names). LibreOffice checks run in ONE soffice call for all scenarios (module fixture
@@ -31,7 +31,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from perfxl.errors import PerfxlError, WorkbookError
 from perfxl.testing.libreoffice import recalculate, soffice_available
-from perfxl.xlsxpatch import (
+from perfxl.edits import (
     ClearMarks,
     ClearSheet,
     DefineName,
@@ -929,7 +929,7 @@ def test_bad_input_raises_chinese_errors(tmp_path):
         apply_edits_bytes(src.read_bytes(), [MarkCell("评分表", "A1", "x", "严重")])
     with pytest.raises(InvalidEditError, match="类型"):
         apply_edits_bytes(src.read_bytes(), [SetCell("评分表", "A1", object())])
-    with pytest.raises(WorkbookError, match="找不到工作簿文件"):
+    with pytest.raises(WorkbookError, match="missing.xlsx：文件不存在"):
         apply_edits(tmp_path / "missing.xlsx", tmp_path / "o.xlsx", [])
     assert not (tmp_path / "o.xlsx").exists()
 
@@ -1077,11 +1077,12 @@ def test_stored_entries_and_damaged_parts(tmp_path):
 def _general_paths_only(monkeypatch) -> None:
     """Switch off the fast paths (rows of new cells built as one text, notes copied from
     templates), leaving the general cell-by-cell / element-by-element code."""
-    from perfxl import xlsxpatch
+    from perfxl.xlsx import notes, patcher, sheet
 
-    monkeypatch.setattr(xlsxpatch._Patcher, "_append_cells", lambda self, edits, start: 0)
-    monkeypatch.setattr(xlsxpatch, "_standard_vml_prefixes", lambda root: False)
-    monkeypatch.setattr(xlsxpatch, "_main_ns_default", lambda el: False)
+    monkeypatch.setattr(patcher.Patcher, "_append_cells", lambda self, edits, start: 0)
+    monkeypatch.setattr(notes, "standard_vml_prefixes", lambda root: False)
+    monkeypatch.setattr(notes, "main_ns_default", lambda el: False)
+    monkeypatch.setattr(sheet, "main_ns_default", lambda el: False)
 
 
 def test_fast_paths_write_the_same_bytes_as_the_general_ones(tmp_path, monkeypatch):
@@ -1105,11 +1106,11 @@ def test_fast_paths_write_the_same_bytes_as_the_general_ones(tmp_path, monkeypat
     edits += [Hyperlink("校验结果", "A2", "'评分表'!B2")]
     edits += [MarkCell("评分表", "B2", "第一条 & <说明>\n建议：改"), MarkCell("评分表", "B2", " 第二条 ", "警告"),
               MarkCell("评分表", "C3", "x", "提示"), MarkCell("参数", "A2", "y")]
-    from perfxl import xlsxpatch
+    from perfxl.xlsx.patcher import Patcher
 
     appended = []
-    append_cells = xlsxpatch._Patcher._append_cells
-    monkeypatch.setattr(xlsxpatch._Patcher, "_append_cells", lambda self, e, i: appended.append(append_cells(self, e, i)) or appended[-1])
+    append_cells = Patcher._append_cells
+    monkeypatch.setattr(Patcher, "_append_cells", lambda self, e, i: appended.append(append_cells(self, e, i)) or appended[-1])
     for data in (src.read_bytes(), styled.read_bytes()):
         appended.clear()
         fast = apply_edits_bytes(data, edits)

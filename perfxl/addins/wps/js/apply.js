@@ -2,7 +2,7 @@
 // the WPS 表格 object model (the same as Excel's: Sheets.Item(name).Range(addr).Formula, Names.Add,
 // FormatConditions, comments). Nothing is saved: the clerk decides when to save.
 //
-// Marks look as perfxl.xlsxpatch makes them in a file, so that each side recognises the other's:
+// Marks look as perfxl.markstyle makes them in a file, so that each side recognises the other's:
 // the fill is a conditional format whose formula starts with ="perfxl-, the note text is
 // "perfxl 错误：" + the message, appended after a clerk's own note; clear_marks removes only
 // what carries those markers. Loads in WPS (global PerfxlApply) and in node (require).
@@ -21,7 +21,7 @@
   var XL_EXPRESSION = 2;        // XlFormatConditionType.xlExpression
   var XL_SHEET_HIDDEN = 0;      // XlSheetVisibility.xlSheetHidden
   var MARK_OPS = { ClearMarks: 1, MarkCell: 1, Hyperlink: 1 };
-  var FILLS = { "错误": "FFC7CE", "警告": "FFD8A8", "提示": "FFF2CC" };  // as perfxl.xlsxpatch
+  var FILLS = { "错误": "FFC7CE", "警告": "FFD8A8", "提示": "FFF2CC" };  // as perfxl.markstyle
 
   /** The edits one button applies: "check" = the marks and the 校验结果 sheet, "score" = the
    *  formulas and values, anything else = all of them. */
