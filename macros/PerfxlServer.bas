@@ -399,10 +399,12 @@ Private Function Wanted(f() As String, ByVal action As String) As Boolean
 End Function
 
 Private Function ApplyLines(ByVal book As Workbook, lines() As String, ByVal action As String) As String
-    Dim i As Long, f() As String, j As Long, expected As Long, count As Long, text As String
+    ' Check the whole answer first (nothing is changed when it was cut off), then apply it with
+    ' the standard workbook's sheet protection lifted, and protect those sheets again.
+    Dim i As Long, expected As Long, count As Long, text As String, failure As String
     Dim updating As Boolean, lifted As Collection, ws As Worksheet
     expected = CLng(Split(lines(0), vbTab)(2))
-    For i = 1 To UBound(lines)  ' the whole answer is checked before anything is changed
+    For i = 1 To UBound(lines)
         If Len(lines(i)) > 0 And Left$(lines(i), 1) <> "#" Then count = count + 1
     Next i
     If count <> expected Then Refuse PerfxlText.Msg("CUT")
@@ -410,31 +412,12 @@ Private Function ApplyLines(ByVal book As Workbook, lines() As String, ByVal act
     Application.ScreenUpdating = False
     Set lifted = New Collection
     For Each ws In book.Worksheets
-        If ws.ProtectContents Then  ' the standard workbook's sheets: protected without a password
+        If ws.ProtectContents Then  ' protected without a password: formula cells are locked
             ws.Unprotect
             lifted.Add ws.Name
         End If
     Next ws
-    On Error GoTo Restore
-    For i = 1 To UBound(lines)
-        If Len(lines(i)) = 0 Then GoTo NextLine
-        f = Split(lines(i), vbTab)
-        For j = 0 To UBound(f)
-            f(j) = Unescape(f(j))
-        Next j
-        If f(0) = "#msg" Then
-            If UBound(f) >= 2 Then
-                If action = "run_all" Or f(1) = action Then text = text & IIf(Len(text) > 0, vbLf, "") & f(2)
-            End If
-        ElseIf Left$(f(0), 1) <> "#" Then
-            If Wanted(f, action) Then ApplyEdit book, f
-        End If
-NextLine:
-    Next i
-Restore:
-    Dim failure As String
-    If Err.Number <> 0 Then failure = Err.Description
-    On Error GoTo -1
+    failure = ApplyAll(book, lines, action, text)
     On Error Resume Next
     For i = 1 To lifted.Count
         book.Worksheets(lifted(i)).Protect Contents:=True, AllowFormattingColumns:=True, AllowFormattingRows:=True
@@ -443,6 +426,34 @@ Restore:
     On Error GoTo 0
     If Len(failure) > 0 Then Refuse PerfxlText.Msg("INTERNAL") & failure
     ApplyLines = text
+End Function
+
+Private Function ApplyAll(ByVal book As Workbook, lines() As String, ByVal action As String, ByRef text As String) As String
+    ' Apply every wanted edit and collect the #msg text of this button; returns "" or the error.
+    Dim i As Long, j As Long, f() As String
+    On Error GoTo Failed
+    For i = 1 To UBound(lines)
+        If Len(lines(i)) > 0 Then
+            f = Split(lines(i), vbTab)
+            For j = 0 To UBound(f)
+                f(j) = Unescape(f(j))
+            Next j
+            If f(0) = "#msg" Then
+                If UBound(f) >= 2 Then
+                    If action = "run_all" Or f(1) = action Then
+                        If Len(text) > 0 Then text = text & vbLf
+                        text = text & f(2)
+                    End If
+                End If
+            ElseIf Left$(f(0), 1) <> "#" Then
+                If Wanted(f, action) Then ApplyEdit book, f
+            End If
+        End If
+    Next i
+    ApplyAll = ""
+    Exit Function
+Failed:
+    ApplyAll = Err.Description & " (" & lines(i) & ")"
 End Function
 
 Private Function Field(f() As String, ByVal i As Long) As String

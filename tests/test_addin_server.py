@@ -45,6 +45,41 @@ def _texts() -> dict[str, str]:
     return {k: _u(v) for k, v in out.items()}
 
 
+def _vba_syntax_errors(text: str) -> list[str]:
+    """Syntax errors of a VBA module, by the VBA grammar of antlr4-vba (no Excel needed)."""
+    from antlr4 import CommonTokenStream, InputStream
+    from antlr4.error.ErrorListener import ErrorListener
+    from antlr4_vba.vbaLexer import vbaLexer
+    from antlr4_vba.vbaParser import vbaParser
+
+    class Collect(ErrorListener):
+        def __init__(self):
+            self.errors: list[str] = []
+
+        def syntaxError(self, recognizer, symbol, line, column, msg, e):
+            self.errors.append(f"{line}:{column} {msg[:120]}")
+
+    errors = Collect()
+    lexer = vbaLexer(InputStream(text.replace("\r\n", "\n")))
+    parser = vbaParser(CommonTokenStream(lexer))
+    for r in (lexer, parser):
+        r.removeErrorListeners()
+        r.addErrorListener(errors)
+    parser.startRule()
+    return errors.errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", sorted(p.stem for p in MACROS.glob("*.bas")) + ["server-only PerfxlLocal"])
+def test_vba_modules_parse(module):
+    text = addin.SERVER_ONLY_LOCAL if module.startswith("server-only") else _source(module)
+    assert _vba_syntax_errors(text) == []
+
+
+def test_the_vba_grammar_check_finds_errors():
+    assert _vba_syntax_errors('Attribute VB_Name = "M"\nSub A()\n    If 1 Then\n        Beep\nEnd Sub\n')
+
+
 def test_every_message_the_vba_shows_exists_and_is_chinese():
     texts = _texts()
     used = {k for name in ("PerfxlRibbon", "PerfxlServer") for k in re.findall(r'Msg\("(\w+)"\)', _source(name))}
