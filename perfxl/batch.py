@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import signal
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ from typing import Any, Callable, Iterator
 from . import __version__
 from . import summary as sm
 from .errors import PerfxlError
-from .fileio import atomic_write_bytes
+from .errors import WorkbookError
+from .fileio import atomic_write_bytes, read_workbook_bytes
+from .oserrors import describe
 from .pipeline import Status
 from .runone import findings_document, output_names
 from .rulepack import RulePack
@@ -78,6 +81,23 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
     return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
 
 
+def _terminate_as_interrupt():
+    """SIGTERM (``kill``, a service manager stopping the job) stops the batch the way Ctrl-C
+    does: pending work cancelled, workers stopped, the partial summary written.  Returns the
+    function that puts the previous handler back.  Only in the main thread (signals cannot be
+    set elsewhere)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def _init_worker(pdf_settings: dict | None = None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: only the parent handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -102,8 +122,17 @@ def find_workbooks(indir: Path, recursive: bool = False) -> list[Path]:
                 found.append(Path(root, f).relative_to(indir))
     else:
         found = [Path(e.name) for e in os.scandir(indir) if e.is_file()]
-    return sorted((p for p in found if p.suffix.lower() in SUFFIXES and not p.name.startswith(("~$", "."))),
-                  key=lambda p: p.as_posix())
+    return sorted((p for p in found if p.suffix.lower() in SUFFIXES and not p.name.startswith(("~$", "."))
+                   and _regular(indir / p)), key=lambda p: p.as_posix())
+
+
+def _regular(path: Path) -> bool:
+    """A regular file (through symlinks): never a FIFO, a device or a socket, which reading
+    could block on or never finish."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -398,13 +427,18 @@ def _plan(src: Path, dst: Path, recursive: bool) -> tuple[list[Path], dict[str, 
     return files, names
 
 
-def _remove_stale_temp_files(dst: Path) -> None:
+def _remove_stale_temp_files(dst: Path, src: Path) -> None:
     """Delete the temporary files (``.~perfxl-*``) a killed run (kill -9, power cut) left
     mid-write: they are never outputs, and the run about to start redoes their workbooks.
+    Only under the output folder and never inside the input folder: ``-o`` may be the input's
+    parent, where a clerk's own perfxl may be writing.  Symlinked folders are not followed.
     (One batch per output folder at a time: a second one running would lose its own.)"""
-    for p in dst.rglob(".~perfxl-*"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
+    for root, dirs, files in os.walk(dst):
+        dirs[:] = [d for d in dirs if not _inside(Path(root, d).resolve(), src)]
+        for f in files:
+            p = Path(root, f)
+            if f.startswith(".~perfxl-") and not p.is_symlink():
+                p.unlink(missing_ok=True)
 
 
 class _Run:
@@ -438,10 +472,10 @@ class _Run:
         """(bytes, relative path) of each workbook that must be (re)done; records the rest."""
         for rel in self.files:
             file = rel.as_posix()
-            try:
-                data = (self.src / rel).read_bytes()
-            except OSError as e:
-                row = sm.empty_row(self.pack, file, sm.UNREADABLE, f"{rel.name}：无法打开文件（{e.strerror or e}）。")
+            try:  # bounded in size: a sparse 30 GB ".xlsx" is one unreadable row, not MemoryError
+                data = read_workbook_bytes(self.src / rel)
+            except WorkbookError as e:
+                row = sm.empty_row(self.pack, file, sm.UNREADABLE, str(e))
                 self.keys[file] = ""
                 self.finish(Outcome(file, row, {"findings": findings_document(file, row, [])}))
                 continue
@@ -464,10 +498,8 @@ class _Run:
             path = self.dst / outs[kind]
             try:  # flushed to disk in bulk (os.sync) before the cache records it as done
                 atomic_write_bytes(path, body, fsync=False)
-            except OSError as e:  # as pipeline.save: this workbook fails, the batch goes on
-                why = f"{PurePosixPath(out.file).name}：无法写入输出文件 {path}（{e.strerror or e}）。"
-                out = Outcome(out.file, sm.empty_row(self.pack, out.file, sm.FAILED, why), {}, out.timings)
-                self.keys[out.file] = ""  # redone next time
+            except OSError as e:  # this workbook's outputs only: the others still run
+                out = self._unwritable(out, path, e, written)
                 break
             written.append(outs[kind])
         prev = self.old.get(out.file) or {}
@@ -487,6 +519,22 @@ class _Run:
         if time.monotonic() - self._saved > 5:  # a killed run keeps most of its cache
             _save_cache(self.cache_path, {**self.old, **self.cache})
             self._saved = time.monotonic()
+
+    def _unwritable(self, out: Outcome, path: Path, e: OSError, written: list) -> Outcome:
+        """``out`` as 处理失败 because ``path`` cannot be written (a folder of that name, a name
+        too long, a full disk); its findings document is written if it can be."""
+        name = PurePosixPath(out.file).name
+        why = "该位置已有同名的文件夹" if isinstance(e, IsADirectoryError) else describe(e)
+        row = {**out.row, "状态": sm.FAILED, "原因": f"{name}：无法写入输出文件 {path.name}（{why}）。"}
+        self.keys[out.file] = ""  # not done: the next run tries again
+        findings = self.names[out.file]["findings"]
+        if findings not in written:
+            try:
+                atomic_write_bytes(self.dst / findings, findings_document(out.file, row, []), fsync=False)
+                written.append(findings)
+            except OSError:
+                pass
+        return Outcome(out.file, row, {}, out.timings)
 
     def _tick(self) -> None:
         if self.bar is not None:
@@ -549,7 +597,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
             raise BatchError("生成 PDF 需要 LibreOffice（soffice），本机未找到。请安装 LibreOffice，或去掉 --pdf。")
     try:
         dst.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temp_files(dst)
+        _remove_stale_temp_files(dst, src)
     except OSError as e:
         raise BatchError(f"无法创建输出文件夹 {dst}：{e.strerror or e}") from None
     engine, close_client = _engine(jobs, scheduler, executor, scheduler_timeout, pack)
@@ -557,6 +605,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     state = _Run(src, dst, files, names, pack, opts, progress)
     result = state.result
     failed = False
+    restore = _terminate_as_interrupt()
     try:
         try:
             for data, file in state.todo():
@@ -579,6 +628,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         failed = True
         raise
     finally:
+        restore()
         try:
             state.close()
         except OSError as e:

@@ -31,8 +31,12 @@ def output_names(rel: Path, clash: bool = False) -> dict[str, str]:
     """Names of one workbook's outputs (``perfxl run``, ``perfxl score``, batch, the Excel
     button): ``<stem>-已评分.xlsx|.xlsm``, ``<stem>-自评报告.docx|.pdf``, ``<stem>-校验结果.json``,
     in ``rel``'s folder.  ``clash``: another workbook in that folder has the same stem
-    (a.xlsx and a.xlsm), so the suffix is kept in the names."""
-    stem = rel.name if clash else rel.stem
+    (a.xlsx and a.xlsm), so the suffix is kept in the names.  A stem too long for the file
+    system's name limit (255 bytes) is shortened the same way for every output, keeping a hash
+    of the full name (:func:`perfxl.outnames.fit_stem`)."""
+    from .outnames import fit_stem
+
+    stem = fit_stem(rel.name if clash else rel.stem, "-自评报告.docx")
     suffix = ".xlsm" if rel.suffix.lower() == ".xlsm" else ".xlsx"
     parent = rel.parent
     return {"workbook": (parent / f"{stem}-已评分{suffix}").as_posix(),

@@ -240,7 +240,13 @@ _BANDS = (("90 分及以上", 90, None), ("80–90 分", 80, 90), ("60–80 分"
 
 
 def _put(ws, row: int, col: int, value: Any, fmt: str | None = None):
-    """Write a cell; text stays text even when it starts with '=' (a department may be named so)."""
+    """Write a cell; text stays text even when it starts with '=' (a department may be named so).
+    Control characters a cell cannot hold (a 部门名称 with _x000B_ in its workbook, a file name
+    with ESC) are dropped: one department's odd text must not stop the whole summary."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     c = ws.cell(row, col, value)
     if isinstance(value, str):
         c.data_type = "s"
