@@ -134,6 +134,20 @@ test("the snapshot path checks what is on screen when the bytes cannot be read",
   assert.deepEqual(viaSnapshot.edits, viaFile.edits);
 });
 
+test("生成报告 writes beside the workbook, or into the temporary folder when it was never saved", async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, "rep-"));
+  const { app, book } = openSample(dir);
+  const beside = await Actions.run(env(app), "perfxlReport");
+  assert.equal(beside, "已生成 Word 报告：" + path.join(dir, "乐昌市民政局-2023-自评报告.docx"));
+  book.Path = "";
+  const temp = await Actions.run(env(app), "perfxlReport");
+  const where = path.join(os.tmpdir(), "乐昌市民政局-2023-自评报告.docx");
+  assert.match(temp, /还没有保存到文件夹，报告已放在临时文件夹/);
+  assert.ok(temp.includes(where) && fs.statSync(where).size > 10000);
+  fs.rmSync(where);
+  assert.match(await Actions.run(env(app), "perfxlSubmitNow"), /还没有保存到电脑上的文件夹/);
+});
+
 test("正式报送 submits the saved file and says which version", async () => {
   const { app } = openSample(fs.mkdtempSync(path.join(tmp, "sub-")));
   const first = await Actions.run(env(app), "perfxlSubmitNow");

@@ -25,7 +25,7 @@
   function createClient(opts) {
     var server = normalizeServer(opts.server);
     var token = opts.token || "";
-    var doFetch = opts.fetch || (typeof fetch !== "undefined" ? fetch.bind(null) : null);
+    var doFetch = opts.fetch || function (url, init) { return fetch(url, init); };
 
     function call(path, init, want) {
       if (!server) return Promise.reject(new ClientError(M.NEED_SETTINGS));
