@@ -102,7 +102,25 @@ def _parse_table(raw: bytes) -> tuple[str | None, str | None, tuple[str, ...]]:
     t = ET.fromstring(raw)
     headers = tuple((c.get("name") or "").strip() for c in t.findall("m:tableColumns/m:tableColumn", _NS))
     totals = t.get("totalsRowCount")
-    return t.get("displayName") or t.get("name"), without_totals_row(t.get("ref"), int(totals or 0)), headers
+    ref = without_totals_row(t.get("ref"), int(totals or 0))
+    if t.get("headerRowCount") == "0":  # Table Design → Header Row off: every row is data
+        ref = with_header_row(ref)
+    return t.get("displayName") or t.get("name"), ref, headers
+
+
+def with_header_row(ref: str | None) -> str | None:
+    """The range of a table whose header row is turned off (``headerRowCount="0"``: Excel's
+    Table Design → Header Row, kept by LibreOffice), as if the row above were its header:
+    "B21:H27" → "B20:H27".  Every consumer of a table's range takes its first row as the
+    header, and the column names are still in the table part, so the first data row is read,
+    summed and scored like the others.  A table starting in row 1 has no row above: unchanged."""
+    if not ref or ":" not in ref:
+        return ref
+    try:
+        (c1, r1), (c2, r2) = split_range(ref)
+    except ValueError:
+        return ref
+    return f"{c1}{r1 - 1}:{c2}{r2}" if r1 > 1 else ref
 
 
 def without_totals_row(ref: str | None, totals: int) -> str | None:
