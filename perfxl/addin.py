@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 
 from .errors import PerfxlError
 from .fileio import atomic_write_bytes
+from .oserrors import describe
 
 ADDIN_NAME = "perfxl.xlam"
 PROJECT_NAME = "perfxl"  # xlwings' VBA reads its settings from the sheet "<PROJECT_NAME>.conf"
@@ -178,7 +179,7 @@ def install(*, interpreter: str | None = None) -> Path:
     except PermissionError:
         raise PerfxlError(f"无法写入 {target}：请先关闭所有 Excel 窗口，再运行 perfxl addin install。") from None
     except OSError as e:
-        raise PerfxlError(f"无法把加载项复制到 {folder}（{e.strerror}）。") from None
+        raise PerfxlError(f"无法把加载项复制到 {folder}（{describe(e)}）。") from None
     if sys.platform == "darwin":
         _install_mac_runpython()
     return target

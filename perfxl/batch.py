@@ -410,7 +410,7 @@ def _plan(src: Path, dst: Path, recursive: bool) -> tuple[list[Path], dict[str, 
     try:
         files = find_workbooks(src, recursive)
     except OSError as e:
-        raise BatchError(f"无法读取输入文件夹 {src}：{e.strerror or e}") from None
+        raise BatchError(f"无法读取输入文件夹 {src}：{describe(e)}") from None
     if not files:
         hint = "" if recursive else "（子文件夹中的工作簿需加 --recursive）"
         raise BatchError(f"输入文件夹 {src} 中没有 .xlsx/.xlsm 工作簿{hint}。")
@@ -599,7 +599,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         dst.mkdir(parents=True, exist_ok=True)
         _remove_stale_temp_files(dst, src)
     except OSError as e:
-        raise BatchError(f"无法创建输出文件夹 {dst}：{e.strerror or e}") from None
+        raise BatchError(f"无法创建输出文件夹 {dst}：{describe(e)}") from None
     engine, close_client = _engine(jobs, scheduler, executor, scheduler_timeout, pack)
     opts = (pdf, charts)
     state = _Run(src, dst, files, names, pack, opts, progress)
@@ -633,7 +633,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
             state.close()
         except OSError as e:
             if not failed:
-                raise BatchError(f"无法写入汇总表：{e.strerror or e}") from None
+                raise BatchError(f"无法写入汇总表：{describe(e)}") from None
         result.elapsed = time.perf_counter() - t_start
         if progress:
             sys.stderr.write(result.line + "\n")

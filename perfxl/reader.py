@@ -74,9 +74,44 @@ def _open_zip(path: str, data: bytes) -> zipfile.ZipFile:
         zf = zipfile.ZipFile(io.BytesIO(data))  # no testzip(): reading the parts detects damage
     except zipfile.BadZipFile:
         raise WorkbookError(f"{name}：文件已损坏或不完整（可能下载或复制未完成），请重新获取该文件。") from None
+    other = _other_format(zf)
+    if other:
+        raise WorkbookError(f"{name}：{other}")
     if "xl/workbook.xml" not in zf.namelist():
         raise WorkbookError(f"{name}：压缩包中没有 Excel 工作簿内容，不是 .xlsx/.xlsm 文件。")
     return zf
+
+
+_SAVE_AS = "请在 Excel 中“文件 → 另存为”，保存类型选“Excel 工作簿(*.xlsx)”；或在 WPS 表格中另存为“Microsoft Excel 文件(*.xlsx)”，再用另存的文件重试。"
+
+
+def _other_format(zf: zipfile.ZipFile) -> str | None:
+    """What a zip package that is not a standard (transitional) workbook is, and how to save it
+    as one — or None.  Strict Open XML keeps the .xlsx extension but uses other namespaces,
+    which no part of perfxl (nor most tools) reads; an OpenDocument spreadsheet is WPS's and
+    LibreOffice's own format."""
+    names = set(zf.namelist())
+    if "mimetype" in names and "xl/workbook.xml" not in names:
+        try:
+            mime = zf.read("mimetype")[:100]
+        except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
+            mime = b""
+        if b"opendocument.spreadsheet" in mime:
+            return ("这是 OpenDocument 电子表格（.ods，WPS 或 LibreOffice 的格式），不是 Excel 工作簿。"
+                    "请在 WPS 表格或 LibreOffice 中另存为“Excel 2007-365 工作簿(*.xlsx)”，再用另存的文件重试。")
+        if b"opendocument" in mime:
+            return "这是 OpenDocument 文档（如 .odt 文字文档），不是 Excel 工作簿。"
+    if "xl/workbook.xml" in names:
+        try:
+            with zf.open("xl/workbook.xml") as f:
+                head = f.read(4096)
+        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+            return None
+        if b"purl.oclc.org/ooxml/spreadsheetml" in head:
+            return "这是“Strict Open XML 电子表格”格式的 .xlsx，perfxl 只能读取标准的 Excel 工作簿格式。" + _SAVE_AS
+    if "word/document.xml" in names:
+        return "这是 Word 文档（.docx），不是 Excel 工作簿。"
+    return None
 
 
 # A batch reads hundreds of workbooks made from one template: their relationship parts are

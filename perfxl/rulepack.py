@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from . import formulas, schema
 from .errors import RulesError
+from .oserrors import describe
 
 DEFAULT_PACK = "guangdong-2023"
 FITTED_NOTE = "拟合（依据参考报告）"
@@ -156,7 +157,7 @@ def load(path: str | Path | None = None) -> RulePack:
         except FileNotFoundError:
             raise RulesError(f"规则包 {path}：文件不存在。") from None
         except OSError as e:
-            raise RulesError(f"规则包 {path}：无法读取（{e.strerror}）。") from None
+            raise RulesError(f"规则包 {path}：无法读取（{describe(e)}）。") from None
         source = str(path)
     try:
         text = data.decode("utf-8-sig")

@@ -36,6 +36,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import PerfxlError
+from ..oserrors import describe
 from .pdf import environment, find_soffice
 
 TIMEOUT_S = 120.0        # one conversion (the reports take well under a second)
@@ -280,7 +281,7 @@ class Converter:
             proc = subprocess.Popen(cmd, env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True)
         except OSError as e:
-            raise PerfxlError(f"无法启动 LibreOffice（{e.strerror}），未生成 PDF。") from None
+            raise PerfxlError(f"无法启动 LibreOffice（{describe(e)}），未生成 PDF。") from None
         self.starts += 1
         try:
             out, err = proc.communicate(timeout=limit)

@@ -49,6 +49,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
+from ..oserrors import describe
 from .docx_template import DEFAULT_PATH, MERGE_MARK
 
 CHART_WIDTH_MM = 150
@@ -143,7 +144,7 @@ def _read(path: Path) -> bytes:
     except IsADirectoryError:
         raise TemplateError(f"模板“{name}”是一个文件夹，请指定 .docx 文件。") from None
     except OSError as e:
-        raise TemplateError(f"模板“{name}”无法读取（{e.strerror}）。") from None
+        raise TemplateError(f"模板“{name}”无法读取（{describe(e)}）。") from None
 
 
 def _check_zip(data: bytes, name: str) -> None:
