@@ -116,11 +116,13 @@ def create_app(settings: Settings) -> Starlette:
     engine = db.connect(settings.database_url)
     st = service.State(settings, engine, Storage(settings.files_dir),
                        Workers(settings.workers, settings.time_limit, memory_limit=3 * 1024 * MB),
-                       Workers(1, 300.0), Throttle())
+                       Workers(1, 300.0), Throttle(), Storage(settings.drafts_dir, max_age=24 * 3600))
+    st.draft_store.prune(force=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await service.resume_pdfs(st)
+        await service.warm_up(st)
         try:
             yield
         finally:

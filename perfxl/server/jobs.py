@@ -135,3 +135,15 @@ def pdf(docx: bytes) -> bytes:
     from ..report.pdf import docx_to_pdf_bytes
 
     return docx_to_pdf_bytes(docx)
+
+
+def warm_up() -> bool:
+    """Run the whole pipeline once on a generated workbook, so the first clerk's upload does not
+    pay for this worker's first-use costs (about two seconds)."""
+    import time
+
+    from ..template import build_workbook
+
+    process(build_workbook(None, None, "预热", 2023), "预热.xlsx")
+    time.sleep(0.5)  # hold this worker so the next warm-up job lands on another one
+    return True

@@ -84,16 +84,15 @@ class Workers:
     def close(self, grace: float = 10.0) -> None:
         """Let the workers exit normally (their exit handlers close a kept-alive LibreOffice),
         then terminate what is still running after ``grace`` seconds."""
-        import time
-
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        import threading
+
         procs = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + grace
-        for proc in procs:
-            proc.join(max(0.0, deadline - time.monotonic()))
+        closer = threading.Thread(target=pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True)
+        closer.start()
+        closer.join(grace)
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()

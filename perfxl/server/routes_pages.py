@@ -144,7 +144,7 @@ async def _draft(request: Request) -> tuple[bytes, str, dict] | None:
         return None
     st = state(request)
     try:
-        data = await run_in_threadpool(st.storage.get, d.get("sha", ""))
+        data = await run_in_threadpool(st.draft_store.get, d.get("sha", ""))
     except (OSError, ValueError):
         request.session.pop("draft", None)
         return None
@@ -190,7 +190,7 @@ async def clerk_check(request: Request) -> Response:
     await require_csrf(request, fields)
     st = state(request)
     await service.processed(st, data, name)  # errors (unreadable, timeout) become an error page
-    sha = await run_in_threadpool(st.storage.put, data)
+    sha = await run_in_threadpool(st.draft_store.put, data)
     request.session["draft"] = {"sha": sha, "name": name}
     return RedirectResponse("/clerk#result", 303)
 

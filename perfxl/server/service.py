@@ -25,6 +25,7 @@ class State:
     workers: Workers
     pdf_workers: Workers
     throttle: object
+    draft_store: Storage | None = None
     tasks: set = field(default_factory=set)
     drafts: dict = field(default_factory=dict)  # sha → processed result, a small LRU for the pages
 
@@ -109,6 +110,20 @@ async def _make_pdf(st: State, sid: int, docx: bytes) -> None:
     except Exception as e:  # noqa: BLE001 - LibreOffice missing or failing: recorded, not raised
         log.warning("PDF of submission %s failed: %s", sid, e)
         await run_in_threadpool(db.set_pdf, st.engine, sid, "failed", None)
+
+
+async def warm_up(st: State) -> None:
+    """Warm every pipeline worker in the background (failures only cost the first upload time)."""
+    async def one() -> None:
+        try:
+            await st.workers.run(jobs.warm_up, time_limit=120)
+        except Exception as e:  # noqa: BLE001
+            log.warning("warm-up failed: %s", e)
+
+    for _ in range(st.settings.workers):
+        task = asyncio.get_running_loop().create_task(one())
+        st.tasks.add(task)
+        task.add_done_callback(st.tasks.discard)
 
 
 async def resume_pdfs(st: State) -> None:

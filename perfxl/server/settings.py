@@ -35,6 +35,11 @@ class Settings:
         return self.data_dir / "files"
 
     @property
+    def drafts_dir(self) -> Path:
+        """Workbooks uploaded on the pages but not (yet) submitted: kept a day, then removed."""
+        return self.data_dir / "drafts"
+
+    @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.data_dir / 'perfxl.db').as_posix()}"
 
