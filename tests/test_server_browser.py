@@ -99,6 +99,7 @@ def test_clerk_checks_downloads_and_submits_then_reviewer_diffs(srv, browser, tm
     b.shot("01-clerk-start")
 
     b.find_element(By.ID, "file").send_keys(str(SAMPLE_XLSX))
+    assert SAMPLE_XLSX.name in b.find_element(By.CSS_SELECTOR, ".chosen").text  # the clerk sees the choice
     b.find_element(By.ID, "check-button").click()
     total = _wait(b, By.ID, "total")
     assert total.text == "98.31" and b.find_element(By.ID, "grade").text == "优"
