@@ -125,8 +125,8 @@ def inflate_member(data, info: zipfile.ZipInfo) -> bytes | None:
     if len(body) != info.compress_size:
         return None
     if info.compress_type == zipfile.ZIP_DEFLATED:
-        try:
-            body = zlib.decompress(body, -15)
+        try:  # never more than the declared size plus one byte, whatever the entry holds
+            body = zlib.decompressobj(-15).decompress(body, info.file_size + 1)
         except zlib.error:
             return None
     else:

@@ -24,6 +24,7 @@ from .cellref import col_to_index, index_to_col, parse_sheet_ref, split_cell, sp
 from .errors import WorkbookError
 from .fileio import inflate_member, read_workbook_bytes, rewrite_zip
 from .model import Row, Table, Value, WorkbookModel
+from .xlsx.bounds import check_part_sizes, check_sheet_range
 
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -79,6 +80,7 @@ def _open_zip(path: str, data: bytes) -> zipfile.ZipFile:
         raise WorkbookError(f"{name}：{other}")
     if "xl/workbook.xml" not in zf.namelist():
         raise WorkbookError(f"{name}：压缩包中没有 Excel 工作簿内容，不是 .xlsx/.xlsm 文件。")
+    check_part_sizes(data, zf, name)  # before anything inflates a part: memory stays bounded
     return zf
 
 
@@ -233,6 +235,9 @@ class FileSource:
 
     def grid(self, sheet: str) -> list[list[Any]]:
         if sheet not in self._grids:
+            part = self._sheets.get(sheet)
+            if part in self._parts:  # calamine lays the used range out densely: bound it first
+                check_sheet_range(self._part(part), sheet, os.path.basename(self.path))
             if self._calamine is None:
                 self._calamine = self._open_calamine(self._data)
             try:

@@ -19,6 +19,7 @@ from perfxl.fileio import inflate_member
 
 from .ns import CONTENT_TYPES, NS_CT, NS_PKG_REL, XML_DECL
 from .xmlutil import PARSER, local
+from .bounds import check_part_sizes
 from .zipio import ZipWriter, raw_entry
 
 @dataclass
@@ -41,6 +42,7 @@ class Package:
             raise WorkbookError(
                 "文件不是有效的 Excel 工作簿（.xlsx/.xlsm）：无法作为 zip 包读取，可能是 .xls 旧格式、已加密或已损坏"
             ) from exc
+        check_part_sizes(self._src, self._zf)
         self._entries: dict[str, zipfile.ZipInfo | None] = {}
         for info in infos:
             self._entries[info.filename] = info
