@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from .errors import PerfxlError
-from .outnames import check_output
+from .outnames import check_output, check_workbook_input
 from .pipeline import Result, run_file
 from .rulepack import RulePack
 
@@ -39,6 +39,7 @@ def check(path: Pathish, *, rules: RulePack | Pathish | None = None, mark: bool 
           output: Pathish | None = None, explicit: bool | None = None) -> Result:
     """Validate ``path``: ``result.findings``.  ``mark``: also write the workbook with the
     findings marked (校验结果 sheet + cell notes) to ``output`` (default: over ``path``)."""
+    check_workbook_input(path)
     if mark and output:
         check_output(output, (Path(path).suffix.lower(),), _inputs(path, rules))
     pack, explicit = _pack(rules, explicit)
@@ -56,7 +57,7 @@ def score(path: Pathish, output: Pathish | None = None, *, rules: RulePack | Pat
 
     if in_place and output:
         raise PerfxlError("--in-place 与 -o 不能同时使用。")
-    src = Path(path)
+    src = check_workbook_input(path)
     if in_place:  # a symlink stays a link: its target is rewritten; an earlier .bak is kept
         dst = Path(os.path.realpath(src))
         backup = backup_path(dst)
@@ -74,7 +75,7 @@ def make_report(path: Pathish, output: Pathish | None = None, *, rules: RulePack
     """Write the Word report of ``path`` to ``output`` (default ``<stem>-自评报告.docx`` beside
     it); ``pdf``: also as PDF beside it (LibreOffice); an ``output`` ending in .pdf writes only
     the PDF.  ``template``: a bureau's own .docx template."""
-    src = Path(path)
+    src = check_workbook_input(path)
     out = Path(output) if output else src.with_name(f"{src.stem}-自评报告.docx")
     inputs = _inputs(src, rules, template)
     check_output(out, (".docx", ".pdf"), inputs)

@@ -173,7 +173,11 @@ def cmd_addin(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="perfxl", description="部门整体支出绩效自评：校验、评分、生成自评报告")
+    from .argparse_zh import ArgumentParser, register_examples
+    from .cli_examples import EXAMPLES
+
+    register_examples(EXAMPLES)
+    p = ArgumentParser(prog="perfxl", description="部门整体支出绩效自评：校验、评分、生成自评报告")
     p.add_argument("--version", action="version", version=f"perfxl {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="命令")
 
@@ -183,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     def rules(sp):
-        sp.add_argument("--rules", metavar="PACK.toml", help="评分规则包（默认：广东 2023）")
+        sp.add_argument("--rules", help="评分规则包（默认：广东 2023）")
 
     sp = add("new", cmd_new, "生成一份空白标准工作簿")
     sp.add_argument("path")

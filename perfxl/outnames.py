@@ -55,6 +55,25 @@ def check_output(dst: str | os.PathLike, suffixes: Iterable[str], inputs: Iterab
     return dst
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def check_workbook_input(src: str | os.PathLike) -> Path:
+    """Refuse an existing input that is plainly not a workbook (by its extension) before any
+    output name is derived from it: ``perfxl score 报告.docx`` is told its input is a Word
+    document, not that ``报告-已评分.docx`` has the wrong extension.  A missing file, or one
+    named .xlsx/.xlsm, is left to the reader (which looks at the content)."""
+    src = Path(src)
+    suffix = src.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES or not src.is_file():
+        return src
+    if suffix == ".xls":
+        raise WorkbookError(f"{src.name}：这是旧版 Excel 97-2003 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 再试。")
+    what = f"这是 {_KINDS[suffix]}" if suffix in _KINDS else (f"扩展名是 {suffix}" if suffix else "没有扩展名")
+    raise WorkbookError(f"{src.name}：{what}，不是 Excel 工作簿。请指定 .xlsx 标准工作簿"
+                        "（空白表可用 perfxl new 生成）。")
+
+
 def fit_stem(stem: str, longest_tail: str, limit: int = NAME_MAX) -> str:
     """``stem`` shortened so that ``stem + longest_tail`` fits in ``limit`` bytes (UTF-8).
 
