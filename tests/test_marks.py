@@ -16,6 +16,7 @@ from openpyxl.styles import Font, PatternFill
 from perfxl import marks, reader, schema, template, validate
 from perfxl.errors import WorkbookError
 from perfxl.edits import ClearMarks, ClearSheet, DeleteSheet, EnsureSheet, Hyperlink, MarkCell, SetCell
+from perfxl.testing.libreoffice import soffice_available
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = json.loads((ROOT / "samples" / "lechang-2023.json").read_text(encoding="utf-8"))
@@ -281,3 +282,50 @@ def test_a_workbook_without_a_styles_part_can_be_marked(tmp_path):
     assert wb.sheetnames[-1] == schema.S_FINDINGS
     assert any(cf for ws in wb.worksheets for cf in ws.conditional_formatting)
     assert work(body, src.name, load()).row["状态"] == "成功"
+
+
+# --------------------------------------------------------------------------- after a LibreOffice save
+
+def _notes(path: Path) -> dict[tuple[str, str], str]:
+    """(sheet, cell) → note text, every note of the workbook (openpyxl reads them all)."""
+    wb = openpyxl.load_workbook(path)
+    return {(ws.title, c.coordinate): c.comment.text for ws in wb.worksheets for row in ws.iter_rows()
+            for c in row if c.comment is not None}
+
+
+def _libreoffice_save(path: Path, outdir: Path) -> Path:
+    from perfxl.testing.libreoffice import recalculate
+
+    return recalculate([path], outdir)[0]
+
+
+@pytest.mark.skipif(not soffice_available(), reason="LibreOffice (soffice) not installed")
+def test_unmark_and_remark_after_a_libreoffice_save(clerk_path, tmp_path):
+    """LibreOffice saves every note author as " ", splits and merges our runs, and drops the
+    workbook's link to the customXml state part (keeping the part). Unmarking must still leave
+    the clerk's notes as they were and no empty note behind, and marking again must not start
+    a note with a blank line or leave a second state part."""
+    marked = tmp_path / "marked.xlsx"
+    found = mark(clerk_path, marked)
+    saved = _libreoffice_save(marked, tmp_path / "lo")
+    clerk_notes = {k: v for k, v in _notes(clerk_path).items()}
+    assert any("perfxl" in t for t in _notes(saved).values())
+
+    unmarked = tmp_path / "unmarked.xlsx"
+    marks.unmark_file(saved, unmarked)
+    left = _notes(unmarked)
+    assert set(left) == set(clerk_notes), left  # no empty or perfxl note stays behind
+    for key, text in clerk_notes.items():
+        assert left[key].strip() == text.strip()
+    assert not [n for n in zipfile.ZipFile(unmarked).namelist() if n.startswith("customXml/")]
+
+    remarked = tmp_path / "remarked.xlsx"
+    marks.mark_file(saved, remarked, found)
+    notes = _notes(remarked)
+    ours = {k: t for k, t in notes.items() if "perfxl" in t}
+    assert ours and all(t.startswith("perfxl ") or k in clerk_notes for k, t in ours.items()), ours
+    assert all(not t.startswith("\n") for t in notes.values()), notes
+    for key, text in clerk_notes.items():  # the clerk's note first, ours once after it
+        assert notes[key].startswith(text.strip()) and notes[key].count("perfxl ") <= 1, notes[key]
+    state = [n for n in zipfile.ZipFile(remarked).namelist() if n.startswith("customXml/item") and "Props" not in n]
+    assert len(state) == 1, state

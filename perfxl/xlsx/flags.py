@@ -26,6 +26,11 @@ from .workbook import Workbook
 from .xmlutil import ascii_compatible, c14n, cell_ref, child, graft, insert_ordered, local, parse_cell
 
 
+def _is_custom_item(name: str) -> bool:
+    """customXml/itemN.xml (not its itemProps or rels)."""
+    return name.startswith("customXml/item") and name.endswith(".xml") and name[len("customXml/item"):-4].isdigit()
+
+
 class Flagger:
     """Adds and clears one scheme's flags during one apply run."""
 
@@ -49,16 +54,18 @@ class Flagger:
             self.dirty = True
 
     def state(self) -> MarkState:
+        """The recorded state: from the state part the workbook refers to, else from one it no
+        longer refers to (LibreOffice keeps customXml parts on save but drops the workbook's
+        relationship to them), else empty."""
         if self._marks is None:
             self._marks = MarkState()
-            for rel in self.wb.related(RT_CUSTOM_XML):
-                if not self.pkg.exists(rel.target):
+            related = [rel.target for rel in self.wb.related(RT_CUSTOM_XML)]
+            orphans = sorted(n for n in self.pkg.names() if _is_custom_item(n) and n not in related)
+            for part in related + orphans:
+                if not self.pkg.exists(part) or self.scheme.state_ns.encode() not in self.pkg.read(part):
                     continue
-                raw = self.pkg.read(rel.target)
-                if self.scheme.state_ns.encode() not in raw:
-                    continue
-                self._marks_part = rel.target
-                self._marks = load_state(self.pkg.xml(rel.target), self.scheme.state_ns)
+                self._marks_part = part
+                self._marks = load_state(self.pkg.xml(part), self.scheme.state_ns)
                 break
         return self._marks
 

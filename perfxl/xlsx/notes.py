@@ -111,7 +111,9 @@ class Notes:
                 r = etree.SubElement(text, M + "r")
                 bare.addprevious(r)
                 r.append(bare)
-            self._runs(text, header, note, first=False)
+            # A note left empty (a clerk's emptied note, or one another program kept after
+            # clearing) takes the runs as a new note would: no blank first line.
+            self._runs(text, header, note, first=not _note_text(existing).strip())
         pkg.touch(comments)
 
     def _runs(self, text, header: str, note: str, first: bool) -> None:
@@ -276,9 +278,11 @@ class Notes:
                         if not strip_note_runs(cm, self.scheme):  # a clerk's note we appended to
                             continue
                         changed = True
-                        if "".join(cm.itertext()).strip():
+                        if _note_text(cm).strip():
                             continue
-                        clist.remove(cm)  # nothing but marks (written through the add-in)
+                        # nothing but marks: written through the add-in, or ours after a program
+                        # that rewrites authors (LibreOffice saves every author as " ")
+                        clist.remove(cm)
                         try:
                             removed_cells.add(parse_cell(ref))
                         except InvalidEditError:
@@ -356,6 +360,12 @@ def standard_vml_prefixes(root) -> bool:
     return all(nsmap.get(p) == ns for p, ns in _VML_PREFIXES.items()) and sum(
         1 for ns in nsmap.values() if ns in (NS_V, NS_O, NS_X)
     ) == 3
+
+
+def _note_text(comment) -> str:
+    """The text a note shows (its ``<text>``; not the anchor numbers of an ``mc:AlternateContent``)."""
+    text = child(comment, "text")
+    return "".join(text.itertext()) if text is not None else ""
 
 
 def _fill_run(r, font: NoteFont, bold: bool):
