@@ -79,7 +79,11 @@ def run_action(action: str, source: GridSource, book_path: str, pack: RulePack |
         result = pipeline.save(result, {"report": out})
         if not result.ok:
             return Outcome(False, "\n".join(lines + [result.error or ""]), result.edits, status=result.status)
-        lines.append(f"已生成 Word 报告：{out}")
+        if analysis.errors:
+            lines.append(f"已生成 Word 报告草稿：{out}\n注意：工作簿有 {analysis.errors} 个错误，报告每页标有“草稿 — 校验未通过”，"
+                         "文末列出各错误；不得盖章报送，请改正后重新生成。")
+        else:
+            lines.append(f"已生成 Word 报告：{out}")
     if result.edits:
         lines.append("结果已写入工作簿，但尚未保存：请检查后自行保存（Ctrl+S）。")
     return Outcome(True, "\n".join(lines), result.edits, out, result.status)
@@ -98,7 +102,10 @@ def _score_summary(analysis: Analysis) -> str:
     shown = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
     table = analysis.model.tables.get("tbl_scores")
     where = f"“{table.sheet}”" if table is not None else "工作簿"
-    return f"计算完成：总分 {shown} 分，等级 {s.grade or '—'}。公式已写回{where}。"
+    text = f"计算完成：总分 {shown} 分，等级 {s.grade or '—'}。公式已写回{where}。"
+    if analysis.errors:
+        text += f"\n注意：工作簿有 {analysis.errors} 个错误，得分仅供核对，改正错误后才算有效（点“校验数据”查看）。"
+    return text
 
 
 def saved_path(book_path: str) -> Path:

@@ -108,7 +108,7 @@ def cmd_score(args) -> int:
     else:
         dst = args.file if args.in_place else (args.output or writeback.default_output(Path(args.file)))
         _out(writeback.format_scores_text(scores, _pack(args), str(dst)))
-    return EXIT_OK
+    return _gate(result)
 
 
 def cmd_report(args) -> int:
@@ -119,8 +119,22 @@ def cmd_report(args) -> int:
     if not result.ok:
         return _failed(result)
     out = result.files[0]
-    _out(f"已生成自评报告：{out}" + (f"（及 {out.with_suffix('.pdf').name}）" if args.pdf and out.suffix != ".pdf" else ""))
-    return EXIT_OK
+    also = f"（及 {out.with_suffix('.pdf').name}）" if args.pdf and out.suffix != ".pdf" else ""
+    if result.errors:
+        _out(f"已生成自评报告草稿：{out}{also}")
+    else:
+        _out(f"已生成自评报告：{out}{also}")
+    return _gate(result)
+
+
+def _gate(result) -> int:
+    """Exit 1 whenever the workbook has 错误 findings (README's promise), saying so on stderr:
+    a report made then is a draft (:mod:`perfxl.report.draft`), never one to seal."""
+    if not result.errors:
+        return EXIT_OK
+    sys.stderr.write(f"注意：工作簿有 {result.errors} 个错误（运行 perfxl check 查看）；据此生成的报告是草稿"
+                     "（每页标有“草稿 — 校验未通过”），不得盖章报送。请改正后重新运行。\n")
+    return EXIT_FINDINGS
 
 
 def cmd_run(args) -> int:

@@ -48,13 +48,20 @@ def report_bytes(model, scores, template: str | os.PathLike | None = None, findi
     from . import context, render
 
     pack = _pack_for(scores, pack)
+    if findings is None:  # never a final report from a workbook nobody validated
+        from ..validate import check
+
+        findings = check(model, pack, scores)
     ctx = context.build(model, scores, pack, findings)
     images = {}
     if charts:
         from . import charts as ch
 
         images = ch.render_all(context.chart_data(model, scores, pack))
-    return render.render_bytes(ctx, template, images)
+    body = render.render_bytes(ctx, template, images)
+    from .draft import mark_draft
+
+    return mark_draft(body, findings)  # 错误 findings: a draft, never a final report
 
 
 def render_report(model, scores, out_path: str | os.PathLike, template: str | os.PathLike | None = None,
@@ -68,6 +75,9 @@ def render_report(model, scores, out_path: str | os.PathLike, template: str | os
     ``findings``.  ``pack``: the rule pack the scores came from (default: ``scores.pack`` or the
     default pack) — it decides the numbering of 三、绩效分析.  ``charts``: the expenditure and
     score charts (Pillow, a few ms each; skipped when no CJK font is installed).
+
+    A workbook with 错误 findings gives a draft (:mod:`.draft`): "草稿 — 校验未通过" on every
+    page's header and the errors listed at the end.
 
     Raises :class:`~perfxl.errors.TemplateError` for template problems and
     :class:`~perfxl.errors.PerfxlError` when the PDF cannot be made.
