@@ -26,7 +26,7 @@ Pathish = str | os.PathLike
 def _pack(rules: RulePack | Pathish | None, explicit: bool | None) -> tuple[RulePack, bool]:
     from .rulepack import load
 
-    pack = rules if isinstance(rules, RulePack) else load(rules)
+    pack = rules if isinstance(rules, RulePack) else load(None if rules is None else Path(rules))
     return pack, (rules is not None) if explicit is None else explicit
 
 

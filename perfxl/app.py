@@ -65,6 +65,7 @@ def run_action(action: str, source: GridSource, book_path: str, pack: RulePack |
     if not result.ok:
         return Outcome(False, result.error or f"{name}：无法处理。", status=result.status)
     analysis = result.analysis
+    assert analysis is not None  # ok: every stage ran
     lines = []
     if check:
         lines.append(_check_summary(analysis))

@@ -32,7 +32,7 @@ from . import __version__
 from . import summary as sm
 from .errors import PerfxlError
 from .errors import WorkbookError
-from .fileio import atomic_write_bytes, read_workbook_bytes
+from .fileio import atomic_write_bytes, flush_to_disk, read_workbook_bytes
 from .oserrors import describe
 from .pipeline import Status
 from .runone import findings_document, output_names
@@ -378,10 +378,12 @@ def _load_cache(path: Path) -> dict:
     return {k: v for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
 
 
-def _save_cache(path: Path, entries: dict) -> None:
-    """Record finished workbooks; their outputs are flushed to disk first, so a cache entry
-    never points at a file that a power cut could still lose."""
-    os.sync()
+def _save_cache(path: Path, entries: dict, written: list[Path]) -> None:
+    """Record finished workbooks; the outputs ``written`` since the last save are flushed to
+    disk first (those files and their folders, not every file system: os.sync), so a cache
+    entry never points at a file that a power cut could still lose."""
+    flush_to_disk(written)
+    written.clear()
     doc = {"format": CACHE_FORMAT, "perfxl": __version__, "entries": entries}
     atomic_write_bytes(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
@@ -467,6 +469,7 @@ class _Run:
                             smoothing=0.1, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                                       "[{elapsed}<{remaining}, {rate_fmt}]")
         self._saved = time.monotonic()
+        self.unsynced: list[Path] = []  # outputs written since the cache was last saved
 
     def todo(self) -> Iterator[tuple[bytes, str]]:
         """(bytes, relative path) of each workbook that must be (re)done; records the rest."""
@@ -493,15 +496,16 @@ class _Run:
     def finish(self, out: Outcome) -> None:
         """Write one workbook's outputs (each atomically), then record it."""
         outs = self.names[out.file]
-        written = []
+        written: list[str] = []
         for kind, body in out.files.items():
             path = self.dst / outs[kind]
-            try:  # flushed to disk in bulk (os.sync) before the cache records it as done
+            try:  # flushed to disk in bulk (flush_to_disk) before the cache records it as done
                 atomic_write_bytes(path, body, fsync=False)
             except OSError as e:  # this workbook's outputs only: the others still run
                 out = self._unwritable(out, path, e, written)
                 break
             written.append(outs[kind])
+        self.unsynced += [self.dst / w for w in written]
         prev = self.old.get(out.file) or {}
         for stale in set(prev.get("outputs", [])) - set(written):  # the report of a file now broken
             if stale in outs.values():
@@ -517,7 +521,7 @@ class _Run:
             r.stage_counts[stage] = r.stage_counts.get(stage, 0) + 1
         self._tick()
         if time.monotonic() - self._saved > 5:  # a killed run keeps most of its cache
-            _save_cache(self.cache_path, {**self.old, **self.cache})
+            _save_cache(self.cache_path, {**self.old, **self.cache}, self.unsynced)
             self._saved = time.monotonic()
 
     def _unwritable(self, out: Outcome, path: Path, e: OSError, written: list) -> Outcome:
@@ -546,7 +550,7 @@ class _Run:
             self.bar.close()
         # Entries of workbooks not reached (interrupted) stay valid for the next run.
         kept = {k: v for k, v in self.old.items() if k not in self.cache and k in self.names}
-        _save_cache(self.cache_path, {**kept, **self.cache})
+        _save_cache(self.cache_path, {**kept, **self.cache}, self.unsynced)
         r = self.result
         r.rows = sorted(self.rows.values(), key=lambda row: row["文件"])
         meta = {"perfxl 版本": __version__, "评分规则包": f"{self.pack.name}（{self.pack.id}）",

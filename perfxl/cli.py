@@ -100,7 +100,7 @@ def cmd_score(args) -> int:
     from . import api, writeback
 
     result = api.score(args.file, args.output, rules=args.rules, in_place=args.in_place)
-    if not result.ok:
+    if not result.ok or result.analysis is None:
         return _failed(result)
     scores = result.analysis.scores
     if args.json:

@@ -9,7 +9,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .oserrors import describe
 
@@ -29,7 +29,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
     """Write ``data`` to a temporary file beside ``path``, then rename it into place.
 
     ``fsync=False`` skips the per-file flush to disk (a batch writes thousands of files and
-    calls :func:`os.sync` once before it records them as done); the rename stays atomic.
+    flushes them in bulk, :func:`flush_to_disk`, before it records them as done); the rename
+    stays atomic.
     """
     path = Path(path)
     if path.is_symlink():  # write through a link: replacing it would leave its target stale
@@ -51,6 +52,33 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
             pass
         raise
     return path
+
+
+def flush_to_disk(paths: Iterable[Path]) -> None:
+    """fsync each of ``paths`` and (POSIX) each folder holding one, so the files and their names
+    survive a power cut.  A file gone since (replaced, deleted) is skipped."""
+    folders = set()
+    for p in paths:
+        try:
+            fd = os.open(p, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        folders.add(Path(p).parent)
+    if os.name != "posix":  # Windows: a folder cannot be opened for fsync; NTFS journals names
+        return
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_output(path: str | os.PathLike, data: bytes) -> Path:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field, replace

@@ -13,6 +13,7 @@ import os
 import posixpath
 import re
 import sys
+import threading
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -279,7 +280,13 @@ def _sheet_values(book, sheet: str) -> list[list[Any]]:
 def _quiet_stderr():
     """File descriptor 2 to the null device for a moment: a Rust panic inside python-calamine
     prints an English message there before Python sees the exception, which perfxl turns into
-    a Chinese finding or error.  Where descriptor 2 cannot be redirected, nothing changes."""
+    a Chinese finding or error.  Descriptor 2 belongs to the whole process, so this happens only
+    while no other Python thread runs (the CLI, a batch worker): in a threaded process (the
+    server, a progress bar) another thread's messages are never lost, at the price of the panic
+    text reaching the log.  Where descriptor 2 cannot be redirected, nothing changes."""
+    if threading.active_count() > 1:
+        yield
+        return
     try:
         sys.stderr.flush()
     except (AttributeError, OSError, ValueError):

@@ -75,6 +75,7 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
     if not result.ok:
         return RunResult(result, result.files, result.errors, result.warnings, result.error or "")
     a = result.analysis
+    assert a is not None  # ok: every stage ran
     s = a.scores
     total = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
     lines = [f"{a.model.get('dept_name') or src.name} {a.model.get('fiscal_year') or ''}年度：总分 {total} 分，等级 {s.grade or '—'}；"

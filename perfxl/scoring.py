@@ -265,7 +265,7 @@ def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], pr
 
 
 def _manual_score(ind, raw: Any, cell: Value | None, problems: list[Problem]) -> float | None:
-    at = {"sheet": cell.sheet, "cell": cell.cell, "ref": cell.ref} if cell is not None else {}
+    at: dict[str, Any] = {"sheet": cell.sheet, "cell": cell.cell, "ref": cell.ref} if cell is not None else {}
     if raw is None:
         problems.append(Problem.of("manual-empty", ind.id, name=ind.name, **at))
         return None

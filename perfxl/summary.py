@@ -101,9 +101,8 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
         status = UNREADABLE if processed.status == UNREADABLE else FAILED
         row = empty_row(pack, file, status, processed.error or "无法读取。")
         if processed.model is not None:  # findings found before the failure are counted
-            findings = processed.findings
-            row["错误数"] = sum(1 for f in findings if f.severity == Severity.ERROR)
-            row["警告数"] = sum(1 for f in findings if f.severity == Severity.WARNING)
+            row["错误数"] = sum(1 for f in processed.findings if f.severity == Severity.ERROR)
+            row["警告数"] = sum(1 for f in processed.findings if f.severity == Severity.WARNING)
         return row
     model, scores, findings = analysis.model, analysis.scores, list(analysis.findings)
     errors = sum(1 for f in findings if f.severity == Severity.ERROR)

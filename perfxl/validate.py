@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from . import schema
 from .cellref import col_to_index, split_cell, split_range
-from .findings import CATALOGUE, SEVERITIES, SEVERITY_RANK, Finding
+from .findings import SEVERITIES, SEVERITY_RANK, Finding
 from .model import Row, Table, Value, WorkbookModel
 from .problems import Problem
 from .rulepack import RulePack

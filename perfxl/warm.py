@@ -13,7 +13,7 @@ def warm() -> None:
     """Import the pipeline and fill the per-process caches that do not depend on a workbook."""
     try:
         from . import batch, edits, marks, pipeline, reader, scoring, validate, writeback  # noqa: F401
-        from .report import charts, context, render
+        from .report import charts, context, render  # noqa: F401 - imported to warm
 
         render.prepared(None)
         charts.cjk_font()

@@ -255,7 +255,7 @@ def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_
     from .api import score
 
     result = score(src, dst, rules=pack, in_place=in_place, explicit=explicit)
-    if not result.ok:
+    if not result.ok or result.analysis is None:
         raise WorkbookError(result.error or f"{src}：无法评分。")
     return result.analysis.scores
 

@@ -1,7 +1,6 @@
 """Files that are not standard workbooks are told what they are; system errors are Chinese."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys

@@ -726,7 +726,7 @@ def test_template_text_with_tabs_and_breaks_still_becomes_structure(tmp_path, sa
     assert last._p.xpath(".//w:tab") and last.text == "甲\t优"
 
 
-# ---------------------------------------------------------------- the spliced document.xml
+# ---------------------------------------------------------------- awkward values, both paths
 
 def _map_text(value, fn):
     if isinstance(value, str):
@@ -752,10 +752,10 @@ _AWKWARD = {
 
 @pytest.mark.parametrize("which", ["default", "picture-in-footer", "text-before-chart"])
 @pytest.mark.parametrize("awkward", sorted(_AWKWARD))
-def test_spliced_document_is_what_the_tree_writes(tmp_path, sample_report, monkeypatch, which, awkward):
-    """document.xml written as a string (render._Splice) is byte for byte the tree path's, for
-    text that needs escaping, empty cells (merged or collapsed), docxtpl's escaped braces, and
-    values the splice leaves to the tree (breaks, tabs, control characters)."""
+def test_awkward_values_render_as_docxtpl_renders_them(tmp_path, sample_report, which, awkward):
+    """The package render_bytes writes is docxtpl's own render + save, part for part, for text
+    that needs escaping, empty cells (merged or collapsed), docxtpl's escaped braces, breaks,
+    tabs and control characters."""
     _, _, model, scores, pack = sample_report
     plain = build_context(model, scores, pack)
     ctx = _map_text(plain, _AWKWARD[awkward])
@@ -764,18 +764,17 @@ def test_spliced_document_is_what_the_tree_writes(tmp_path, sample_report, monke
     template = {"default": None, "picture-in-footer": _picture_template(tmp_path),
                 "text-before-chart": _template_with(tmp_path, "图：{{ chart_scores }}")}[which]
     prep = render.prepared(template)
-    assert prep.splice is not None
-    spliced = render.render_bytes(ctx, template, images)
-    monkeypatch.setattr(prep, "splice", None)
-    tree = render.render_bytes(ctx, template, images)
-    with zipfile.ZipFile(io.BytesIO(spliced)) as zs, zipfile.ZipFile(io.BytesIO(tree)) as zt:
-        assert zs.namelist() == zt.namelist()
-        for name in zt.namelist():
-            assert zs.read(name) == zt.read(name), name
+    assert prep.fast
+    fast = render.render_bytes(ctx, template, images)
+    slow = render._render_docxtpl(prep, ctx, images, "t.docx")
+    with zipfile.ZipFile(io.BytesIO(fast)) as zf, zipfile.ZipFile(io.BytesIO(slow)) as zs:
+        assert zf.namelist() == zs.namelist()
+        for name in zs.namelist():
+            assert zf.read(name) == zs.read(name), name
 
 
-def test_markup_values_take_the_tree(sample_report):
-    """A value that is already markup is not plain text: the splice leaves it to the tree."""
+def test_markup_values_are_not_escaped_twice(sample_report):
+    """A value that is already markup is written as such."""
     from markupsafe import Markup
 
     _, _, model, scores, pack = sample_report
@@ -786,14 +785,13 @@ def test_markup_values_take_the_tree(sample_report):
 
 @pytest.mark.parametrize("line", ["{% set d = dept_name %}{{ d }}", "{{ dept_name|upper }}",
                                   "{{ dept_name ~ '乙' }}"])
-def test_templates_the_splice_cannot_vouch_for_render_as_before(tmp_path, sample_report, line):
-    """Statements other than for/if and expressions other than names are not spliced; such a
-    template renders through the tree path, as docxtpl would."""
+def test_templates_with_statements_and_filters_render_as_docxtpl(tmp_path, sample_report, line):
+    """Statements, filters and expressions render as docxtpl would."""
     _, _, model, scores, pack = sample_report
     ctx = build_context(model, scores, pack)
     template = _template_with(tmp_path, line)
     prep = render.prepared(template)
-    assert prep.fast and prep.splice is None
+    assert prep.fast
     fast = render.render_bytes(ctx, template)
     slow = render._render_docxtpl(prep, ctx, {}, "t.docx")
     with zipfile.ZipFile(io.BytesIO(fast)) as zf, zipfile.ZipFile(io.BytesIO(slow)) as zs:

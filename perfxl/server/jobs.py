@@ -92,17 +92,13 @@ def check_snapshot(doc: dict) -> dict:
     (:mod:`perfxl.snapshot`) when it cannot send the workbook's bytes."""
     from .. import pipeline
     from ..errors import PerfxlError
-    from ..reader import parse
     from ..snapshot import SnapshotSource
-    from . import editwire
 
     try:
-        model = parse(SnapshotSource(doc))
+        source = SnapshotSource(doc)
     except PerfxlError as e:
         return {"error": str(e)}
-    analysis = pipeline.analyse(model)
-    edits = pipeline.workbook_edits(analysis, analysis.pack, score=True, mark=True)
-    return {**_result(analysis), "edits": editwire.edits_json(edits), "_edits": edits}
+    return check_result(pipeline.process(None, source.path, source=source, score=True, mark=True))
 
 
 def report(data: bytes, name: str) -> dict:
