@@ -234,6 +234,10 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
     findings: tuple[Finding, ...] = ()
     edits: tuple[Edit, ...] = ()
     wb = doc = pdf_bytes = pdf_error = None
+    if report and pdf:  # LibreOffice starts while the workbook is read, scored and reported
+        from .report.converter import shared
+
+        shared().prestart()
     try:
         try:
             pack = pack or load_rules()

@@ -94,6 +94,7 @@ class Converter:
         self.office_pid: int | None = None     # the started soffice (its soffice.bin is a child)
         self.starts = 0                        # LibreOffice starts so far (restarts included)
         self._seq = 0
+        self._pending = False                  # a driver started, its "ready" not read yet
         self._owner = os.getpid()
 
     # -- public ---------------------------------------------------------------------------
@@ -118,6 +119,18 @@ class Converter:
             finally:
                 src.unlink(missing_ok=True)
                 dst.unlink(missing_ok=True)
+
+    def prestart(self) -> None:
+        """Start LibreOffice now, without waiting: it starts while the caller does other work
+        (scoring, rendering the report).  Quietly does nothing when it cannot."""
+        with self._lock:
+            try:
+                self._workdir()
+            except PerfxlError:
+                return
+            if not self._pending and not self.alive and self._use_uno():
+                self._stop(graceful=False)
+                self._spawn()
 
     @property
     def alive(self) -> bool:
@@ -161,16 +174,16 @@ class Converter:
             self._pythons = uno_python_candidates(self._soffice)
         return bool(self._pythons)
 
-    def _start(self) -> None:
+    def _spawn(self) -> bool:
+        """Start the driver (and so LibreOffice) without waiting; False when no Python is left."""
         env = {k: v for k, v in self._env.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
         profile = (self._dir / "profile").as_uri()
         while self._pythons:
-            python = self._pythons[0]
             pipe = f"perfxl-{os.getpid()}-{uuid.uuid4().hex[:12]}"
             log = open(self._dir / "bridge.log", "ab")
             try:
                 self._proc = subprocess.Popen(
-                    [python, str(BRIDGE), self._soffice, profile, pipe, str(self.start_timeout)],
+                    [self._pythons[0], str(BRIDGE), self._soffice, profile, pipe, str(self.start_timeout)],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=self._dir,
                     start_new_session=True)  # its own process group: a time-out kills it all
             except OSError:
@@ -179,7 +192,15 @@ class Converter:
             finally:
                 log.close()
             self._buf = b""
+            self._pending = True
             self.starts += 1
+            return True
+        return False
+
+    def _start(self) -> None:
+        """Wait until LibreOffice is ready (starting it unless :meth:`prestart` did)."""
+        while self._pending or self._spawn():
+            self._pending = False
             msg = self._reply(self.start_timeout + 10, starting=True)
             if msg.get("ready"):
                 self.office_pid = msg.get("pid")
@@ -191,8 +212,9 @@ class Converter:
             raise PerfxlError(f"LibreOffice 无法启动，未生成 PDF（{msg.get('error', '原因不明')}）。")
 
     def _convert_uno(self, src: Path, dst: Path, limit: float, resent: bool = False) -> None:
-        if not self.alive:
-            self._stop(graceful=False)
+        if self._pending or not self.alive:
+            if not self._pending:
+                self._stop(graceful=False)
             self._start()
             if not self._pythons:  # no uno after all: the caller converts with soffice --convert-to
                 return
@@ -248,7 +270,7 @@ class Converter:
 
     def _stop(self, graceful: bool) -> bool:
         """End the driver and its LibreOffice; True when it shut down by itself."""
-        proc, self._proc, self.office_pid = self._proc, None, None
+        proc, self._proc, self.office_pid, self._pending = self._proc, None, None, False
         if proc is None:
             return False
         clean = False
