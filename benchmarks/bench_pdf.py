@@ -12,7 +12,7 @@ starts one LibreOffice per file, in the same run; optionally `perfxl run --pdf` 
 * ``--single R``: R rounds of ``perfxl run WB --pdf`` in a fresh process (the sample workbook),
   this tree with the user's profile template cache empty ("cold") and filled ("warm"); with
   ``--before REF`` also the perfxl of git revision REF (e.g. the commit before the converter).
-  Wall and CPU seconds (perfxl + LibreOffice; CPU moves less with the machine's load).
+  "cold" includes the one-time shutdown that keeps the profile as the template.
 
 Targets (2 cores): kept-alive ≥ 3× the loop and ≥ 2.5 workbooks/s.  The machine may be shared:
 the figures move with its load (printed).  Results also go to benchmarks/.cache/bench-pdf-result.json.
@@ -83,7 +83,6 @@ def single(rounds: int, before: str | None, work: Path) -> dict:
         trees = {f"改动前（{before[:10]}）": old, **trees}
     cold_cache, warm_cache = work / "cache-cold", work / "cache-warm"
     times: dict[str, list[float]] = {k: [] for k in trees}
-    cpus: dict[str, list[float]] = {k: [] for k in trees}
     for r in range(rounds):
         for label, tree in trees.items():
             shutil.rmtree(cold_cache, ignore_errors=True)
@@ -93,24 +92,13 @@ def single(rounds: int, before: str | None, work: Path) -> dict:
                 subprocess.run([sys.executable, "-m", "perfxl", "run", str(wb), "-o", str(work / "o"), "--pdf"],
                                env=env, capture_output=True, check=True)
             out = work / f"o-{r}-{len(times[label])}"
-            cpu = _children_cpu()
             t = time.perf_counter()
             subprocess.run([sys.executable, "-m", "perfxl", "run", str(wb), "-o", str(out), "--pdf"], env=env,
                            capture_output=True, check=True)
             times[label].append(time.perf_counter() - t)
-            cpus[label].append(_children_cpu() - cpu)
             assert any(out.glob("*.pdf")), f"{label}: no PDF"
-    return {k: {"median_s": round(statistics.median(v), 2), "runs_s": [round(x, 2) for x in v],
-                "cpu_median_s": round(statistics.median(cpus[k]), 2)} for k, v in times.items()}
-
-
-def _children_cpu() -> float:
-    """CPU seconds of every finished descendant (perfxl, its driver, LibreOffice): less moved by
-    the machine's load than wall time."""
-    import resource
-
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
+    return {k: {"median_s": round(statistics.median(v), 2), "runs_s": [round(x, 2) for x in v]}
+            for k, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.single:
             res["single"] = single(args.single, args.before, work)
             for k, v in res["single"].items():
-                print(f"perfxl run --pdf（单个工作簿）{k}：中位数 {v['median_s']} 秒 {v['runs_s']}，"
-                      f"CPU 中位数 {v['cpu_median_s']} 秒")
+                print(f"perfxl run --pdf（单个工作簿）{k}：中位数 {v['median_s']} 秒 {v['runs_s']}")
         res["load_after"] = load()
         CACHE.mkdir(parents=True, exist_ok=True)
         (CACHE / "bench-pdf-result.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), "utf-8")
