@@ -49,7 +49,14 @@ def _stdout_closed() -> None:
 def cmd_new(args) -> int:
     from .template import write_new
 
-    check_output(args.path, (".xlsx",), (args.rules,), option="perfxl new")
+    check_output(args.path, (".xlsx",), (args.rules, args.from_), option="perfxl new")
+    if args.from_:
+        from .carryover import write_new_from
+
+        path, carried = write_new_from(args.path, args.from_, args.year, dept=args.dept, pack=_pack(args),
+                                       overwrite=args.force)
+        _out(f"已生成 {carried.year} 年度标准工作簿：{path}\n{carried.summary}")
+        return EXIT_OK
     path = write_new(args.path, dept=args.dept, year=args.year, pack=_pack(args), overwrite=args.force)
     _out(f"已生成空白标准工作簿：{path}")
     return EXIT_OK
@@ -86,6 +93,10 @@ def cmd_check(args) -> int:
         return EXIT_OK
     result = api.check(args.file, rules=args.rules, mark=args.mark, output=args.output)
     findings = list(result.findings)
+    if args.prev and result.model is not None:
+        from .yearcheck import compare_files
+
+        findings += compare_files(args.prev, result.model)
     if result.model is not None:  # what was found before a stage failed is still shown
         if args.json:
             _out(json.dumps(validate.findings_json(findings), ensure_ascii=False, indent=1))
@@ -208,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dept", help="部门名称")
     sp.add_argument("--year", type=int, help="年度，如 2023")
     sp.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    sp.add_argument("--from", dest="from_", help="上年的工作簿：带入部门职责、单位编制、绩效目标和报告章节，年度加一，金额留空")
     rules(sp)
 
     sp = add("export", cmd_export, "把工作簿数据导出为 JSON（按契约名称）")
@@ -220,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mark", action="store_true", help="把校验结果写入工作簿（校验结果表 + 单元格标注）")
     sp.add_argument("--unmark", action="store_true", help="清除之前写入的校验标记")
     sp.add_argument("-o", "--output", help="标注后另存为（默认改写原文件，仅在 --mark/--unmark 时）")
+    sp.add_argument("--prev", help="上年的工作簿：与上年对比（编制变化过大、单位消失、上年末存量资金不符），结果只列出，不写入工作簿")
     rules(sp)
 
     sp = add("score", cmd_score, "评分并把公式写回工作簿")

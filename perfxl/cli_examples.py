@@ -9,7 +9,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "perfxl new": (
         "perfxl new 2024.xlsx --dept 乐昌市民政局 --year 2024    生成空白标准工作簿",
-        "perfxl new 2024.xlsx --force                            覆盖已有的同名文件",
+        "perfxl new 2024.xlsx --from 2023.xlsx                   从上年工作簿带入职责、单位编制、绩效目标等",
     ),
     "perfxl export": (
         "perfxl export 乐昌市民政局-2023.xlsx > 数据.json        按契约名称导出全部数据",
@@ -17,6 +17,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "perfxl check": (
         "perfxl check 乐昌市民政局-2023.xlsx                     列出全部问题",
         "perfxl check 乐昌市民政局-2023.xlsx --mark -o 已标注.xlsx  问题写入“校验结果”表并标注单元格，另存",
+        "perfxl check 2024.xlsx --prev 2023.xlsx                 同时与上年工作簿对比",
     ),
     "perfxl score": (
         "perfxl score 乐昌市民政局-2023.xlsx                     评分，另存为“乐昌市民政局-2023-已评分.xlsx”",

@@ -142,6 +142,14 @@ _ENTRIES = (
     ("scoring-problem", _W, "评分时发现问题", "评分计算时发现的问题（见说明）。"),
     ("scoring-failed", _E, "评分计算失败", "评分计算意外中断，评分相关的校验未完成。"),
     ("param-modified", _W, "评分参数被修改", "“评分参数”表中的阈值或分值与规则包不同；单个工作簿评分时采用表中的值，财政局批量评分时采用规则包的值。"),
+    # Two years compared (perfxl check --prev 上年工作簿)
+    ("staff-quota-jump", _W, "核定编制数与上年相差过大",
+     "同一单位、同一编制类型的核定编制数与上年相比变化超过 20%，请核实是否有编制调整文件。"),
+    ("unit-disappeared", _W, "上年的单位本年没有了",
+     "上年“人员编制”表中的单位在本年的表中找不到，请核实是否撤并，或是否漏填。"),
+    ("stock-prev-mismatch", _W, "上年末存量资金与上年工作簿不符",
+     "本年的“上年末国库集中支付结转结余存量资金”应等于上年工作簿的“本年末国库集中支付结转结余存量资金”。"),
+    ("year-not-consecutive", _I, "对比的不是上一年度", "用来对比的工作簿的年度不是本年度的上一年。"),
 )
 
 CATALOGUE: dict[str, CodeInfo] = {c: CodeInfo(c, s, t, d) for c, s, t, d in _ENTRIES}
