@@ -137,7 +137,8 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, examples: list[str] | tuple[str, ...] | None = None, **kwargs):
         kwargs.setdefault("formatter_class", HelpFormatter)
         add_help = kwargs.pop("add_help", True)
-        super().__init__(*args, add_help=False, **kwargs)
+        kwargs["add_help"] = False  # a Chinese -h/--help is added below
+        super().__init__(*args, **kwargs)
         self._positionals.title = "参数"
         self._optionals.title = "选项"
         if add_help:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .findings import Finding
-from .model import Table, WorkbookModel
+from .model import Row, Table, WorkbookModel
 
 QUOTA_JUMP = 0.20    # 核定编制数 changing by more than this share of last year's is suspicious
 TOLERANCE = 0.005    # 万元: amounts equal to the cent
@@ -19,9 +19,9 @@ def _num(v) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _units(table: Table | None) -> dict[tuple[str, str], tuple[float | None, object]]:
+def _units(table: Table | None) -> dict[tuple[str, str], tuple[float | None, Row]]:
     """(单位名称, 编制类型) → (核定编制数, Row) of the filled rows."""
-    out = {}
+    out: dict[tuple[str, str], tuple[float | None, Row]] = {}
     for row in (table.filled if table is not None else ()):
         name = str(row.get("单位名称") or "").strip()
         if name:
@@ -41,10 +41,10 @@ def compare(prev: WorkbookModel, cur: WorkbookModel) -> list[Finding]:
                                 "请选择上一年度的工作簿进行对比，或核对两份工作簿的“年度”。"))
     last = f"{py} 年" if isinstance(py, int) else "上年"
     stock_prev, stock_curr = cur.fields.get("stock_prev"), _num(prev.get("stock_curr"))
-    if stock_prev is not None and _num(stock_prev.value) is not None and stock_curr is not None \
-            and abs(_num(stock_prev.value) - stock_curr) > TOLERANCE:
+    typed = None if stock_prev is None else _num(stock_prev.value)
+    if stock_prev is not None and typed is not None and stock_curr is not None and abs(typed - stock_curr) > TOLERANCE:
         found.append(Finding.at("stock-prev-mismatch", stock_prev.sheet, stock_prev.cell,
-                                f"上年末存量资金填写为 {_num(stock_prev.value):,.2f} 万元，{last}工作簿"
+                                f"上年末存量资金填写为 {typed:,.2f} 万元，{last}工作簿"
                                 f"（{prev_name}）的本年末存量资金为 {stock_curr:,.2f} 万元。",
                                 "两者应当相等：请核对本年填写的数字或上年工作簿。"))
     old, new = _units(prev.tables.get("tbl_units")), _units(cur.tables.get("tbl_units"))
