@@ -550,10 +550,16 @@ class RateDef:
     denominator: Expr
     required: tuple[str, ...]  # single-cell inputs that must be filled
     den_label: str  # the denominator, in Chinese, for messages
+    # table rows whose inputs are not all filled (a count): the rate is undefined while any is
+    # (a blank is "not filled", never "not done"); ``unfilled_label`` names them in messages
+    unfilled: Expr | None = None
+    unfilled_label: str = ""
 
     @cached_property  # an immutable tree of frozen nodes: built once per rate
     def expr(self) -> Expr:
         body = IF(self.denominator.eq(0), "", self.numerator / self.denominator)
+        if self.unfilled is not None:
+            body = IF(Compare(">", self.unfilled, Num(0)), "", body)
         if self.required:
             body = IF(any_blank(self.required), "", body)
         return IFERROR(body, "")
@@ -589,7 +595,9 @@ RATES: tuple[RateDef, ...] = (
     RateDef("rate_sme_share", _N("proc_sme"), _N("proc_goods") + _N("proc_works") + _N("proc_services"),
             ("proc_sme",), "政府采购合计（货物 + 工程 + 服务）"),
     RateDef("rate_key_tasks", COUNTIFS("tbl_key_tasks", ("完成状态", "已完成"), ("重点工作", "<>")),
-            COUNTA("tbl_key_tasks", "重点工作"), (), "已填写的重点工作数"),
+            COUNTA("tbl_key_tasks", "重点工作"), (), "已填写的重点工作数",
+            COUNTIFS("tbl_key_tasks", ("重点工作", "<>")) - COUNTIFS("tbl_key_tasks", ("重点工作", "<>"), ("完成状态", "<>")),
+            "未填写完成状态的重点工作"),
     RateDef("rate_target_coverage", _N("projects_with_targets"), _N("projects_total"),
             ("projects_with_targets", "projects_total"), "项目总数"),
 )

@@ -29,6 +29,7 @@ RATE_REASONS: dict[str, str] = {
     "name-missing": "工作簿缺少名称 {name}（{name_label}）",
     "input-empty": "{name_label}（{ref}）未填写",
     "table-missing": "工作簿缺少表格 {table}",
+    "rows-unfilled": "有 {n} 项{what}（空白表示未填写，不按未完成计）",
     "denominator-text": "{den_label}含非数字内容",
     "denominator-zero": "{den_label}为零",
     "overflow": "计算结果超出数值范围（输入的数值过大或过小）",

@@ -70,8 +70,9 @@ INK, LIGHT = (31, 78, 121), (189, 215, 238)   # #1F4E79 自评得分 / 支出, #
 
 RAMP = 239                 # palette 0…RAMP: TEXT → WHITE; RAMP is the background
 BG = RAMP
-_SPECIAL = (INK, LIGHT)
-C_INK, C_LIGHT = RAMP + 1, RAMP + 2
+OVER = (192, 0, 0)                            # #C00000: a score above its points
+_SPECIAL = (INK, LIGHT, OVER)
+C_INK, C_LIGHT, C_OVER = RAMP + 1, RAMP + 2, RAMP + 3
 
 
 def _grey(level: int) -> int:
@@ -327,20 +328,42 @@ def _num(x) -> float:
     return x if math.isfinite(x) else 0.0
 
 
-def score_chart(groups: Sequence[tuple[str, float, float]]) -> bytes | None:
-    """Horizontal bars: 自评得分 over 分值 per 一级指标.  ``groups``: (name, score, points)."""
+def score_label(score: float | None, points: float, unscored: int = 0) -> str:
+    """The text beside a 一级指标's bars: ``36.81 / 42 分``; a group with an indicator not
+    scored (an input not filled) is missing, never 0; a score above its points is flagged."""
+    if score is None:
+        what = f"{unscored}项未评分" if unscored else "未评分"
+        return f"{nf.MISSING} / {nf.points(points)} 分（{what}）"
+    text = f"{nf.points(score)} / {nf.points(points)} 分"
+    return text + "（超出分值）" if score > points + 1e-9 else text
+
+
+def score_chart(groups: Sequence[tuple], unscored: dict[str, int] | None = None) -> bytes | None:
+    """Horizontal bars: 自评得分 over 分值 per 一级指标.  ``groups``: (name, score, points); a
+    score of None (not every indicator scored: ``unscored`` counts them per name) draws no bar
+    and says so; the part of a score above its points is drawn red and the text flags it."""
     if cjk_font_file() is None or not groups:
         return None
+    unscored = unscored or {}
     names = [str(g[0]) for g in groups]
-    scores = [_num(g[1]) for g in groups]
+    raw = [None if g[1] is None else _num(g[1]) for g in groups]
+    scores = [0.0 if s is None else s for s in raw]
     pts = [_num(g[2]) for g in groups]
-    rows = [(n, max(s, p), f"{nf.points(s)} / {nf.points(p)} 分") for n, s, p in zip(names, scores, pts)]
-    return _bars(rows, "分", [(C_LIGHT, "分值"), (C_INK, "自评得分")],
-                 [(C_LIGHT, 0.62, pts), (C_INK, 0.34, scores)])
+    rows = [(n, max(s, p), score_label(r, p, unscored.get(n, 0))) for n, s, r, p in zip(names, scores, raw, pts)]
+    inside = [min(s, p) for s, p in zip(scores, pts)]
+    legend = [(C_LIGHT, "分值"), (C_INK, "自评得分")]
+    layers = [(C_LIGHT, 0.62, pts)]
+    if any(s > p + 1e-9 for s, p in zip(scores, pts)):
+        legend.append((C_OVER, "超出分值"))
+        layers.append((C_OVER, 0.34, scores))
+    layers.append((C_INK, 0.34, inside))
+    return _bars(rows, "分", legend, layers)
 
 
 def expense_chart(parts: Sequence[tuple[str, float]]) -> bytes | None:
     """Horizontal bars of the expenditure composition in 万元 with shares.  ``parts``: (label, 万元)."""
+    if any(p[1] is None for p in parts):  # a part not filled: no picture rather than a 0 bar
+        return None
     values = [_num(p[1]) for p in parts]
     total = sum(values)
     if cjk_font_file() is None or not parts or total <= 0:
@@ -353,7 +376,7 @@ def render_all(data: dict) -> dict[str, bytes]:
     """The charts of :func:`perfxl.report.context.chart_data` as context key → PNG bytes."""
     out = {}
     for key, png in (("chart_expense", expense_chart(data.get("expense", ()))),
-                     ("chart_scores", score_chart(data.get("groups", ())))):
+                     ("chart_scores", score_chart(data.get("groups", ()), data.get("unscored")))):
         if png:
             out[key] = png
     return out

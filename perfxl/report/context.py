@@ -37,6 +37,7 @@ SECTION_KEYS = (("自评结论", "二、自评结论"), ("主要绩效", "四、
                 ("存在问题", "五、存在问题"), ("改进措施", "六、改进措施"))
 NARRATIVE_ORDER = ("四、主要绩效", "五、存在问题", "六、改进措施")
 NOT_FILLED = "（未填写）"
+STAFF_TYPE_MISSING = "（编制类型未填写）"
 
 
 # ---------------------------------------------------------------- indicators
@@ -88,8 +89,18 @@ def _indicator_blocks(f: Facts, ind: Any, note: list[str]) -> tuple[list[str], s
     return [], table, paras
 
 
-def _add_score(before: list[str], after: list[str], score: float | None) -> None:
-    text = f"该项自评得{nf.points(score)}分。"
+def score_sentence(score: float | None, points: float | None = None) -> str:
+    """"该项自评得X分。"; a score not filled (or not computable) says so — never a number —
+    and one above the indicator's points is flagged rather than printed as if valid."""
+    if score is None:
+        return f"该项尚未评分（自评得{nf.MISSING}分，相关数据未填写或无法计算）。"
+    if points is not None and score > points + 1e-9:
+        return f"该项自评得{nf.points(score)}分（超出该项分值{nf.points(points)}分，须核改）。"
+    return f"该项自评得{nf.points(score)}分。"
+
+
+def _add_score(before: list[str], after: list[str], score: float | None, points: float | None = None) -> None:
+    text = score_sentence(score, points)
     target = after if after else before
     if target:
         target[-1] = sentence(target[-1]) + text
@@ -117,7 +128,7 @@ def _analysis(f: Facts, pack: Any) -> list[dict]:
             for ii, ind in enumerate(inds, start=1):
                 before, table, after = _indicator_blocks(f, ind, list(notes.get(ind.id, [])))
                 score = scores[ind.id]
-                _add_score(before, after, score)
+                _add_score(before, after, score, float(ind.points))
                 points = nf.points(ind.points)
                 heading = "" if len(inds) == 1 else f"（{ii}）{ind.name}（{points}分）。"
                 sub["indicators"].append({"id": ind.id, "heading": heading, "name": ind.name,
@@ -147,7 +158,13 @@ def _distinct(names: Iterable[str]) -> list[str]:
 
 
 def _staffed(r: Row) -> bool:
-    return (clean(r.get("编制类型")) or "其他") not in _OWN_TYPES_EXCLUDED
+    """A row of 编制 staff; a blank 编制类型 is "not filled" (kept and shown as such), never 其他."""
+    return clean(r.get("编制类型")) not in _OWN_TYPES_EXCLUDED
+
+
+def staff_type(r: Row) -> str:
+    """The row's 编制类型 as the report prints it: a blank one is marked, never guessed."""
+    return clean(r.get("编制类型")) or STAFF_TYPE_MISSING
 
 
 def _staff_paras(f: Facts) -> list[str]:
@@ -159,11 +176,11 @@ def _staff_paras(f: Facts) -> list[str]:
     first = []
     if own:
         name = clean(own[0].get("单位名称"))
-        first.append(name + "、".join(f"{clean(r.get('编制类型'))}编制人数为{nf.integer(as_number(r.get('核定编制数')))}名"
+        first.append(name + "、".join(f"{staff_type(r)}编制人数为{nf.integer(as_number(r.get('核定编制数')))}名"
                                       for r in own))
     if subs:
         names = [clean(r.get("单位名称")) for r in subs]
-        types = _distinct(clean(r.get("编制类型")) for r in subs)
+        types = _distinct(staff_type(r) for r in subs)
         nums = [nf.integer(as_number(r.get("核定编制数"))) for r in subs]
         total = nf.integer(sum_present(*(as_number(r.get("核定编制数")) for r in subs)))
         if len(types) == 1 and len(subs) > 1 and len(set(names)) == len(names):
@@ -171,7 +188,7 @@ def _staff_paras(f: Facts) -> list[str]:
         elif len(subs) == 1:
             first.append(f"{names[0]}的{types[0]}编制为{nums[0]}名")
         else:
-            first.append("、".join(f"{clean(r.get('单位名称'))}{clean(r.get('编制类型'))}编制{n}名"
+            first.append("、".join(f"{clean(r.get('单位名称'))}{staff_type(r)}编制{n}名"
                                   for r, n in zip(subs, nums)) + f"，共计{total}名")
     paras = [sentence("，".join(first))] if first else []
 
@@ -182,7 +199,7 @@ def _staff_paras(f: Facts) -> list[str]:
     selfpaid = [r for r in listed if "自理" in clean(r.get("经费保障"))]
 
     def actual(r: Row, unit: str) -> str:
-        t = clean(r.get("编制类型"))
+        t = staff_type(r)
         return f"{clean(r.get('单位名称'))}{t}{'在' if t in ('行政', '参公') else ''}编{nf.integer(as_number(r.get('年末实有人数')))}{unit}"
 
     s = f"本部门{f.year}年年末实际编制{nf.integer(total_actual)}人" + ("（含下属单位）" if subs else "")
@@ -461,12 +478,18 @@ def chart_data(model: WorkbookModel, scores: Any, pack: Any) -> dict:
     expenditure composition [(label, 万元)]."""
     groups: dict[str, list] = {}
     for ind in pack.indicators:
-        g = groups.setdefault(ind.level1, [0.0, 0.0])
-        g[0] += _score_of(scores, ind.id) or 0.0
+        g = groups.setdefault(ind.level1, [0.0, 0.0, 0])
+        got = _score_of(scores, ind.id)
+        if got is None:  # not filled / not computable: the group is missing, never 0
+            g[2] += 1
+        else:
+            g[0] += got
         g[1] += float(ind.points)
     tree = getattr(pack, "tree", {}) or {}
     return {
-        "groups": [(name, round(s, 2), float(tree.get(name, p))) for name, (s, p) in groups.items()],
-        "expense": [(label, as_number(model.get(n)) or 0.0)
+        "groups": [(name, None if n else round(s, 2), float(tree.get(name, p)))
+                   for name, (s, p, n) in groups.items()],
+        "unscored": {name: n for name, (_, _, n) in groups.items() if n},
+        "expense": [(label, as_number(model.get(n)))  # None: not filled (no chart is drawn)
                     for n, label in (("exp_personnel", "人员经费"), ("exp_public", "公用经费"), ("exp_project", "项目支出"))],
     }

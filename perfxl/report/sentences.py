@@ -142,7 +142,7 @@ def _s_staff(f: Facts) -> str:
     name = clean(own[0].get("单位名称")) or f.dept
     quotas, actual = [], []
     for i, r in enumerate(own):
-        t = clean(r.get("编制类型")) or "其他"
+        t = clean(r.get("编制类型")) or "（编制类型未填写）"  # blank is not filled, never 其他
         n = nf.integer(as_number(r.get("核定编制数")))
         unit = "人" if t == "工勤" else "名"  # the reference counts 工勤 in 人
         quotas.append(f"{t}编制人数为{n}{unit}" if i == 0 else f"{t}编制{n}{unit}")
