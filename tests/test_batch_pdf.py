@@ -21,6 +21,15 @@ pytestmark = [pytest.mark.libreoffice, pytest.mark.slow, needs_soffice, needs_un
 N = 8
 
 
+@pytest.fixture(autouse=True)
+def no_office_of_our_own():
+    """Only the workers' LibreOffices run under this process (an earlier test may have left
+    this process's own converter running)."""
+    from perfxl.report.converter import close_shared
+
+    close_shared()
+
+
 @pytest.fixture(scope="module")
 def pack():
     return load_rules()
