@@ -264,3 +264,17 @@ def test_security_headers_and_no_file_serving(srv):
             r = c.get(path)
             assert r.status_code == 404, path
             assert b"perfxl.db" not in r.content and b"<li>" not in r.content
+
+
+@pytest.mark.parametrize("field,value,expect", [("fiscal_year", 99999, "年度"), ("dept_name", "局" * 300, "部门名称"),
+                                                ("fiscal_year", None, "年度")],
+                         ids=["absurd-year", "long-dept", "no-year"])
+def test_submissions_need_a_sane_department_and_year(srv, sample_data, field, value, expect):
+    import copy
+
+    data = copy.deepcopy(sample_data)
+    data["fields"][field] = value
+    wb = build_workbook(data)
+    with srv.client(srv.tokens["r"]) as c:
+        r = upload(c, "/api/submissions", wb, "怪.xlsx")
+    assert r.status_code == 400 and expect in r.json()["error"], r.text

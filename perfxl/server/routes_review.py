@@ -38,7 +38,7 @@ def chart(rows: list[dict]) -> dict:
 
 
 async def review(request: Request) -> Response:
-    await page_user(request, reviewer=True)
+    user = await page_user(request, reviewer=True)
     st = state(request)
     q = request.query_params
     year, grade, status = _int(q.get("year")), q.get("grade") or "", q.get("status") or ""
@@ -49,7 +49,7 @@ async def review(request: Request) -> Response:
         rows = [r for r in rows if r.get("状态") == status]
     years = await run_in_threadpool(db.years, st.engine)
     level1 = [c for c in sm.columns(_pack()) if c not in sm.HEAD_COLUMNS and c not in sm.TAIL_COLUMNS]
-    return render(request, "review.html", user=await page_user(request), rows=rows, ranking=sm.review_ranking(rows),
+    return render(request, "review.html", user=user, rows=rows, ranking=sm.review_ranking(rows),
                   counts=sm.counts(rows), chart=chart(rows), years=years, year=year, grade=grade, status=status,
                   statuses=sm.STATUSES, grades=("优", "良", "中", "差"), level1=level1,
                   query=request.url.query)

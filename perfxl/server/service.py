@@ -79,6 +79,10 @@ async def submit(st: State, user: db.User, data: bytes, name: str) -> dict:
         raise ApiError(400, "工作簿没有填写部门名称，无法报送。")
     if res.get("year") is None:
         raise ApiError(400, "工作簿没有填写年度，无法报送：请在“基本信息”表填写年度（如 2023）后重试。")
+    if not 1900 <= res["year"] <= 2999:
+        raise ApiError(400, f"工作簿的年度是 {res['year']}，不是合理的年度，无法报送：请改为实际的预算年度（如 2023）。")
+    if len(res["dept"].strip()) > 200:
+        raise ApiError(400, "工作簿的部门名称超过 200 个字，无法报送：请填写部门的规范全称。")
 
     def store() -> dict:
         sha = st.storage.put(data)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import auth, db
-from .uploads import UploadError, inspect, safe_name
+from .uploads import inspect, safe_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSM = "application/vnd.ms-excel.sheet.macroEnabled.12"
@@ -77,7 +77,7 @@ async def read_upload(request: Request, field: str = "file") -> tuple[bytes, str
     settings = state(request).settings
     try:
         form = await request.form(max_files=1, max_fields=20, max_part_size=64 * 1024)
-    except (UploadError, BodyTooLarge):
+    except BodyTooLarge:
         raise
     except Exception:  # malformed multipart, too many parts
         raise ApiError(400, "请求格式不正确：请以 multipart/form-data 上传，文件字段名为 file。") from None
