@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import schema
 from .cellref import col_to_index, split_cell, split_range
@@ -22,6 +22,9 @@ from .model import Row, Table, Value, WorkbookModel
 from .problems import Problem
 from .rulepack import RulePack
 from .rulepack import load as load_rules
+
+if TYPE_CHECKING:
+    from .scoring import Scores
 
 TOLERANCE = 0.005          # money compares at half a cent of a 万元 figure shown with 2 decimals
 LONG_TEXT = 10_000         # characters
@@ -90,7 +93,7 @@ class Ctx:
 
     model: WorkbookModel
     pack: RulePack
-    scores: Any = None
+    scores: Scores | None = None
     found: list[Finding] = field(default_factory=list)
     empty_rows: dict[str, list[bool]] = field(default_factory=dict, repr=False, compare=False)  # by table
 
@@ -842,7 +845,7 @@ def sort_findings(findings: Iterable[Finding], sheets: Iterable[str] = ()) -> li
     return sorted(findings, key=key)
 
 
-def check(model: WorkbookModel, pack: RulePack | None = None, scores: Any = None) -> list[Finding]:
+def check(model: WorkbookModel, pack: RulePack | None = None, scores: Scores | None = None) -> list[Finding]:
     """Every finding about ``model``, sorted by sheet order then cell.
 
     ``pack``: the rule pack (default: the bundled one) for the scoring-table checks; ``scores``:

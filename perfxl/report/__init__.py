@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..fileio import write_output
+
+if TYPE_CHECKING:
+    from ..rulepack import RulePack
+    from ..scoring import Scores
 
 __all__ = ["render_report", "build_context", "report_bytes"]
 
 
-def _pack_for(scores: Any, pack: Any) -> Any:
+def _pack_for(scores: Scores, pack: RulePack | None) -> RulePack:
     """The rule pack the scores came from: ``pack``, else the default pack — refused when the
     scores say they came from another pack (its tree would be numbered wrongly)."""
     if pack is not None:

@@ -19,7 +19,7 @@ indicators print the clerk's 评价说明.  Every indicator ends with "该项自
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import schema
 from ..model import Row, WorkbookModel
@@ -27,6 +27,11 @@ from . import numfmt as nf
 from .sentences import (RATE_SENTENCES, RATE_TABLES, Facts, as_number, field_text, generic_rate_sentence,
                         indicator_rates, ratio, sum_present, task_summary)
 from .text import clean, paragraphs, sentence, short_name, strip_stop
+
+if TYPE_CHECKING:
+    from ..findings import Finding
+    from ..rulepack import RulePack
+    from ..scoring import Scores
 
 _SELF_SCORE = re.compile(r"[，,。；;\s]*(该项目?|本项)?自评得分?[为:：]?\s*[\d.]+\s*分[。.]?\s*$")
 _SPACES = re.compile(r"\s+")
@@ -42,7 +47,7 @@ STAFF_TYPE_MISSING = "（编制类型未填写）"
 
 # ---------------------------------------------------------------- indicators
 
-def _score_of(scores: Any, ind_id: str) -> float | None:
+def _score_of(scores: Scores, ind_id: str) -> float | None:
     inds = getattr(scores, "indicators", None) or {}
     return as_number(inds.get(ind_id))
 
@@ -298,7 +303,7 @@ def _key_tasks(f: Facts) -> list[dict]:
             for i, r in enumerate(f.rows("tbl_key_tasks"), start=1)]
 
 
-def award_scores(scores: Any, rows: Sequence[Row]) -> list[float | None]:
+def award_scores(scores: Scores, rows: Sequence[Row]) -> list[float | None]:
     """Each tbl_awards row's signed score, in row order: ``scores.awards`` holds (sheet row,
     score) of the 加分 rows and ``scores.deductions`` (sheet row, points) of the 减分 rows."""
     by_row: dict[int, float | None] = {}
@@ -369,7 +374,7 @@ def _findings(findings: Iterable[Any] | None) -> list[dict]:
             for x in (findings or ())]
 
 
-def build(model: WorkbookModel, scores: Any, pack: Any, findings: Iterable[Any] | None = None) -> dict:
+def build(model: WorkbookModel, scores: Scores, pack: RulePack, findings: Iterable[Finding] | None = None) -> dict:
     """The report context: only ``str``, lists and dicts of ``str`` (and ``bool``); no ``None``
     except the chart slots the renderer fills.  Pure: same inputs, same dict."""
     year_v = model.get("fiscal_year")
@@ -473,7 +478,7 @@ def _formatted_fields(model: WorkbookModel) -> dict[str, str]:
     return out
 
 
-def chart_data(model: WorkbookModel, scores: Any, pack: Any) -> dict:
+def chart_data(model: WorkbookModel, scores: Scores, pack: RulePack) -> dict:
     """Numbers for the optional charts: per 一级指标 (name, score, points) and the
     expenditure composition [(label, 万元)]."""
     groups: dict[str, list] = {}
