@@ -184,7 +184,7 @@ Private Sub WriteBytes(ByVal path As String, b() As Byte)
     Close #f
 End Sub
 
-Private Function Post(ByVal route As String, body() As Byte, ByVal fileName As String) As Byte()
+Private Function Post(ByVal route As String, ByVal body As Variant, ByVal fileName As String) As Byte()
     ' POST the bytes as the multipart field "file"; a refusal becomes the service's own sentence.
     Dim http As Object, boundary As String, head() As Byte, tail() As Byte, payload() As Byte
     Dim status As Long, answer As String
@@ -216,7 +216,8 @@ Unreachable:
     Refuse PerfxlText.Msg("UNREACH") & ServerAddress() & PerfxlText.Msg("UNREACH2") & vbLf & "(" & Err.Description & ")"
 End Function
 
-Private Function Concat(a() As Byte, b() As Byte) As Byte()
+Private Function Concat(ByVal a As Variant, ByVal b As Variant) As Byte()
+    ' Byte arrays travel as Variants: VBA passes no function result to a ByRef array parameter.
     Dim out() As Byte, na As Long, nb As Long, i As Long
     na = ByteCount(a)
     nb = ByteCount(b)
@@ -234,7 +235,7 @@ Private Function Concat(a() As Byte, b() As Byte) As Byte()
     Concat = out
 End Function
 
-Private Function ByteCount(b() As Byte) As Long
+Private Function ByteCount(ByVal b As Variant) As Long
     On Error GoTo Empty_
     ByteCount = UBound(b) - LBound(b) + 1
     Exit Function
@@ -275,8 +276,9 @@ Private Function Utf8Bytes(ByVal s As String) As Byte()
     Utf8Bytes = b
 End Function
 
-Private Function Utf8Text(b() As Byte) As String
-    ' UTF-8 bytes -> text, into a buffer filled with Mid$ (concatenation is quadratic in VBA).
+Private Function Utf8Text(ByVal b As Variant) As String
+    ' UTF-8 bytes (a Byte array, or a Variant holding one: responseBody) -> text, into a buffer
+    ' filled with Mid$ (concatenation is quadratic in VBA).
     Dim i As Long, n As Long, c As Long, last As Long, buf As String
     last = ByteCount(b) - 1
     If last < 0 Then Exit Function
