@@ -62,6 +62,18 @@ def test_one_libreoffice_for_many_files_and_none_left(report_docx):
 
 
 @needs_uno
+def test_libreoffice_is_replaced_after_many_files(report_docx):
+    with Converter() as conv:
+        conv.recycle_after = 2
+        for _ in range(3):
+            conv.convert(report_docx)
+            office = _office(conv)
+        assert conv.starts == 2
+        conv.convert(report_docx)
+        assert conv.starts == 2 and _office(conv).pid == office.pid
+
+
+@needs_uno
 def test_hung_libreoffice_times_out_and_is_replaced(report_docx):
     """A stopped LibreOffice (SIGSTOP): the conversion fails after its time limit with a Chinese
     reason, the stopped process is killed, and the next file gets a new LibreOffice."""

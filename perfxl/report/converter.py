@@ -12,6 +12,7 @@ stdin/stdout.  The fonts mapping is the one of :mod:`.pdf` (``FONTCONFIG_FILE``)
   and the next conversion starts a fresh one.  A LibreOffice that died is restarted the same way.
 * Every failure is a :class:`~perfxl.errors.PerfxlError` with a Chinese sentence; the caller
   keeps its .docx.
+* After :data:`RECYCLE_AFTER` conversions a LibreOffice is replaced by a fresh one.
 * Without a ``uno`` module (or with ``$PERFXL_UNO_PYTHON`` set to ``none``) each conversion is
   a one-off ``soffice --convert-to pdf`` reusing the converter's profile: slower, same PDF.
 * A profile that started and shut down cleanly is kept as a template in the user's cache
@@ -42,6 +43,7 @@ from .pdf import environment, find_soffice
 TIMEOUT_S = 120.0        # one conversion (the reports take well under a second)
 START_TIMEOUT_S = 90.0   # LibreOffice starting, a fresh profile included
 CLOSE_WAIT_S = 3.0
+RECYCLE_AFTER = 300      # conversions by one LibreOffice before a fresh one (bounds slow leaks)
 BRIDGE = Path(__file__).with_name("lo_bridge.py")
 NO_SOFFICE = ("未找到 LibreOffice（soffice），无法生成 PDF。请安装 LibreOffice，"
               "或不加 --pdf 只生成 Word 报告。")
@@ -56,7 +58,10 @@ def _env_float(name: str, default: float) -> float:
 
 
 def uno_python_candidates(soffice: str) -> list[str]:
-    """Pythons that may have LibreOffice's ``uno`` module, best first."""
+    """Pythons that may have LibreOffice's ``uno`` module, best first (none on Windows, where
+    each conversion is a one-off call: the driver needs POSIX pipes and process groups)."""
+    if os.name == "nt":
+        return []
     env = os.environ.get("PERFXL_UNO_PYTHON")
     if env is not None:
         return [] if env.strip().lower() in ("", "none", "0", "off") else [env]
@@ -73,6 +78,17 @@ def _profile_cache(soffice: str) -> Path | None:
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "perfxl" / f"lo-profile-{key}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc``'s process group (it was started in a session of its own)."""
+    if os.name == "nt":
+        proc.kill()
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class Converter:
@@ -95,6 +111,8 @@ class Converter:
         self.starts = 0                        # LibreOffice starts so far (restarts included)
         self._seq = 0
         self._pending = False                  # a driver started, its "ready" not read yet
+        self._served = 0                       # conversions by the running LibreOffice
+        self.recycle_after = RECYCLE_AFTER
         self._owner = os.getpid()
 
     # -- public ---------------------------------------------------------------------------
@@ -203,7 +221,7 @@ class Converter:
             self._pending = False
             msg = self._reply(self.start_timeout + 10, starting=True)
             if msg.get("ready"):
-                self.office_pid = msg.get("pid")
+                self.office_pid, self._served = msg.get("pid"), 0
                 return
             self._stop(graceful=False)
             if msg.get("no_uno"):  # this Python has no uno module: try the next, else one-off calls
@@ -212,6 +230,8 @@ class Converter:
             raise PerfxlError(f"LibreOffice 无法启动，未生成 PDF（{msg.get('error', '原因不明')}）。")
 
     def _convert_uno(self, src: Path, dst: Path, limit: float, resent: bool = False) -> None:
+        if self.alive and not self._pending and self._served >= self.recycle_after:
+            self._stop(graceful=False)
         if self._pending or not self.alive:
             if not self._pending:
                 self._stop(graceful=False)
@@ -225,6 +245,7 @@ class Converter:
             self._stop(graceful=False)
             raise PerfxlError("LibreOffice 意外退出，未生成 PDF；已重新启动 LibreOffice 处理其余文件。") from None
         msg = self._reply(limit)
+        self._served += 1
         if not msg.get("ok"):
             if msg.get("resend") and not resent:  # LibreOffice died while idle: a new one, same file
                 self._stop(graceful=False)
@@ -282,7 +303,7 @@ class Converter:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # stopped or hung members included
+            _kill_group(proc)  # stopped or hung members included
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
@@ -308,7 +329,7 @@ class Converter:
         try:
             out, err = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc)
             proc.communicate()
             raise PerfxlError(f"LibreOffice 转换 PDF 超时（超过 {limit:.0f} 秒），未生成 PDF。") from None
         if not dst.is_file() or dst.stat().st_size == 0:
