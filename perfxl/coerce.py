@@ -1,6 +1,13 @@
 """Lenient parsing of what clerks type: '12,820.47' as text, '77.12%', '2024年5月20日',
-full-width digits, trailing spaces.  Each parser returns (value, problem); problem is a short
-Chinese phrase when the text cannot be read, and value is then None.
+full-width digits, trailing spaces, a unit ('万元', '元', '人', '个').  Each parser returns
+(value, problem); problem is a short Chinese phrase when the text cannot be read, and value is
+then None.
+
+This is the one reading of a number cell: the reader, validation and the report all take it
+from here, so the same text reads the same everywhere.  :func:`formula_reads` says whether
+the spreadsheet engines read that text too when a formula computes with it: when not (a unit,
+full-width digits), the formulas over the cell cannot compute, and validation reports an error
+at the cell (``number-text-unusable``) instead of letting a rate go silently empty.
 """
 from __future__ import annotations
 
@@ -149,3 +156,12 @@ def _parse_general(kind: str, raw):
         v, p = to_number(raw)
         return v, p
     return to_number(raw)
+
+
+def formula_reads(text: str) -> bool:
+    """Excel and LibreOffice read ``text`` as a number in arithmetic ('1,013.93', '77%',
+    ' 12 '), as :func:`perfxl.formulas.evaluate` does; '1013.93万元' or full-width digits they
+    do not (#VALUE!)."""
+    from .formulas import XlError, _text_number
+
+    return not isinstance(_text_number(text), XlError)

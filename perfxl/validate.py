@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import schema
+from .coerce import formula_reads
 from .cellref import col_to_index, split_cell, split_range
 from .findings import SEVERITIES, SEVERITY_RANK, Finding
 from .model import Row, Table, Value, WorkbookModel
@@ -257,6 +258,12 @@ def _value_problem(v: Value, kind: str, what: str) -> Finding | None:
     as text (read leniently here, but an Excel formula over it gives #VALUE!)."""
     if not v.problem:
         if kind in _NUMERIC and isinstance(v.raw, str) and v.value is not None:
+            if not formula_reads(v.raw):  # a unit or full-width digits: every formula over it fails
+                read = money(v.value) if kind == schema.MONEY else number(v.value)
+                return _at("number-text-unusable", v,
+                           f"{what}中的“{shown(v.raw)}”带有单位、全角字符或文字，读作 {read}，但 Excel 公式无法用它计算："
+                           "引用它的比率和指标得分算不出结果（不按 0 分计），合计时它被略过。",
+                           f"请只填写数字 {number(v.value)}（单位已在表中注明），不要加单位或文字。")
             return _at("number-as-text", v, f"{what}中的“{shown(v.raw)}”是文本格式的数字，引用它的 Excel 公式可能算不出结果。",
                        "请把单元格格式改为“数值”或“常规”，再重新输入该数字（不要加单引号、单位或文字）。")
         return None
@@ -281,7 +288,7 @@ def check_fields(ctx: Ctx) -> Iterator[Finding]:
         bad = _value_problem(v, f.kind, what)
         if bad:
             yield bad
-            if bad.code != "number-as-text":
+            if bad.code not in ("number-as-text", "number-text-unusable"):
                 continue
         if f.required and v.value is None:
             yield _at("required-empty", v, f"{what}为必填项，尚未填写。", f"请在“{v.sheet}”工作表填写{what}。")
@@ -318,7 +325,7 @@ def check_table_cells(ctx: Ctx) -> Iterator[Finding]:
                     bad = _value_problem(v, col.kind, _where(table, i, col.header))
                     if bad:
                         yield bad
-                        if bad.code != "number-as-text":
+                        if bad.code not in ("number-as-text", "number-text-unusable"):
                             continue
                 elif v.value is not None and not col.choices and col.kind != schema.INT:
                     continue  # nothing below can apply

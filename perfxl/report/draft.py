@@ -102,9 +102,9 @@ def mark_draft(docx: bytes, findings: Iterable[Any]) -> bytes:
         _fill_header(section.even_page_header, text)
         if section.different_first_page_header_footer:
             _fill_header(section.first_page_header, text)
-    props = doc.core_properties
-    props.title = f"（草稿）{props.title or ''}"
-    props.keywords = f"{DRAFT_MARK}；{props.keywords or ''}".rstrip("；")
+    props = doc.core_properties  # core properties hold at most 255 characters each
+    props.title = f"（草稿）{props.title or ''}"[:255]
+    props.keywords = f"{DRAFT_MARK}；{props.keywords or ''}".rstrip("；")[:255]
     _appendix(doc, errors)
     buf = io.BytesIO()
     doc.save(buf)
