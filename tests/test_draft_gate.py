@@ -40,7 +40,7 @@ def bad(tmp_path):
     return clerk_mistakes(tmp_path / "有错误.xlsx")
 
 
-EXPECTED_ERRORS = {"封面与基本信息!C8", "收支情况!C8", "评分表!I7", "加减分!D8", "加减分!F8", "加减分!E9"}
+EXPECTED_ERRORS = {"封面与基本信息!C8", "收支情况!C5", "收支情况!C8", "评分表!I7", "加减分!D8", "加减分!F8", "加减分!E9"}
 
 
 def test_report_from_workbook_with_errors_is_a_draft_and_exits_1(bad, tmp_path):
@@ -119,7 +119,7 @@ def test_app_buttons_say_draft(bad):
     from perfxl.reader import FileSource
 
     out = app.run_action("score", FileSource(bad), str(bad))
-    assert "6 个错误" in out.message and "仅供核对" in out.message
+    assert "7 个错误" in out.message and "仅供核对" in out.message
     out = app.run_action("report", FileSource(bad), str(bad))
     assert "草稿" in out.message and "不得盖章" in out.message
     assert draft_state(out.report.read_bytes())["draft"]
