@@ -47,7 +47,8 @@ test.before(async () => {
 
 test.after(() => {
   if (server) server.kill();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (process.env.PERFXL_KEEP_TMP) console.log("kept " + tmp);
+  else fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 function env(app, answers = {}) {
