@@ -97,4 +97,11 @@ def test_clerk_blank_and_previous_workbook(srv):
         assert model.get("dept_name") == DEPT_A and model.get("fiscal_year") == 2024
         link = re.search(r'href="(/api/submissions/\d+/workbook\?original=1)" id="previous-link"', page).group(1)
         assert c.get(link).content == SAMPLE_XLSX.read_bytes()  # the newest year's submission
+        carry = re.search(r'href="(/clerk/carry\?from=\d+)" id="carry-link"', page).group(1)
+        nxt = c.get(carry)
+        assert nxt.status_code == 200 and "filename*=UTF-8''" in nxt.headers["content-disposition"]
+        model = pipeline.load("next.xlsx", nxt.content)
+        assert model.get("fiscal_year") == 2024 and model.get("dept_name") == DEPT_A
+        assert model.get("stock_prev") == pipeline.load(SAMPLE_XLSX.name, SAMPLE_XLSX.read_bytes()).get("stock_curr")
+        assert c.get(f"/clerk/carry?from={srv.ids['b']['id']}").status_code == 404  # another department
         assert c.get("/review").status_code == 403

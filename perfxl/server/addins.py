@@ -5,20 +5,19 @@ of an installed perfxl); ``addins/wps`` beside the ``perfxl`` package (a source 
 It is served read-only under ``/wps/`` (no directory listing; StaticFiles serves files only).
 Generated files: ``/jsplugins.xml`` (WPS online mode: ``oem.ini`` → ``JSPluginsServer``),
 ``/addins/perfxl-wps.zip`` (offline install), ``/addins/perfxl.xlam`` (the Excel add-in with this
-service's address built in); and ``POST /api/check-snapshot`` (the WPS add-in's object-model
-snapshot when it cannot read the workbook's bytes).
+service's address built in).  ``POST /api/check-snapshot`` (the WPS add-in's object-model
+snapshot) is an API route (:mod:`.routes_api`).
 """
 from __future__ import annotations
 
 import functools
-import json
 import os
 from pathlib import Path
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -50,35 +49,6 @@ def clerk_messages(result: dict) -> dict[str, str]:
     shown = "—" if total is None else f"{total:.2f}".rstrip("0").rstrip(".")
     score = f"计算完成：总分 {shown} 分，等级 {result.get('grade') or '—'}。公式已写回工作簿。"
     return {"check": check, "score": score}
-
-
-def check_snapshot(doc: object) -> dict:
-    """Pool job of ``POST /api/check-snapshot``: the check of an object-model snapshot
-    (:mod:`perfxl.snapshot`), answered like ``/api/check``."""
-    from .. import pipeline
-    from ..errors import PerfxlError
-    from ..snapshot import SnapshotSource
-    from . import jobs
-
-    try:
-        source = SnapshotSource(doc)
-    except PerfxlError as e:
-        return {"error": str(e)}
-    out = jobs.check_result(pipeline.process(None, source.path, source=source, score=True, mark=True, apply=False))
-    out.pop("_edits", None)
-    return out
-
-
-async def api_check_snapshot(request: Request) -> Response:
-    from . import service
-    from .web import ApiError, api_user, state
-
-    await api_user(request)
-    try:
-        doc = json.loads(await request.body())
-    except ValueError:
-        raise ApiError(400, "加载项发来的内容不是 JSON，无法校验。") from None
-    return JSONResponse(await service.run_job(state(request), check_snapshot, doc))
 
 
 def _base(request: Request) -> str:
@@ -128,11 +98,9 @@ def cors() -> Middleware:
 
 
 def extra_routes() -> list[BaseRoute]:
-    """Generated add-in files (jsplugins.xml, the offline zip, the Excel add-in) and the
-    snapshot check of the WPS add-in."""
+    """Generated add-in files (jsplugins.xml, the offline zip, the Excel add-in)."""
     return [Route("/jsplugins.xml", jsplugins), Route("/addins/perfxl-wps.zip", wps_zip),
-            Route("/addins/perfxl.xlam", excel_addin),
-            Route("/api/check-snapshot", api_check_snapshot, methods=["POST"])]
+            Route("/addins/perfxl.xlam", excel_addin)]
 
 
 def routes() -> list[BaseRoute]:

@@ -126,6 +126,18 @@ def process(data: bytes, name: str) -> dict:
     return {"result": out, "workbook": p.workbook, "report": p.report}
 
 
+def carry(data: bytes, name: str, year: int, dept: str | None) -> dict:
+    """Next year's workbook started from a stored submission (``perfxl new --from``)."""
+    from ..carryover import carry_forward
+    from ..errors import PerfxlError
+
+    try:
+        carried = carry_forward(data, year, dept=dept, name=name)
+    except PerfxlError as e:
+        return {"error": str(e)}
+    return {"body": carried.body, "year": carried.year}
+
+
 def pdf(docx: bytes) -> bytes:
     """The PDF of a report (LibreOffice; slow, runs in the background pool)."""
     from ..report.pdf import docx_to_pdf_bytes

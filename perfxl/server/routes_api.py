@@ -48,7 +48,7 @@ async def api_check_snapshot(request: Request) -> Response:
     out = await service.run_job(state(request), jobs.check_snapshot, doc)
     edits = out.pop("_edits")
     if request.query_params.get("format") == "lines":
-        return PlainTextResponse(editwire.edits_lines(edits), media_type="text/plain; charset=utf-8")
+        return PlainTextResponse(editwire.edits_lines(edits, out.get("messages")), media_type="text/plain; charset=utf-8")
     return JSONResponse(out)
 
 

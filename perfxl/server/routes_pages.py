@@ -248,7 +248,24 @@ async def blank(request: Request) -> Response:
     return download(data, f"{user.dept or '部门'}-{year}-绩效自评表.xlsx", XLSX)
 
 
+async def carry(request: Request) -> Response:
+    """Next year's workbook carried forward from one of the department's submissions."""
+    from . import jobs, service
+    from .web import XLSX, download
+
+    user = await page_user(request)
+    st = state(request)
+    sid = request.query_params.get("from", "")
+    row = await run_in_threadpool(db.get_submission, st.engine, int(sid), user) if sid.isdigit() else None
+    if row is None:
+        raise ApiError(404, "找不到要结转的报送记录（或无权查看）。")
+    data = await run_in_threadpool(st.storage.get, row["workbook_sha"])
+    out = await service.run_job(st, jobs.carry, data, row["filename"], row["year"] + 1, row["dept"])
+    return download(out["body"], f"{row['dept']}-{row['year'] + 1}-绩效自评表（由{row['year']}年度结转）.xlsx", XLSX)
+
+
 routes += [
+    Route("/clerk/carry", carry),
     Route("/clerk", clerk),
     Route("/clerk/check", clerk_check, methods=["POST"]),
     Route("/clerk/submit", clerk_submit, methods=["POST"]),
