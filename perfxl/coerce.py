@@ -15,6 +15,7 @@ import datetime as dt
 import math
 import re
 
+from .formulas import XlError
 from .xlsx.dates import from_serial
 
 _FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
@@ -125,6 +126,8 @@ def parse(kind: str, raw):
     if raw is None:
         return None, None
     t = type(raw)
+    if t is XlError:  # the cell shows #N/A, #REF!, #DIV/0! …: no value of any kind
+        return None, f"是错误值“{raw.code}”"
     if t is str:
         if kind == "text":
             return raw.strip() or None, None

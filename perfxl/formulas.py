@@ -442,6 +442,9 @@ def evaluate(node: Expr, env: Env) -> Any:
         target = cols[node.target]
         if node.fn == "COUNTA":
             return float(sum(1 for v in target if v is not None and v != ""))
+        err = next((target[i] for i in rows if isinstance(target[i], XlError)), None)
+        if err is not None:  # SUMIFS shows the error of a summed cell (criteria cells' errors never match)
+            return err
         return _sum(float(target[i]) for i in rows
                     if isinstance(target[i], (int, float)) and not isinstance(target[i], bool))
     raise TypeError(f"not an expression: {node!r}")

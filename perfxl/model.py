@@ -99,6 +99,7 @@ class WorkbookModel:
     computed from their parts when the file holds no cached value).  ``tables``: contract table
     names → Table.  ``names``: every defined name found → (sheet, A1 ref), including output and
     parameter names, for writers.  ``missing``: contract names/tables the file lacks.
+    ``scoped``: names of ``names`` that the file defines with sheet scope only.
     """
 
     path: str
@@ -108,6 +109,7 @@ class WorkbookModel:
     sheets: tuple[str, ...]
     missing: tuple[str, ...] = ()
     outputs: Mapping[str, Value] = field(default_factory=dict)
+    scoped: frozenset[str] = frozenset()  # names the file defines for one sheet only (write-back defines them workbook-wide)
 
     def get(self, name: str) -> Any:
         """Parsed value of a single-cell field, ``None`` when empty or absent."""

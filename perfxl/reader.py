@@ -212,9 +212,24 @@ class FileSource:
         for s in wb.findall("m:sheets/m:sheet", _NS):
             self._sheets[s.get("name")] = rels.get(s.get(_RID), "")
         self._names: dict[str, str] = {}
+        local: dict[str, list[tuple[str, str]]] = {}
+        order = list(self._sheets)
         for dn in wb.findall("m:definedNames/m:definedName", _NS):
-            if dn.get("localSheetId") is None and dn.text:
+            if not dn.text:
+                continue
+            scope = dn.get("localSheetId")
+            if scope is None:
                 self._names[dn.get("name")] = dn.text
+            elif scope.isdigit() and int(scope) < len(order):
+                local.setdefault(dn.get("name"), []).append((order[int(scope)], dn.text))
+        # A name defined for one sheet only (a sheet copied between workbooks, some editors'
+        # "scope" setting): formulas on that sheet see it, so it is read as the workbook's own,
+        # and write-back defines it workbook-wide so every written formula sees the same cell.
+        self.scoped_only = frozenset(n for n in local if n not in self._names)
+        for n in self.scoped_only:
+            refs = local[n]
+            own = [text for sheet, text in refs if _locate(text) and _locate(text)[0] == sheet]
+            self._names[n] = own[0] if own else refs[0][1]
         self._tables: dict[str, TableRef] = {}
         for sheet, part in self._sheets.items():
             if not part:
@@ -235,6 +250,20 @@ class FileSource:
         return dict(self._tables)
 
     def grid(self, sheet: str) -> list[list[Any]]:
+        """The sheet's values (python-calamine) with each error value (``#N/A``, ``#REF!`` …)
+        as a :class:`~perfxl.formulas.XlError`: calamine reads those cells as empty, and a
+        cell showing #N/A is not a blank one."""
+        if sheet not in self._grids:
+            grid = self._values(sheet)
+            part = self._sheets.get(sheet)
+            if part and part in self._parts:
+                raw = self._part(part)
+                if b't="e"' in raw:
+                    _put_errors(grid, raw)
+            self._grids[sheet] = grid
+        return self._grids[sheet]
+
+    def _values(self, sheet: str) -> list[list[Any]]:
         if sheet not in self._grids:
             part = self._sheets.get(sheet)
             if part in self._parts:  # calamine lays the used range out densely: bound it first
@@ -268,6 +297,29 @@ class FileSource:
             return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as e:  # calamine raises its own error types for damaged parts
             raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏，无法读取单元格内容（{type(e).__name__}）。") from None
+
+
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?)\bt="e"([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]+)"')
+_CACHED = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+
+
+def _put_errors(grid: list[list[Any]], sheet_xml: bytes) -> None:
+    """Overlay the sheet's error cells (``t="e"``) on ``grid`` as XlError values."""
+    from .formulas import XlError
+
+    for m in _ERROR_CELL.finditer(sheet_xml):
+        ref = _CELL_REF.search(m.group(1) + b" " + m.group(2))
+        v = _CACHED.search(m.group(3) or b"")
+        if ref is None or v is None or not v.group(1).startswith(b"#"):
+            continue
+        r, c = _cell_index(ref.group(1).decode())
+        while len(grid) <= r:
+            grid.append([])
+        row = grid[r]
+        if len(row) <= c:
+            row.extend([None] * (c + 1 - len(row)))
+        row[c] = XlError(v.group(1).decode("utf-8", "replace"))
 
 
 def _sheet_values(book, sheet: str) -> list[list[Any]]:
@@ -415,7 +467,8 @@ def parse(source: GridSource) -> WorkbookModel:
             raw = _cell(source.grid(loc[0]), loc[1])
             kind = "text" if name == "grade" or isinstance(raw, str) and name.startswith("p_") else "number"
             outputs[name] = _value(kind, raw, *loc)
-    return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs)
+    scoped = frozenset(getattr(source, "scoped_only", ())) & set(locs)
+    return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs, scoped)
 
 
 _OUTPUT_PREFIXES = ("rate_", "score_", "grade", "p_")

@@ -55,6 +55,11 @@ class Scores:
     problems: tuple[Problem, ...] = ()
     pack_id: str = ""
     deductions: tuple[tuple[int, float], ...] = field(default=())  # (row, points) of 减分 rows
+    # The error value (``#N/A``…) a formula shows where its result above is None because an
+    # input shows an error: write-back caches it, so the file agrees with a recalculation.
+    # Keys: rate_* / score_base / score_bonus / score_total / grade, ``ind:<id>``,
+    # ``calc:<id>``, ``award:<row>``.
+    errors: Mapping[str, str] = field(default_factory=dict)
 
 
 def _raw(v: Value | None) -> Any:
@@ -198,29 +203,39 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
     """Score a workbook with a rule pack (see the module docstring for the decisions)."""
     env = _Env(model, pack)
     problems: list[Problem] = []
-    rates, reasons = _rates(env, problems)
-    indicators, computed, rows = _indicators(env, pack, rates, reasons, problems)
-    awards, deductions = _awards(model, env, pack, problems)
-    # Totals, in the order the workbook computes them.
-    bonus = result(evaluate(formulas.bonus_expr(), env)) if "tbl_awards" in model.tables else 0.0
-    env.values["score_bonus"] = bonus
-    base = result(evaluate(formulas.base_expr([i.id for i in pack.indicators if i.id in rows]), env))
-    env.values["score_base"] = base
-    total = result(evaluate(formulas.total_expr(), env))
-    env.values["score_total"] = total
-    grade = result(evaluate(formulas.grade_expr(len(pack.grades)), env))
+    errors: dict[str, str] = {}
+    rates, reasons = _rates(env, problems, errors)
+    indicators, computed, rows = _indicators(env, pack, rates, reasons, problems, errors)
+    awards, deductions = _awards(model, env, pack, problems, errors)
+    # Totals, in the order the workbook computes them; the env keeps error values (a formula
+    # over a cell showing #N/A shows #N/A too)
+    totals = {}
+    for name, expr in (("score_bonus", formulas.bonus_expr() if "tbl_awards" in model.tables else None),
+                       ("score_base", formulas.base_expr([i.id for i in pack.indicators if i.id in rows])),
+                       ("score_total", formulas.total_expr()), ("grade", formulas.grade_expr(len(pack.grades)))):
+        v = evaluate(expr, env) if expr is not None else 0.0
+        env.values[name] = v if isinstance(v, XlError) else result(v)
+        totals[name] = _kept(name, v, errors)
+    base, bonus, total, grade = (totals[k] for k in ("score_base", "score_bonus", "score_total", "grade"))
     return Scores(rates, indicators, computed, tuple(awards), base or 0.0, bonus or 0.0, total or 0.0,
-                  str(grade or ""), tuple(dict.fromkeys(problems)), pack.id, tuple(deductions))
+                  str(grade or ""), tuple(dict.fromkeys(problems)), pack.id, tuple(deductions), errors)
 
 
-def _rates(env: _Env, problems: list[Problem]) -> tuple[dict[str, float | None], dict[str, Reason]]:
+def _kept(key: str, v: Any, errors: dict[str, str]) -> Any:
+    """``result(v)``, noting an error value under ``key``."""
+    if isinstance(v, XlError):
+        errors[key] = v.code
+    return result(v)
+
+
+def _rates(env: _Env, problems: list[Problem], errors: dict[str, str]) -> tuple[dict[str, float | None], dict[str, Reason]]:
     """Every contract rate, and why the empty ones are empty."""
     model = env.model
     rates: dict[str, float | None] = {}
     reasons: dict[str, Reason] = {}
     for rate in formulas.RATES:
         v = evaluate(rate.expr, env)
-        rates[rate.name] = result(v)
+        rates[rate.name] = _kept(rate.name, v, errors)
         # what the indicators' formulas will see (write-back creates the name when it is missing)
         env.values[rate.name] = v
         if rates[rate.name] is None:
@@ -232,7 +247,8 @@ def _rates(env: _Env, problems: list[Problem]) -> tuple[dict[str, float | None],
     return rates, reasons
 
 
-def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], problems: list[Problem]):
+def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], problems: list[Problem],
+                errors: dict[str, str]):
     """Indicator scores (manual: the clerk's; automatic: the method's formula) and 计算值."""
     rows, dup = score_rows(env.model)
     problems += dup
@@ -256,8 +272,8 @@ def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], pr
             continue
         v = evaluate(formulas.indicator_expr(ind), env)
         env.values[f"score_{ind.id}"] = v
-        indicators[ind.id] = result(v)
-        computed[ind.id] = result(evaluate(formulas.computed_expr(ind), env))
+        indicators[ind.id] = _kept(f"ind:{ind.id}", v, errors)
+        computed[ind.id] = _kept(f"calc:{ind.id}", evaluate(formulas.computed_expr(ind), env), errors)
         if indicators[ind.id] is None:
             missing = [r for r in formulas.METHODS[ind.method].inputs(ind) if rates.get(r) is None]
             facts = tuple((_label(r), *(reasons[r][:2] if r in reasons else ("", ()))) for r in missing)
@@ -281,7 +297,7 @@ def _manual_score(ind, raw: Any, cell: Value | None, problems: list[Problem]) ->
     return raw
 
 
-def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Problem]):
+def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Problem], errors: dict[str, str]):
     """Score the 加分 rows (formula values, also fed back into the env for score_bonus)."""
     t = model.tables.get("tbl_awards")
     awards: list[tuple[int, float | None]] = []
@@ -310,6 +326,8 @@ def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Prob
             continue
         v = evaluate(formulas.award_row_expr(t.sheet, level.cell, typ.cell), env)
         env.overrides[("tbl_awards", "自评得分", row.row)] = v
+        if isinstance(v, XlError):
+            errors[f"award:{row.row}"] = v.code
         if kind == "加分":
             awards.append((row.row, result(v)))
             lv = _raw(level)

@@ -19,6 +19,7 @@ from . import schema
 from .coerce import formula_reads
 from .cellref import col_to_index, split_cell, split_range
 from .findings import SEVERITIES, SEVERITY_RANK, Finding
+from .formulas import XlError
 from .model import Row, Table, Value, WorkbookModel
 from .problems import Problem
 from .rulepack import RulePack
@@ -251,6 +252,10 @@ def check_structure(ctx: Ctx) -> Iterator[Finding]:
 
 _EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!"}
 _NUMERIC = (schema.MONEY, schema.INT, schema.NUMBER, schema.RATE)
+# What each error value the clerk sees means, in the words Excel's help uses.
+_ERROR_MEANING = {"#N/A": "查找或引用的值不存在", "#REF!": "公式引用的单元格已被删除", "#DIV/0!": "除数为零",
+                  "#VALUE!": "公式中的值类型不对", "#NAME?": "公式中有无法识别的名称", "#NUM!": "数值无效或超出范围",
+                  "#NULL!": "引用的区域没有交集", "#SPILL!": "动态数组结果被挡住", "#CALC!": "计算出错"}
 
 
 def _value_problem(v: Value, kind: str, what: str) -> Finding | None:
@@ -267,6 +272,10 @@ def _value_problem(v: Value, kind: str, what: str) -> Finding | None:
             return _at("number-as-text", v, f"{what}中的“{shown(v.raw)}”是文本格式的数字，引用它的 Excel 公式可能算不出结果。",
                        "请把单元格格式改为“数值”或“常规”，再重新输入该数字（不要加单引号、单位或文字）。")
         return None
+    if isinstance(v.raw, XlError):
+        return _at("cell-error", v, f"{what}显示错误值 {v.raw.code}（{_ERROR_MEANING.get(v.raw.code, 'Excel 无法计算该单元格')}），"
+                   f"应为{_KIND_TEXT.get(kind, kind)}；引用它的评分公式也会显示 {v.raw.code}。",
+                   "请在该单元格填写数值本身；如果它是公式，请检查公式引用的单元格，或恢复模板中的内容。")
     if isinstance(v.raw, str) and v.raw.strip() in _EXCEL_ERRORS:
         return _at("wrong-type", v, f"{what}的公式结果是错误值“{v.raw.strip()}”，应为{_KIND_TEXT.get(kind, kind)}。",
                    "请检查该公式引用的单元格（多为某个分项填了文字），或恢复模板中的公式。")

@@ -55,12 +55,14 @@ def _cached(v: Any) -> Any:
     return v
 
 
-def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs) -> SetCell | None:
+def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs, error: str | None = None) -> SetCell | None:
+    """The formula of ``expr`` with ``value`` cached, or ``error`` (``#N/A``…: an input shows
+    an error value, and so will this formula when the workbook is recalculated)."""
     try:
         text = formulas.rendered(expr, refs)
     except KeyError:  # a table the formula needs is missing: reported by scoring, nothing written
         return None
-    return SetCell(sheet, cell, _cached(value), formula=text)
+    return SetCell(sheet, cell, error if error else _cached(value), formula=text)
 
 
 # The parameter rows depend on the pack alone, and edits are frozen: built once per RulePack
@@ -183,7 +185,7 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
 
     for rate in formulas.RATES:
         sheet, cell = out_cells[rate.name]
-        edits.append(_set(sheet, cell, rate.expr, scores.rates.get(rate.name), refs))
+        edits.append(_set(sheet, cell, rate.expr, scores.rates.get(rate.name), refs, scores.errors.get(rate.name)))
 
     rows, _ = score_rows(model)
     table = model.tables.get("tbl_scores")
@@ -198,10 +200,12 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
         if ind.manual:
             continue
         expr = formulas.indicator_expr(ind)
-        edits.append(_set(table.sheet, score_cell.cell, expr, scores.indicators.get(ind.id), refs))
+        edits.append(_set(table.sheet, score_cell.cell, expr, scores.indicators.get(ind.id), refs,
+                          scores.errors.get(f"ind:{ind.id}")))
         calc = row.cells.get("计算值")
         if calc is not None:
-            edits.append(_set(table.sheet, calc.cell, formulas.computed_expr(ind), scores.computed.get(ind.id), refs))
+            edits.append(_set(table.sheet, calc.cell, formulas.computed_expr(ind), scores.computed.get(ind.id), refs,
+                              scores.errors.get(f"calc:{ind.id}")))
 
     awards = model.tables.get("tbl_awards")
     if awards is not None and {"授奖级别", "类型", "自评得分"} <= set(awards.columns):
@@ -210,7 +214,8 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
             if r.get("类型") == "减分":
                 continue
             expr = formulas.award_row_expr(awards.sheet, r["授奖级别"].cell, r["类型"].cell)
-            edits.append(_set(awards.sheet, r["自评得分"].cell, expr, by_row.get(r.row), refs))
+            edits.append(_set(awards.sheet, r["自评得分"].cell, expr, by_row.get(r.row), refs,
+                              scores.errors.get(f"award:{r.row}")))
 
     ids = [i.id for i in pack.indicators if i.id in rows and table is not None]
     totals = {
@@ -221,7 +226,7 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
     }
     for name, (expr, value) in totals.items():
         sheet, cell = out_cells[name]
-        edits.append(_set(sheet, cell, expr, value, refs))
+        edits.append(_set(sheet, cell, expr, value, refs, scores.errors.get(name)))
     return [e for e in edits if e is not None]
 
 

@@ -411,7 +411,8 @@ def test_scoring_failure_becomes_a_finding(tmp_path, monkeypatch):
 
 OTHER_TESTED = {"scoring-failed",  # exercised by test_scoring_failure_becomes_a_finding
                 # two years compared: tests/test_carryover.py
-                "staff-quota-jump", "unit-disappeared", "stock-prev-mismatch", "year-not-consecutive"}
+                "staff-quota-jump", "unit-disappeared", "stock-prev-mismatch", "year-not-consecutive",
+                "cell-error"}  # tests/test_error_values.py (error cells are built by zip surgery)
 
 
 def test_every_code_is_exercised():

@@ -116,6 +116,7 @@ class Patcher:
             c = sh.get_cell(rownum, col, create=False)
             if c is None and e.style_from is None:
                 return
+        sh.leave_arrays(rownum, col)
         c = sh.get_cell(rownum, col, create=True)
         sh.write_cell(c, cell_content(value, formula, f"{e.sheet}!{e.cell}", self.wb.date1904()))
         if e.style_from is not None:

@@ -35,6 +35,7 @@ class Sheet:
         self._row_keys: list[int] = []
         self._cells: dict[int, tuple[dict[int, object], list[int]]] = {}
         self._cols: list[tuple[int, int, str]] | None = None
+        self._arrays: list | None = None  # (range, <f>) of array formulas, found on first write
         self.bounds: list[int] | None = None  # r1, c1, r2, c2 of written cells
         self.cleared = False
         self._dirty = pkg.dirty
@@ -284,6 +285,39 @@ class Sheet:
         if dim.get("ref") != new:
             dim.set("ref", new)
             self.touch()
+
+    # -- array formulas -------------------------------------------------------------------------
+    def leave_arrays(self, rownum: int, col: int) -> None:
+        """Before cell (``rownum``, ``col``) is written: remove any array formula whose range
+        covers it.  A spreadsheet computes every cell of an array range from the array's
+        formula, so a formula written into one of them would be overwritten at the next
+        recalculation (and its cached value would be wrong).  The array's cells keep their
+        values as constants."""
+        arrays = self._arrays
+        if arrays is None:
+            arrays = self._arrays = []
+            for f in self.sheet_data.iter(M + "f"):
+                if f.get("t") == "array" and f.get("ref"):
+                    try:
+                        arrays.append((parse_range(f.get("ref")), f))
+                    except InvalidEditError:
+                        continue
+        if not arrays:
+            return
+        for i, ((r1, c1, r2, c2), f) in enumerate(arrays):
+            if r1 <= rownum <= r2 and c1 <= col <= c2:
+                c = f.getparent()
+                c.remove(f)
+                if c.get("t") == "str":  # a text result without its formula is a plain string
+                    v = child(c, "v")
+                    text = v.text if v is not None else ""
+                    if v is not None:
+                        c.remove(v)
+                    set_text(etree.SubElement(etree.SubElement(c, TAG_IS), TAG_T), text or "")
+                    c.set("t", "inlineStr")
+                del arrays[i]
+                self.touch()
+                return self.leave_arrays(rownum, col)
 
     # -- shared formulas ------------------------------------------------------------------------
     def unshare(self, si: str, master_ref: str, master_formula: str) -> None:
