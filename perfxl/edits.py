@@ -15,11 +15,11 @@ from typing import Sequence
 from . import markstyle
 from .errors import WorkbookError
 from .fileio import read_workbook_bytes, write_output
-from .xlsx import (ClearFlags, ClearSheet, DefineName, DeleteSheet, EnsureSheet, FlagCell, Hyperlink,
-                   InvalidEditError, Op, ResizeTable, SetCell, SheetNotFoundError, apply_ops)
+from .xlsx import (CellFormat, ClearFlags, ClearSheet, DefineName, DeleteSheet, EnsureSheet, FlagCell, FormatCells,
+                   Hyperlink, InvalidEditError, LayoutSheet, Op, ResizeTable, SetCell, SheetNotFoundError, apply_ops)
 
 __all__ = ["ClearMarks", "ClearSheet", "DefineName", "DeleteSheet", "Edit", "EnsureSheet", "Hyperlink", "MarkCell",
-           "ResizeTable", "SetCell", "apply_edits", "apply_edits_bytes", "InvalidEditError", "SheetNotFoundError"]
+           "ResizeTable", "SetCell", "CellFormat", "FormatCells", "LayoutSheet", "PRESENTATION", "apply_edits", "apply_edits_bytes", "InvalidEditError", "SheetNotFoundError"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,12 @@ class ClearMarks:
     """Remove every highlight and note perfxl added, restoring the file's previous state."""
 
 
-Edit = SetCell | DefineName | EnsureSheet | ClearSheet | DeleteSheet | ResizeTable | Hyperlink | MarkCell | ClearMarks
+Edit = (SetCell | DefineName | EnsureSheet | ClearSheet | DeleteSheet | ResizeTable | Hyperlink | MarkCell | ClearMarks
+        | FormatCells | LayoutSheet)
+
+# Edits that only change how a sheet looks and prints (formats, widths, panes, page setup). A
+# shell that applies edits to an open book may leave them out; the marks stay the same.
+PRESENTATION = (FormatCells, LayoutSheet)
 
 
 def to_ops(edits: Sequence[Edit]) -> list[Op]:

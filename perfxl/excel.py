@@ -289,6 +289,26 @@ def _clear_marks(book, e) -> None:
 _FILE_PREFIX = re.compile(r"\b_xl(?:fn|ws)\.")
 _MARK_CODE = SCHEME.marker
 _NOTE_MARK = SCHEME.text_mark_re
+def _format_cells(book, e) -> None:
+    rng = book.sheets[e.sheet].range(e.ref)
+    if e.fmt.bold:
+        rng.font.bold = True
+    if e.fmt.wrap:
+        rng.wrap_text = True
+    if e.fmt.fill:
+        rng.color = "#" + e.fmt.fill[-6:]
+
+
+def _layout_sheet(book, e) -> None:
+    # Widths and heights only: panes, filters and page setup belong to the file a clerk saves
+    # (xlwings has no portable API for them); the open book keeps its window as it is.
+    sheet = book.sheets[e.sheet]
+    for col, width in e.widths:
+        sheet.range(f"{col}1").column_width = width  # a cell's column_width is its column's
+    for row, height in e.heights:
+        sheet.range(f"A{row}").row_height = height
+
+
 _HANDLERS = {
     "SetCell": _set_cell,
     "DefineName": _define_name,
@@ -298,6 +318,8 @@ _HANDLERS = {
     "ResizeTable": _resize_table,
     "Hyperlink": _hyperlink,
     "ClearMarks": _clear_marks,
+    "FormatCells": _format_cells,
+    "LayoutSheet": _layout_sheet,
 }
 
 

@@ -406,6 +406,25 @@ class FakeRange:
     def conditional_formats(self):
         return FakeRules(self)
 
+    @property
+    def font(self):
+        return FakeFont(self)
+
+    def _log_set(self, what, v):
+        self.sheet.book.log.append((what, self.sheet.name, self._a1, v))
+
+    wrap_text = property(None, lambda self, v: self._log_set("wrap_text", v))
+    color = property(None, lambda self, v: self._log_set("color", v))
+    column_width = property(None, lambda self, v: self._log_set("column_width", v))
+    row_height = property(None, lambda self, v: self._log_set("row_height", v))
+
+
+class FakeFont:
+    def __init__(self, rng):
+        self.rng = rng
+
+    bold = property(None, lambda self, v: self.rng._log_set("bold", v))
+
 
 class FakeNote:
     def __init__(self, sheet, cell, text):

@@ -144,8 +144,8 @@ def test_findings_sheet_lists_every_finding_with_a_link(sample_path, tmp_path):
     assert rows[0] == marks.HEADERS
     assert len(rows) == len(found) + 1
     for i, (row, f) in enumerate(zip(rows[1:], found), start=1):
-        assert row == (i, f.severity, f.sheet, f.cell, f.code, f.message, f.hint)
-        link = ws.cell(i + 1, marks.HEADERS.index("单元格") + 1).hyperlink
+        assert row == (f"{f.sheet}!{f.cell}", f.severity, f.message, f.hint, f.code)
+        link = ws.cell(i + 1, marks.HEADERS.index("位置") + 1).hyperlink
         assert link is not None and link.location == f"'{f.sheet}'!{f.cell}"
 
 
@@ -166,7 +166,7 @@ def test_marking_keeps_the_clerks_cells_styles_sheets_and_unmark_restores_them(c
     found = mark(clerk_path, marked)
     assert any(f.sheet == schema.S_STAFF and f.cell == "C5" for f in found)  # the clerk's noted cell
     after = snapshot(marked, comments=False, skip=(schema.S_FINDINGS,))
-    assert after["sheets"] == before["sheets"] + [schema.S_FINDINGS]
+    assert after["sheets"] == [schema.S_FINDINGS] + before["sheets"]  # the worklist is the first tab
     for sheet in before["sheets"]:
         want = dict(before[sheet], cells={k: v[:-1] for k, v in before[sheet]["cells"].items()})
         assert after[sheet] == want, sheet
@@ -215,16 +215,17 @@ def test_no_findings_writes_a_sheet_that_says_so(tmp_path):
 def test_edit_lists(sample_path):
     model, found = validate.check_file(sample_path)
     edits = marks.mark_edits(model, found)
-    assert edits[:3] == [ClearMarks(), EnsureSheet(schema.S_FINDINGS), ClearSheet(schema.S_FINDINGS)]
+    assert edits[:3] == [ClearMarks(), EnsureSheet(schema.S_FINDINGS, position=0), ClearSheet(schema.S_FINDINGS)]
     assert [e for e in edits if isinstance(e, SetCell)][: len(marks.HEADERS)] == [
-        SetCell(schema.S_FINDINGS, f"{c}1", h) for c, h in zip("ABCDEFG", marks.HEADERS)]
+        SetCell(schema.S_FINDINGS, f"{c}1", h) for c, h in zip("ABCDE", marks.HEADERS)]
     assert sum(isinstance(e, MarkCell) for e in edits) == sum(1 for f in found if f.cell)
     assert sum(isinstance(e, Hyperlink) for e in edits) == sum(1 for f in found if f.cell)
     assert marks.unmark_edits(model) == [ClearMarks()]
     marked = dataclass_replace_sheets(model, model.sheets + (schema.S_FINDINGS,))
-    assert marks.unmark_edits(marked) == [ClearMarks(), DeleteSheet(schema.S_FINDINGS)]
-    assert marks.mark_edits(marked, found)[:4] == [ClearMarks(), DeleteSheet(schema.S_FINDINGS),
-                                                   EnsureSheet(schema.S_FINDINGS), ClearSheet(schema.S_FINDINGS)]
+    assert marks.unmark_edits(marked) == [DeleteSheet(schema.S_FINDINGS), ClearMarks()]
+    assert marks.mark_edits(marked, found)[:4] == [DeleteSheet(schema.S_FINDINGS), ClearMarks(),
+                                                   EnsureSheet(schema.S_FINDINGS, position=0),
+                                                   ClearSheet(schema.S_FINDINGS)]
 
 
 def dataclass_replace_sheets(model, sheets):
@@ -243,7 +244,7 @@ def test_findings_without_a_cell_are_listed_but_not_marked(tmp_path):
     missing = [f for f in found if f.code == "name-missing"]
     assert missing and missing[0].cell == ""
     rows = list(openpyxl.load_workbook(path)[schema.S_FINDINGS].iter_rows(values_only=True))
-    assert any(r[4] == "name-missing" and r[3] is None for r in rows[1:])
+    assert any(r[4] == "name-missing" and r[0] == (missing[0].sheet or "整个工作簿") for r in rows[1:])
 
 
 def test_mark_file_on_an_unreadable_file_is_a_workbook_error(tmp_path):
@@ -279,7 +280,7 @@ def test_a_workbook_without_a_styles_part_can_be_marked(tmp_path):
     z = zipfile.ZipFile(dst)
     assert b"<dxf>" in z.read("xl/styles.xml") and b"styles+xml" in z.read("[Content_Types].xml")
     wb = openpyxl.load_workbook(dst)
-    assert wb.sheetnames[-1] == schema.S_FINDINGS
+    assert wb.sheetnames[0] == schema.S_FINDINGS
     assert any(cf for ws in wb.worksheets for cf in ws.conditional_formatting)
     assert work(body, src.name, load()).row["状态"] == "成功"
 

@@ -62,8 +62,14 @@ def from_json(d: dict) -> Any:
     return cls(**kw)
 
 
+def _wired(edits: Iterable[Any]) -> list[Any]:
+    """The edits an add-in applies: presentation edits (formats, widths, page setup of the
+    校验结果 sheet) are for the saved file only."""
+    return [e for e in edits if not isinstance(e, E.PRESENTATION)]
+
+
 def edits_json(edits: Iterable[Any]) -> list[dict]:
-    return [to_json(e) for e in edits]
+    return [to_json(e) for e in _wired(edits)]
 
 
 def _esc(s: str) -> str:
@@ -134,7 +140,7 @@ def to_line(edit: Any) -> str:
 def edits_lines(edits: Iterable[Any], messages: dict[str, str] | None = None) -> str:
     """The whole line document (header first, LF line ends, trailing LF); ``messages``
     (button kind → text) become ``#msg`` lines after the header."""
-    body = [to_line(e) for e in edits]
+    body = [to_line(e) for e in _wired(edits)]
     notes = [f"#msg\t{_esc(kind)}\t{_esc(text)}" for kind, text in (messages or {}).items()]
     return "\n".join([f"#perfxl-edits\t{LINES_VERSION}\t{len(body)}", *notes, *body]) + "\n"
 

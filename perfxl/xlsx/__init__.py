@@ -33,14 +33,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from .errors import InvalidEditError, SheetNotFoundError
-from .ops import (ClearFlags, ClearSheet, DefineName, DeleteSheet, EnsureSheet, FlagCell, Hyperlink, Op, ResizeTable,
-                  SetCell)
+from .ops import (CellFormat, ClearFlags, ClearSheet, DefineName, DeleteSheet, EnsureSheet, FlagCell, FormatCells,
+                  Hyperlink, LayoutSheet, Op, ResizeTable, SetCell)
 from .patcher import Patcher
 from .scheme import FlagKind, FlagScheme, NoteFont
 
 __all__ = [
     "SetCell", "DefineName", "EnsureSheet", "ClearSheet", "DeleteSheet", "ResizeTable", "Hyperlink", "FlagCell",
-    "ClearFlags", "Op", "FlagScheme", "FlagKind", "NoteFont", "apply_ops", "SheetNotFoundError", "InvalidEditError",
+    "ClearFlags", "CellFormat", "FormatCells", "LayoutSheet", "Op", "FlagScheme", "FlagKind", "NoteFont", "apply_ops", "SheetNotFoundError", "InvalidEditError",
 ]
 
 

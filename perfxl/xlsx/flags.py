@@ -10,6 +10,7 @@ unused dxf behind.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from lxml import etree
@@ -21,9 +22,12 @@ from .package import Package
 from .scheme import FlagScheme
 from .sheet import Sheet
 from .state import MarkState, SheetMarkState, dump_state, load_state
-from .styles import solid_fill_dxf, styles_part
+from .styles import add_format, remove_formats, solid_fill_dxf, styles_part
 from .workbook import Workbook
 from .xmlutil import ascii_compatible, c14n, cell_ref, child, graft, insert_ordered, local, parse_cell
+
+
+_STYLE_ATTR = re.compile(rb'\s(?:s|style)="([0-9]+)"')
 
 
 def _is_custom_item(name: str) -> bool:
@@ -90,6 +94,18 @@ class Flagger:
         self.pkg.touch(part)
         self.dirty = True
         return n - 1
+
+    def format_id(self, fmt) -> int:
+        """xf index of cell format ``fmt``, appended to styles.xml and recorded, so that
+        :meth:`clear` takes it out again once no cell uses it."""
+        st = self.state()
+        part, root = styles_part(self.pkg, self.wb)
+        n = len(st.formats.ids)
+        xf = add_format(root, fmt, st.formats)
+        if len(st.formats.ids) != n:
+            self.pkg.touch(part)
+            self.dirty = True
+        return xf
 
     def flag_cell(self, sheet: str, cell: str, code: str, note: str) -> None:
         """Fill a cell with kind ``code``'s colour (the highest rank wins) and add ``note`` under
@@ -188,6 +204,10 @@ class Flagger:
                     else:
                         dxfs.set("count", st.dxf_count_attr)
                     pkg.touch(part)
+        if st.formats.ids and not self._formats_in_use(min(st.formats.ids.values())):
+            part, root = styles_part(pkg, wb)
+            if remove_formats(root, st.formats):
+                pkg.touch(part)
         if st.vml_default_added and not any(n.lower().endswith(".vml") for n in pkg.names()):
             pkg.remove_default("vml")
         # The state part goes too, so marks added later in this batch recreate every part in
@@ -195,6 +215,17 @@ class Flagger:
         self._marks = MarkState()
         self._drop_state_part()
         self.dirty = True
+
+    def _formats_in_use(self, first: int) -> bool:
+        """Whether a cell, row or column of any worksheet uses an xf index from ``first`` on
+        (the formats were the worklist sheet's; clearing comes after that sheet is deleted)."""
+        for ref in self.wb.sheets():
+            if ref.rtype != RT_WORKSHEET or not ref.part or not self.pkg.exists(ref.part):
+                continue
+            for m in _STYLE_ATTR.finditer(self.pkg.read(ref.part)):
+                if int(m.group(1)) >= first:
+                    return True
+        return False
 
     def _surely_unmarked(self, part: str) -> bool:
         """True when a sheet without recorded mark state certainly has nothing for

@@ -96,4 +96,47 @@ class ClearFlags:
     """Remove every highlight and note the scheme's flags added, restoring the file's previous state."""
 
 
-Op = SetCell | DefineName | EnsureSheet | ClearSheet | DeleteSheet | ResizeTable | Hyperlink | FlagCell | ClearFlags
+
+@dataclass(frozen=True)
+class CellFormat:
+    """A cell format: bold text, wrapped text, vertical alignment (``"top"``, ``"center"``), a
+    solid fill (ARGB)."""
+
+    bold: bool = False
+    wrap: bool = False
+    vertical: str | None = None
+    fill: str | None = None
+
+    def key(self) -> str:
+        return f"b{int(self.bold)};w{int(self.wrap)};v{self.vertical or ''};f{self.fill or ''}"
+
+
+@dataclass(frozen=True)
+class FormatCells:
+    """Give every existing cell of ``ref`` (``"A1:E9"``) the format ``fmt``."""
+
+    sheet: str
+    ref: str
+    fmt: CellFormat
+
+
+@dataclass(frozen=True)
+class LayoutSheet:
+    """How a sheet shows and prints: column widths (characters) and row heights (points), the
+    top-left cell of the scrolling pane (``"A2"`` freezes row 1), an autofilter range, paper
+    (``9`` = A4) and orientation, all columns on one page wide, and rows repeated on every
+    printed page (``"$1:$1"``)."""
+
+    sheet: str
+    widths: tuple[tuple[str, float], ...] = ()
+    heights: tuple[tuple[int, float], ...] = ()
+    freeze: str | None = None
+    autofilter: str | None = None
+    paper: int | None = None
+    landscape: bool = False
+    fit_width: bool = False
+    print_titles: str | None = None
+
+
+Op = (SetCell | DefineName | EnsureSheet | ClearSheet | DeleteSheet | ResizeTable | Hyperlink | FlagCell | ClearFlags
+      | FormatCells | LayoutSheet)

@@ -10,11 +10,14 @@ from perfxl.errors import WorkbookError
 from .errors import InvalidEditError, SheetNotFoundError
 from .flags import Flagger
 from .ns import CONTENT_TYPES, CT_TABLE, MAX_COL, NS_MAIN, R_ID, WS_ORDER, M
-from .ops import (ClearFlags, ClearSheet, DefineName, DeleteSheet, EnsureSheet, FlagCell, Hyperlink, Op, ResizeTable,
-                  SetCell)
+from .layout import layout_sheet
+from .ops import (ClearFlags, ClearSheet, DefineName, DeleteSheet, EnsureSheet, FlagCell, FormatCells, Hyperlink,
+                  LayoutSheet, Op, ResizeTable, SetCell)
 from .package import Package
 from .scheme import FlagScheme
 from .sheet import Sheet, cell_content, formula_text
+from .state import FormatRecord
+from .styles import add_format, styles_part
 from .workbook import Workbook
 from .xmlutil import (ILLEGAL_XML, PARSER, cell_ref, child, insert_ordered, local, needs_preserve, parse_cell,
                       parse_range, range_ref, xml_attr, xml_text)
@@ -33,6 +36,7 @@ class Patcher:
         self._hyperlinks: dict[str, tuple[object, dict[str, list], dict[str, int]]] = {}  # by sheet part
         self._sheet_by_name: dict[str, Sheet] = {}  # valid for one wb.generation
         self._sheet_gen = self.wb.generation
+        self._formats = FormatRecord()  # formats appended without a scheme (not recorded)
 
     def sheet(self, name: str) -> Sheet:
         if self._sheet_gen != self.wb.generation:
@@ -71,6 +75,8 @@ class Patcher:
             Hyperlink: self.hyperlink,
             FlagCell: self.flag_cell,
             ClearFlags: self.clear_flags,
+            FormatCells: self.format_cells,
+            LayoutSheet: self.layout_sheet,
         }
         i, n = 0, len(edits)
         while i < n:
@@ -289,6 +295,23 @@ class Patcher:
                     self.pkg.remove_rel(sh.part, rid)
         by_ref[ref] = [etree.SubElement(hls, M + "hyperlink", {"ref": ref, "location": loc})]
         sh.touch()
+
+    # -- FormatCells / LayoutSheet --------------------------------------------------------------
+    def format_cells(self, e: FormatCells) -> None:
+        sh = self.sheet(e.sheet)
+        r1, c1, r2, c2 = parse_range(e.ref)
+        if self.scheme is not None:  # recorded with the flags: clearing them takes it out again
+            xf = self.flagger().format_id(e.fmt)
+        else:
+            part, root = styles_part(self.pkg, self.wb)
+            xf = add_format(root, e.fmt, self._formats)
+            self.pkg.touch(part)
+        for c in sh.cells_in(r1, c1, r2, c2):
+            c.set("s", str(xf))
+        sh.touch()
+
+    def layout_sheet(self, e: LayoutSheet) -> None:
+        layout_sheet(self.sheet(e.sheet), self.wb, e)
 
     # -- Flags ----------------------------------------------------------------------------------
     def flag_cell(self, e: FlagCell) -> None:

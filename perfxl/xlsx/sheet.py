@@ -99,6 +99,16 @@ class Sheet:
             self.touch()
         return row
 
+    def cells_in(self, r1: int, c1: int, r2: int, c2: int):
+        """The existing cell elements of a range, row by row."""
+        if self._rows is None:
+            self._index()
+        keys = self._row_keys
+        for rownum in keys[bisect.bisect_left(keys, r1):bisect.bisect_right(keys, r2)]:
+            cells, cols = self._row_cells(rownum, self._rows[rownum])
+            for col in cols[bisect.bisect_left(cols, c1):bisect.bisect_right(cols, c2)]:
+                yield cells[col]
+
     def get_cell(self, rownum: int, col: int, create: bool):
         row = self.get_row(rownum, create)
         if row is None:

@@ -14,6 +14,17 @@ class SheetMarkState:
 
 
 @dataclass
+class FormatRecord:
+    """Cell formats appended to styles.xml: per list (fonts, fills, cellXfs) its length and
+    ``count`` before, and how many were appended; ``ids``: format key → xf index."""
+
+    bases: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, str | None] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class MarkState:
     dxf_base: int | None = None
     dxf_count_attr: str | None = None
@@ -21,9 +32,10 @@ class MarkState:
     dxf_ids: dict[str, int] = field(default_factory=dict)
     vml_default_added: bool = False
     sheets: dict[str, SheetMarkState] = field(default_factory=dict)  # by sheet name (stable across saves)
+    formats: FormatRecord = field(default_factory=FormatRecord)
 
     def empty(self) -> bool:
-        return not self.dxf_ids and not self.sheets and not self.vml_default_added
+        return not self.dxf_ids and not self.sheets and not self.vml_default_added and not self.formats.ids
 
 
 def load_state(root, ns: str) -> MarkState:
@@ -37,6 +49,16 @@ def load_state(root, ns: str) -> MarkState:
         st.dxfs_created = sty.get("dxfsCreated") == "1"
         for d in sty.iterchildren(S + "dxf"):
             st.dxf_ids[d.get("severity")] = int(d.get("id"))
+    fm = root.find(S + "formats")
+    if fm is not None:
+        rec = st.formats
+        for lst in fm.iterchildren(S + "list"):
+            name = lst.get("name")
+            rec.bases[name] = int(lst.get("base"))
+            rec.counts[name] = lst.get("count")
+            rec.added[name] = int(lst.get("added"))
+        for xf in fm.iterchildren(S + "xf"):
+            rec.ids[xf.get("key")] = int(xf.get("id"))
     ct = root.find(S + "contentTypes")
     if ct is not None:
         st.vml_default_added = ct.get("vmlDefaultAdded") == "1"
@@ -58,6 +80,15 @@ def dump_state(st: MarkState, ns: str):
             sty.set("dxfCount", st.dxf_count_attr)
         for code, i in st.dxf_ids.items():
             etree.SubElement(sty, S + "dxf", {"severity": code, "id": str(i)})
+    if st.formats.ids:
+        fm = etree.SubElement(root, S + "formats")
+        rec = st.formats
+        for name, n in rec.added.items():
+            lst = etree.SubElement(fm, S + "list", {"name": name, "base": str(rec.bases[name]), "added": str(n)})
+            if rec.counts.get(name) is not None:
+                lst.set("count", rec.counts[name])
+        for key, i in rec.ids.items():
+            etree.SubElement(fm, S + "xf", {"key": key, "id": str(i)})
     if st.vml_default_added:
         etree.SubElement(root, S + "contentTypes", {"vmlDefaultAdded": "1"})
     for name, sst in st.sheets.items():

@@ -200,6 +200,22 @@ class Workbook:
         idx.insert(key, new)
         self.touch(sheets=False)
 
+    def define_local_name(self, name: str, ref: str, sheet_index: int, hidden: bool = False) -> None:
+        """Add or replace a name local to the sheet at ``sheet_index`` (print titles, filters)."""
+        root = self.root
+        dns = child(root, "definedNames")
+        if dns is None:
+            dns = insert_ordered(root, "definedNames", WB_ORDER)
+        for dn in dns.iterchildren(M + "definedName"):
+            if dn.get("name") == name and dn.get("localSheetId") == str(sheet_index):
+                dns.remove(dn)
+        attrs = {"name": name, "localSheetId": str(sheet_index)}
+        if hidden:
+            attrs["hidden"] = "1"
+        etree.SubElement(dns, M + "definedName", attrs).text = ref
+        self._names = None  # the index of workbook-scope names is rebuilt on next use
+        self.touch(sheets=False)
+
     def add_sheet(self, name: str, hidden: bool = False, position: int | None = None) -> None:
         """A new empty worksheet, appended last or inserted at 0-based ``position``."""
         check_sheet_name(name)
