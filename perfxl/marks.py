@@ -21,7 +21,7 @@ SHEET = schema.S_FINDINGS
 # A clerk's worklist: where (a link), how bad, what is wrong, how to fix it; the code last.
 HEADERS = ("位置", "严重程度", "问题", "怎么改", "代码")
 _COLS = "ABCDE"
-_WIDTHS = (18, 9, 56, 46, 20)  # characters; ~150 in all: A4 landscape at ~90 % (fit to width)
+_WIDTHS = (18, 9, 52, 46, 26)  # characters; ~150 in all: A4 landscape at ~90 % (fit to width)
 _LINK_COL = _COLS[HEADERS.index("位置")]
 _HEADER_FORMAT = CellFormat(bold=True, wrap=True, vertical="center", fill="FFD9E1F2")
 _ROW_FORMAT = CellFormat(wrap=True, vertical="top")

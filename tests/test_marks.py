@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -330,3 +331,60 @@ def test_unmark_and_remark_after_a_libreoffice_save(clerk_path, tmp_path):
         assert notes[key].startswith(text.strip()) and notes[key].count("perfxl ") <= 1, notes[key]
     state = [n for n in zipfile.ZipFile(remarked).namelist() if n.startswith("customXml/item") and "Props" not in n]
     assert len(state) == 1, state
+
+
+# --------------------------------------------------------------------------- the worklist as a clerk sees it
+
+def test_the_worklist_reads_as_a_clerks_list(sample_path, tmp_path):
+    """openpyxl sees the first tab, the Chinese columns first, widths, wrapping, a frozen bold
+    header, filters and A4 landscape fit to one page wide with the header repeated."""
+    out = tmp_path / "marked.xlsx"
+    found = mark(sample_path, out)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == schema.S_FINDINGS
+    ws = wb[schema.S_FINDINGS]
+    assert [c.value for c in ws[1]] == ["位置", "严重程度", "问题", "怎么改", "代码"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:E{len(found) + 1}"
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    assert ws.page_setup.fitToHeight == 0 and ws.print_title_rows == "$1:$1"
+    widths = {k: d.width for k, d in ws.column_dimensions.items()}
+    assert widths["C"] > 40 and widths["D"] > 30 and sum(widths.values()) < 160
+    assert all(c.font.b for c in ws[1])
+    for r in range(2, len(found) + 2):
+        assert all(ws.cell(r, c).alignment.wrap_text for c in range(1, 6))
+        units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in ws.cell(r, 3).value)  # CJK: two columns wide
+        assert ws.row_dimensions[r].height >= 15 * -(-units // widths["C"])
+    link = ws["A2"].hyperlink
+    assert link is not None and link.location == f"'{found[0].sheet}'!{found[0].cell}"
+
+
+@pytest.mark.skipif(not soffice_available(), reason="LibreOffice (soffice) not installed")
+def test_the_worklist_prints_on_a4_landscape_without_cut_text(sample_path, tmp_path):
+    """Rendered by LibreOffice: the worklist's page is A4 landscape, all five columns are on it,
+    and the last words of every 问题 and 怎么改 are there (rows tall enough, nothing clipped)."""
+    import re
+    import shutil
+
+    from perfxl.report.pdf import environment, find_soffice
+
+    out = tmp_path / "marked.xlsx"
+    found = mark(sample_path, out)
+    subprocess.run([find_soffice(), "--headless", f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+                   check=True, capture_output=True, timeout=300, env=environment(tmp_path))
+    pdf = tmp_path / "marked.pdf"
+    assert shutil.which("pdftotext")
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-raw", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout  # -raw: each cell's lines together
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    w, h = map(float, re.search(r"Page\s+1 size:\s+([\d.]+) x ([\d.]+)", info).groups())
+    assert (round(w), round(h)) == (842, 595), info  # A4 landscape, in points
+    for head in ("位置", "严重程度", "问题", "怎么改", "代码"):
+        assert head in first, first
+    flat = re.sub(r"\s+", "", first)
+    for f in found:
+        assert f.code in flat and f"{f.sheet}!{f.cell}" in flat
+        for text in (f.message, f.hint):
+            assert re.sub(r"\s+", "", text)[-8:] in flat, (text, first)
