@@ -225,7 +225,7 @@ class FileSource:
         # A name defined for one sheet only (a sheet copied between workbooks, some editors'
         # "scope" setting): formulas on that sheet see it, so it is read as the workbook's own,
         # and write-back defines it workbook-wide so every written formula sees the same cell.
-        self.scoped_only = frozenset(n for n in local if n not in self._names)
+        self.scoped_only = frozenset(n for n in local if n not in self._names and n in _CONTRACT_NAMES)
         for n in self.scoped_only:
             refs = local[n]
             own = [text for sheet, text in refs if _locate(text) and _locate(text)[0] == sheet]
@@ -298,6 +298,10 @@ class FileSource:
         except Exception as e:  # calamine raises its own error types for damaged parts
             raise WorkbookError(f"{os.path.basename(self.path)}：文件已损坏，无法读取单元格内容（{type(e).__name__}）。") from None
 
+
+# The names a sheet-scoped definition may stand in for: the contract's inputs (never Excel's
+# own per-sheet names such as _xlnm.Print_Titles, nor a clerk's).
+_CONTRACT_NAMES = frozenset(f.name for f in schema.FIELDS)
 
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?)\bt="e"([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]+)"')

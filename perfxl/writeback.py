@@ -182,6 +182,9 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
     edits: list[Edit | None] = list(param_edits(model, pack))
     out_cells, created = output_cells(model)
     edits += created
+    # A name the file defines for one sheet only is visible to formulas on that sheet alone:
+    # defined workbook-wide (same cell), every written formula sees what scoring read.
+    edits += [DefineName(n, sheet_ref(*model.names[n])) for n in sorted(model.scoped) if n in model.names]
 
     for rate in formulas.RATES:
         sheet, cell = out_cells[rate.name]
