@@ -1,6 +1,7 @@
 """Files that are not standard workbooks are told what they are; system errors are Chinese."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -109,3 +110,40 @@ def test_unknown_errno_keeps_a_code_not_english():
     assert describe(OSError(5, "Input/output error")) == "读写磁盘时出错（磁盘、U 盘或网络盘可能有故障）"
     text = describe(OSError(99999, "Something English"))
     assert "99999" in text and "English" not in text
+
+
+def _padded(sample_data, megabytes: int) -> bytes:
+    """The standard workbook with an incompressible picture-sized part of ``megabytes`` MB."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO(build_workbook(sample_data))
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_STORED) as z:
+        z.writestr("xl/media/image99.bin", os.urandom(megabytes << 20))
+    return buf.getvalue()
+
+
+def test_a_large_workbook_stays_well_under_1_gb(tmp_path, sample_data):
+    """Just under the input limit (100 MB): check, score and report it in one process, measured."""
+    import resource
+
+    from perfxl.fileio import MAX_WORKBOOK_BYTES
+
+    p = tmp_path / "大.xlsx"
+    p.write_bytes(_padded(sample_data, 95))
+    assert p.stat().st_size < MAX_WORKBOOK_BYTES
+    r = subprocess.run([sys.executable, "-c", "import resource, sys; from perfxl.cli import main; code = main(sys.argv[1:]);"
+                        " print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)",
+                        "run", str(p), "-o", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode in (0, 1), r.stderr
+    peak_kb = int(r.stderr.strip().splitlines()[-1])
+    print(f"peak RSS of perfxl run on a 95 MB workbook: {peak_kb / 1024:.0f} MiB")
+    assert peak_kb < 1 << 20  # KB: under 1 GB
+
+
+def test_a_workbook_over_the_limit_is_refused_before_reading(tmp_path, sample_data):
+    p = tmp_path / "太大.xlsx"
+    with open(p, "wb") as f:  # sparse: 30 GB on paper, nothing on disk
+        f.truncate(30 << 30)
+    r = perfxl("check", p)
+    assert r.returncode == 2 and "30 GB" in r.stderr and "上限" in r.stderr, r.stderr
