@@ -283,7 +283,7 @@ def test_every_indicator_paragraph_with_its_score(sample_report, text):
 
 
 def test_total_score_and_budget_sentence(text):
-    assert "部门整体支出绩效自评得分为98.31分。" in text
+    assert "部门整体支出绩效自评得分为98.31分，评价等级为“优”。" in text
     assert "全年预算数12,820.47万元，执行数12,820.47万元，完成预算的100%。" in text
 
 

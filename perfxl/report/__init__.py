@@ -11,6 +11,7 @@ never sees half a report.  :func:`report_bytes` is the same report as bytes, for
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -62,10 +63,26 @@ def report_bytes(model, scores, template: str | os.PathLike | None = None, findi
         from . import charts as ch
 
         images = ch.render_all(context.chart_data(model, scores, pack))
-    body = render.render_bytes(ctx, template, images)
+    ctx["captions"] = {**ctx["captions"], **context.figure_captions(images)}  # 图1, 图2 … without gaps
+    body = render.render_bytes(_unbreakable(ctx), template, images)
     from .draft import mark_draft
 
     return mark_draft(body, findings)  # 错误 findings: a draft, never a final report
+
+
+_RUN_OF_X = re.compile("×(?=×)")
+
+
+def _unbreakable(value):
+    """The context with a WORD JOINER (U+2060) between the × of every "××" placeholder, so a
+    line never breaks inside one (CJK text may otherwise break between any two characters)."""
+    if isinstance(value, str):
+        return _RUN_OF_X.sub("×\u2060", value) if "××" in value else value
+    if isinstance(value, dict):
+        return {k: _unbreakable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unbreakable(v) for v in value]
+    return value
 
 
 def render_report(model, scores, out_path: str | os.PathLike, template: str | os.PathLike | None = None,

@@ -81,7 +81,8 @@ def _indicator_blocks(f: Facts, ind: Any, note: list[str]) -> tuple[list[str], s
         n = len(f.rows("tbl_key_tasks"))
         if n == 0:
             return [f"{f.year}年{f.dept}未填报重点工作任务，重点工作完成率为{f.pct('rate_key_tasks')}。"] + note, "", []
-        intro = f"经过整理，{f.year}年{f.dept}共有{nf.cn_count(n)}项重点工作任务需要完成，如下表所示："
+        intro = (f"经过整理，{f.year}年{f.dept}有一项重点工作任务需要完成，如下表所示：" if n == 1 else
+                 f"经过整理，{f.year}年{f.dept}共有{nf.cn_count(n)}项重点工作任务需要完成，如下表所示：")
         lead = strip_stop(note[0]) if note else task_summary(f)
         after = [f"从上表中可以看出，{lead}，部门重点工作完成率为{f.pct('rate_key_tasks')}。"] + note[1:]
         return [intro], "key_tasks", after
@@ -150,6 +151,8 @@ def _units_text(f: Facts) -> str:
     subs = _distinct(clean(r.get("单位名称")) for r in f.rows("tbl_units") if clean(r.get("层级")) == "下属")
     if not subs:
         return f"纳入{f.dept}预算管理的单位仅为本级，无下属单位。"
+    if len(subs) == 1:
+        return f"纳入{f.dept}预算管理的单位除本级外有一个下属单位，即{subs[0]}。"
     return (f"纳入{f.dept}预算管理的单位除本级外共{len(subs)}个，包括{nf.join_cn(subs)}"
             f"{nf.cn_count(len(subs))}个下属单位。")
 
@@ -398,6 +401,7 @@ def build(model: WorkbookModel, scores: Scores, pack: RulePack, findings: Iterab
         "spending": f"表{numbers.get('spending', '')} 不同类型支出的支出进度统计表",
         "key_tasks": f"表{numbers.get('key_tasks', '')} {year}年{dept}重点工作完成情况表",
         "awards": f"表{numbers['awards']} 创新性亮点工作{'加分' if all_plus else '加减分'}申报表",
+        **figure_captions(("chart_expense", "chart_scores")),
     }
 
     duties = [{"no": nf.integer(as_number(r.get("序号"))) if as_number(r.get("序号")) is not None else str(i),
@@ -407,7 +411,7 @@ def build(model: WorkbookModel, scores: Scores, pack: RulePack, findings: Iterab
                     f"具体内容如表{numbers['duties']}所示：")
     goal = field_text(model, "overall_goal")
     annual, executed = f.num("budget_annual"), f.num("budget_executed")
-    conclusion = [f"根据年初设定的绩效目标，部门整体支出绩效自评得分为{nf.points(as_number(getattr(scores, 'score_total', None)))}分。"
+    conclusion = [_conclusion_lead(scores, pack) +
                   f"全年预算数{nf.money(annual)}万元，执行数{nf.money(executed)}万元，"
                   f"完成预算的{nf.pct(ratio(executed, annual))}。"]
     conclusion += [b["text"] if not b["lead"] else b["lead"] + b["text"] for b in narrative.get("二、自评结论", [])]
@@ -427,20 +431,21 @@ def build(model: WorkbookModel, scores: Scores, pack: RulePack, findings: Iterab
         "report_date": nf.date(model.get("report_date")) if model.get("report_date") else "",
         # 一、部门的基本情况
         "duties_intro": duties_intro,
-        "duties": duties,
+        "duties": duties or [{"no": "", "text": NOT_FILLED}],
         "units_text": _units_text(f),
         "staff_paras": _staff_paras(f),
         "income_text": _income_text(f),
         "expense_paras": _expense_paras(f),
         "goal_text": f"{dept}确定了{year}年部门整体支出总体绩效目标：" + (sentence(goal) if goal else NOT_FILLED),
-        "targets": _targets(f),
+        "targets": _targets(f) or [{"type": "", "content": NOT_FILLED, "value": "", "actual": "", "done": ""}],
         # 二、自评结论
         "conclusion_paras": conclusion,
         # 三、绩效分析
         "groups": groups,
         "spending": _spending_table(f),
-        "key_tasks": _key_tasks(f),
-        "awards_heading": f"{len(last_group) + 1}.加减分项。该项自评得{bonus}分。",
+        "key_tasks": _key_tasks(f) or [{"no": "", "task": NOT_FILLED, "progress": "", "status": ""}],
+        "awards_heading": (f"{len(last_group) + 1}.加减分项。该项自评得{bonus}分。" if awards else
+                           f"{len(last_group) + 1}.加减分项。本年度未申报加减分项目，该项自评得{bonus}分。"),
         "awards": awards,
         "has_awards": bool(awards),
         "captions": captions,
@@ -459,6 +464,30 @@ def build(model: WorkbookModel, scores: Scores, pack: RulePack, findings: Iterab
         "chart_scores": None,
         "chart_expense": None,
     }
+
+
+FIGURES = {"chart_expense": "部门支出构成", "chart_scores": "各一级指标得分情况"}  # in document order
+
+
+def figure_captions(present: Iterable[str]) -> dict[str, str]:
+    """Captions of the charts that are drawn, numbered 图1, 图2 … in document order: a chart
+    left out (no money data, charts off) leaves no gap in the numbering."""
+    shown_ = [k for k in FIGURES if k in set(present)]
+    return {k: f"图{i} {FIGURES[k]}" for i, k in enumerate(shown_, start=1)}
+
+
+def _conclusion_lead(scores: Scores, pack: RulePack) -> str:
+    """'…自评得分为98.31分，评价等级为“优”。' — the grade the score earns; indicators not
+    scored are named as such rather than counted silently as 0."""
+    total = as_number(getattr(scores, "score_total", None))
+    grade = clean(getattr(scores, "grade", None))
+    text = f"根据年初设定的绩效目标，部门整体支出绩效自评得分为{nf.points(total)}分"
+    unscored = [i.name for i in pack.indicators if _score_of(scores, i.id) is None]
+    if unscored:
+        text += f"（其中{nf.join_cn(unscored)}{'等' if len(unscored) > 3 else ''}共{len(unscored)}项指标尚未评分，未计入）"
+    if total is not None and grade:
+        text += f"，评价等级为“{grade}”"
+    return text + "。"
 
 
 def _formatted_fields(model: WorkbookModel) -> dict[str, str]:

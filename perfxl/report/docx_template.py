@@ -552,7 +552,7 @@ def _body(doc) -> None:
     _p(doc, "{{ income_text }}")
     _p(doc, "2.部门整体支出情况。", "Heading 3")
     _paras(doc, "p", "expense_paras")
-    _chart(doc, "chart_expense", "图1 部门支出构成")
+    _chart(doc, "chart_expense", "{{ captions.chart_expense }}")
 
     _p(doc, "（三）部门整体支出目标及任务", "Heading 2")
     _p(doc, "{{ goal_text }}")
@@ -562,7 +562,7 @@ def _body(doc) -> None:
 
     _p(doc, "二、自评结论", "Heading 1")
     _paras(doc, "p", "conclusion_paras")
-    _chart(doc, "chart_scores", "图2 各一级指标得分情况")
+    _chart(doc, "chart_scores", "{{ captions.chart_scores }}")
 
     _p(doc, "三、绩效分析", "Heading 1")
     _tag(doc, "{%p for g in groups %}")

@@ -183,6 +183,8 @@ def task_summary(f: Facts) -> str:
         s = clean(r.get("完成状态")) or "未填写状态"
         counts[s] = counts.get(s, 0) + 1
     n = len(rows)
+    if n == 1 and counts.get("已完成") == 1:
+        return "该项重点工作已完成"
     if counts.get("已完成") == n:
         return f"{n}项重点工作均已完成"
     return f"{n}项重点工作中" + "、".join(f"{k}{v}项" for k, v in counts.items())
