@@ -36,4 +36,24 @@ function openSample(dir) {
   return { app: application(book), book, file };
 }
 
-module.exports = { ROOT, ADDIN, SAMPLE, python, pyEnv, dumpFile, openSample };
+/** fetch over a new connection each time. The add-in runs in WPS's Chromium, which retries a
+ *  request whose kept-alive socket the server had just closed; node's fetch does not, and the
+ *  tests idle for seconds between requests (past uvicorn's keep-alive timeout). The request's
+ *  bytes are still built by the standard Request (the multipart body of the FormData). */
+async function freshFetch(url, init) {
+  const http = require("node:http");
+  const req = new Request(url, init);
+  const body = Buffer.from(await req.arrayBuffer());
+  return new Promise((resolve, reject) => {
+    const r = http.request(url, { method: req.method, headers: Object.fromEntries(req.headers), agent: false }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks),
+                                               { status: res.statusCode, headers: res.headers })));
+    });
+    r.on("error", (e) => reject(Object.assign(new TypeError("fetch failed"), { cause: e })));
+    r.end(body.length ? body : undefined);
+  });
+}
+
+module.exports = { ROOT, ADDIN, SAMPLE, python, pyEnv, dumpFile, openSample, freshFetch };

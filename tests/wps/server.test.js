@@ -9,7 +9,7 @@ const os = require("node:os");
 const net = require("node:net");
 const path = require("node:path");
 const { spawn, execFileSync } = require("node:child_process");
-const { ADDIN, ROOT, SAMPLE, python, pyEnv, dumpFile, openSample } = require("./helpers.js");
+const { ADDIN, ROOT, SAMPLE, python, pyEnv, dumpFile, openSample, freshFetch } = require("./helpers.js");
 const { fileSystem, shown } = require("./fake-wps.js");
 const Actions = require(path.join(ADDIN, "actions.js"));
 const Client = require(path.join(ADDIN, "client.js"));
@@ -57,7 +57,7 @@ function env(app, answers = {}) {
   return {
     shown: shownText,
     app, fs: fileSystem,
-    client: Client.createClient({ server: answers.server ?? base, token: answers.token ?? token }),
+    client: Client.createClient({ server: answers.server ?? base, token: answers.token ?? token, fetch: freshFetch }),
     ui: { alert: (t) => shownText.push(t), confirm: () => answers.confirm ?? true,
           prompt: (q) => (answers.prompts || []).shift() ?? null },
     settings: { get: () => stored, set: (s) => Object.assign(stored, s, { saved: true }) }
@@ -126,8 +126,8 @@ test("the snapshot path checks what is on screen when the bytes cannot be read",
   const text = await Actions.run(env(app), "perfxlCheck");
   assert.match(text, /校验完成/);
   assert.match(text, /按屏幕上的内容校验/);
-  const viaFile = await Client.createClient({ server: base, token }).check(fs.readFileSync(SAMPLE), "乐昌市民政局-2023.xlsx");
-  const res = await fetch(base + "/api/check-snapshot", { method: "POST", headers: { Authorization: "Bearer " + token },
+  const viaFile = await Client.createClient({ server: base, token, fetch: freshFetch }).check(fs.readFileSync(SAMPLE), "乐昌市民政局-2023.xlsx");
+  const res = await freshFetch(base + "/api/check-snapshot", { method: "POST", headers: { Authorization: "Bearer " + token },
                                                            body: JSON.stringify(require(path.join(ADDIN, "snapshot.js")).readSnapshot(openSample(fs.mkdtempSync(path.join(tmp, "snap2-"))).book)) });
   const viaSnapshot = await res.json();
   assert.equal(viaSnapshot.total, viaFile.total);
@@ -185,6 +185,7 @@ test("设置 keeps a valid address and token, refuses anything else", async () =
 });
 
 test("the service hosts the add-in, the list WPS reads and the offline zip", async () => {
+  const fetch = freshFetch;
   const list = await (await fetch(base + "/jsplugins.xml")).text();
   assert.match(list, new RegExp('<jspluginonline name="perfxl" type="et" url="' + base + '/wps/"'));
   for (const f of ["ribbon.xml", "main.js", "js/apply.js", "js/ribbon.js"]) {
