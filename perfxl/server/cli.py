@@ -29,7 +29,10 @@ def cmd_serve(args) -> int:
     where = "PostgreSQL/外部数据库" if settings.db_url else f"SQLite {settings.database_url.removeprefix('sqlite:///')}"
     sys.stderr.write(f"perfxl 服务：http://{args.host}:{args.port}/ （数据：{settings.data_dir}；数据库：{where}）\n")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
-                forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+                forwarded_allow_ips=args.forwarded_allow_ips, server_header=False,
+                # longer than clients keep idle connections (node 4 s, browsers ~60 s): the server
+                # never closes one a client is about to reuse
+                timeout_keep_alive=75)
     return 0
 
 
