@@ -170,15 +170,9 @@ def _tdef(table: Table) -> schema.TableDef:
     return schema.TABLE_BY_NAME[table.name]
 
 
-_SKIP: dict[int, tuple[schema.TableDef, frozenset[str]]] = {}
-
-
 def _skipped(tdef: schema.TableDef) -> frozenset[str]:
-    """The 序号 and computed columns of a table (kept per TableDef object)."""
-    got = _SKIP.get(id(tdef))
-    if got is None or got[0] is not tdef:
-        got = _SKIP[id(tdef)] = (tdef, frozenset({_SERIAL} | {c.header for c in tdef.columns if c.computed}))
-    return got[1]
+    """The 序号 and computed columns of a table."""
+    return frozenset({_SERIAL} | {c.header for c in tdef.columns if c.computed})
 
 
 def _row_empty(tdef: schema.TableDef, row: Row) -> bool:

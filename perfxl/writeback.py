@@ -67,7 +67,7 @@ def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs, er
 
 # The parameter rows depend on the pack alone, and edits are frozen: built once per RulePack
 # object (kept alive beside its id, so the id cannot be reused while the entry exists).
-_PARAM_ROWS: dict[int, tuple[RulePack, tuple[Edit, ...], int]] = {}
+_PARAM_ROWS: dict[int, tuple[RulePack, tuple[Edit, ...], int]] = {}  # saves 0.35 ms CPU a workbook (1.1%) (benchmarks/bench_memos.py: CPU its function spends with the memo off)
 
 
 def _param_rows(pack: RulePack) -> tuple[tuple[Edit, ...], int]:

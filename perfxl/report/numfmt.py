@@ -16,7 +16,7 @@ MISSING = "××"
 _DIGITS = "零一二三四五六七八九"
 
 
-_QUANTUM: dict[int, Decimal] = {}
+_QUANTUM: dict[int, Decimal] = {}  # saves 0.18 ms CPU a workbook (0.6%) (benchmarks/bench_memos.py: CPU its function spends with the memo off)
 _EXACT = 1e15   # whole numbers below this print without Decimal (same text, much cheaper)
 
 
