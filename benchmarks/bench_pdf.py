@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--single", type=int, default=0, help="rounds of `perfxl run --pdf` on one workbook")
     ap.add_argument("--before", help="git revision whose perfxl is timed as 改动前 (with --single)")
     ap.add_argument("--skip-loop", action="store_true")
+    ap.add_argument("--single-only", action="store_true", help="only the `perfxl run --pdf` rounds")
     args = ap.parse_args(argv)
 
     from perfxl import batch
@@ -120,41 +121,42 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"workbooks": len(files), "jobs": args.jobs, "cpus": os.cpu_count()}
     try:
         res["load_before"] = load()
-        kept = batch.run(src, work / "kept", pdf=True, jobs=args.jobs, progress=False)
-        pdfs = sorted((work / "kept").glob("*.pdf"))
-        res["kept_alive"] = {"seconds": round(kept.elapsed, 2), "pdfs": len(pdfs),
-                             "workbooks_per_second": round(kept.total / kept.elapsed, 2),
-                             "pdf_ms_per_workbook": round(1000 * kept.timings.get("pdf", 0)
-                                                          / max(1, kept.stage_counts.get("pdf", 1)))}
-        print(f"保持 LibreOffice 运行：{kept.total} 个 {kept.elapsed:.1f} 秒 → {kept.total / kept.elapsed:.2f} 个/秒，"
-              f"PDF {len(pdfs)} 个（负载 {load()}）", flush=True)
-        if not args.skip_loop:
-            t = time.perf_counter()
-            plain = batch.run(src, work / "loop", pdf=False, jobs=args.jobs, progress=False)
-            t_batch = time.perf_counter() - t
-            docs = sorted((work / "loop").glob("*.docx"))
-            t = time.perf_counter()
-            with ThreadPoolExecutor(args.jobs) as pool:
-                loop_pdfs = list(pool.map(lambda d: one_soffice(d, work / "loop"), docs))
-            t_loop = time.perf_counter() - t
-            total = t_batch + t_loop
-            ratio = total / kept.elapsed
-            res["loop"] = {"seconds": round(total, 2), "batch_without_pdf_s": round(t_batch, 2),
-                           "soffice_per_file_s": round(t_loop, 2), "pdfs": sum(p.exists() for p in loop_pdfs),
-                           "workbooks_per_second": round(plain.total / total, 2)}
-            res["speedup"] = round(ratio, 2)
-            print(f"每个文件启动一次 LibreOffice：{plain.total} 个 {total:.1f} 秒（不含 PDF 的批量 {t_batch:.1f} 秒 + "
-                  f"{len(docs)} 次 soffice {t_loop:.1f} 秒）→ {plain.total / total:.2f} 个/秒（负载 {load()}）")
-            wps = kept.total / kept.elapsed
-            print(f"快 {ratio:.1f} 倍（目标 ≥ {TARGET_RATIO:g}）{'✓' if ratio >= TARGET_RATIO else '✗'}；"
-                  f"{wps:.2f} 个/秒（目标 ≥ {TARGET_WPS:g}）{'✓' if wps >= TARGET_WPS else '✗'}")
-            same = 0
-            for p in pdfs[: args.compare]:
-                other = work / "loop" / p.name
-                if other.exists() and pdf_facts(p) == pdf_facts(other):
-                    same += 1
-            res["compared_equal"] = f"{same}/{min(args.compare, len(pdfs))}"
-            print(f"页数与文字（pdftotext）一致：{res['compared_equal']}")
+        if not args.single_only:
+            kept = batch.run(src, work / "kept", pdf=True, jobs=args.jobs, progress=False)
+            pdfs = sorted((work / "kept").glob("*.pdf"))
+            res["kept_alive"] = {"seconds": round(kept.elapsed, 2), "pdfs": len(pdfs),
+                                 "workbooks_per_second": round(kept.total / kept.elapsed, 2),
+                                 "pdf_ms_per_workbook": round(1000 * kept.timings.get("pdf", 0)
+                                                              / max(1, kept.stage_counts.get("pdf", 1)))}
+            print(f"保持 LibreOffice 运行：{kept.total} 个 {kept.elapsed:.1f} 秒 → {kept.total / kept.elapsed:.2f} 个/秒，"
+                  f"PDF {len(pdfs)} 个（负载 {load()}）", flush=True)
+            if not args.skip_loop:
+                t = time.perf_counter()
+                plain = batch.run(src, work / "loop", pdf=False, jobs=args.jobs, progress=False)
+                t_batch = time.perf_counter() - t
+                docs = sorted((work / "loop").glob("*.docx"))
+                t = time.perf_counter()
+                with ThreadPoolExecutor(args.jobs) as pool:
+                    loop_pdfs = list(pool.map(lambda d: one_soffice(d, work / "loop"), docs))
+                t_loop = time.perf_counter() - t
+                total = t_batch + t_loop
+                ratio = total / kept.elapsed
+                res["loop"] = {"seconds": round(total, 2), "batch_without_pdf_s": round(t_batch, 2),
+                               "soffice_per_file_s": round(t_loop, 2), "pdfs": sum(p.exists() for p in loop_pdfs),
+                               "workbooks_per_second": round(plain.total / total, 2)}
+                res["speedup"] = round(ratio, 2)
+                print(f"每个文件启动一次 LibreOffice：{plain.total} 个 {total:.1f} 秒（不含 PDF 的批量 {t_batch:.1f} 秒 + "
+                      f"{len(docs)} 次 soffice {t_loop:.1f} 秒）→ {plain.total / total:.2f} 个/秒（负载 {load()}）")
+                wps = kept.total / kept.elapsed
+                print(f"快 {ratio:.1f} 倍（目标 ≥ {TARGET_RATIO:g}）{'✓' if ratio >= TARGET_RATIO else '✗'}；"
+                      f"{wps:.2f} 个/秒（目标 ≥ {TARGET_WPS:g}）{'✓' if wps >= TARGET_WPS else '✗'}")
+                same = 0
+                for p in pdfs[: args.compare]:
+                    other = work / "loop" / p.name
+                    if other.exists() and pdf_facts(p) == pdf_facts(other):
+                        same += 1
+                res["compared_equal"] = f"{same}/{min(args.compare, len(pdfs))}"
+                print(f"页数与文字（pdftotext）一致：{res['compared_equal']}")
         if args.single:
             res["single"] = single(args.single, args.before, work)
             for k, v in res["single"].items():
