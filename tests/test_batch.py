@@ -377,6 +377,7 @@ def _generated(n: int, folder: Path, seed: int) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_sigint_then_rerun(tmp_path):
     """Ctrl-C mid-run: exit 130, a summary of what finished, no partial file; a re-run completes."""
     src = _generated(30, tmp_path / "in", seed=7)
@@ -406,6 +407,7 @@ def test_sigint_then_rerun(tmp_path):
         assert (out / f"{stem}-校验结果.json").exists()
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun(tmp_path):
     """kill -9 of the whole batch (parent, forkserver, workers) mid-run: every output already
     there is whole; the re-run removes any temporary file the kill left and completes."""

@@ -16,6 +16,7 @@ from perfxl.rulepack import load as load_rules
 from perfxl.template import build_workbook
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a LocalCluster of two worker processes per module
 
 
 @pytest.fixture(scope="module")
