@@ -5,6 +5,7 @@ Shared by the file writer (through :mod:`perfxl.edits`) and the open-book writer
 """
 from __future__ import annotations
 
+from .findings import Severity
 from .xlsx.scheme import FlagKind, FlagScheme, NoteFont
 
 AUTHOR = "perfxl"
@@ -12,9 +13,9 @@ AUTHOR = "perfxl"
 # Severity → how its cells look. ``code`` is what the marker formula and the undo record hold
 # ("perfxl-error"); the fills are Excel's light red, orange and yellow.
 SEVERITY_KINDS: dict[str, FlagKind] = {
-    "错误": FlagKind("error", 3, "FFFFC7CE", f"{AUTHOR} 错误："),
-    "警告": FlagKind("warning", 2, "FFFFD8A8", f"{AUTHOR} 警告："),
-    "提示": FlagKind("info", 1, "FFFFF2CC", f"{AUTHOR} 提示："),
+    Severity.ERROR: FlagKind("error", 3, "FFFFC7CE", f"{AUTHOR} {Severity.ERROR}："),
+    Severity.WARNING: FlagKind("warning", 2, "FFFFD8A8", f"{AUTHOR} {Severity.WARNING}："),
+    Severity.INFO: FlagKind("info", 1, "FFFFF2CC", f"{AUTHOR} {Severity.INFO}："),
 }
 
 SCHEME = FlagScheme(
