@@ -59,19 +59,19 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 def check_workbook_input(src: str | os.PathLike) -> Path:
-    """Refuse an existing input that is plainly not a workbook (by its extension) before any
-    output name is derived from it: ``perfxl score 报告.docx`` is told its input is a Word
-    document, not that ``报告-已评分.docx`` has the wrong extension.  A missing file, or one
-    named .xlsx/.xlsm, is left to the reader (which looks at the content)."""
+    """Refuse an existing input that is not named as a workbook before any output name is
+    derived from it: ``perfxl score 报告.docx`` is told its input is a Word document, not that
+    ``报告-已评分.docx`` has the wrong extension.  The content decides what is said (the reader
+    names .ods, .docx, .xls, CSV …); a real workbook under another extension is asked to be
+    renamed.  A missing file, or one named .xlsx/.xlsm, is left to the reader."""
     src = Path(src)
-    suffix = src.suffix.lower()
-    if suffix in WORKBOOK_SUFFIXES or not src.is_file():
+    if src.suffix.lower() in WORKBOOK_SUFFIXES or not src.is_file():
         return src
-    if suffix == ".xls":
-        raise WorkbookError(f"{src.name}：这是旧版 Excel 97-2003 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 再试。")
-    what = f"这是 {_KINDS[suffix]}" if suffix in _KINDS else (f"扩展名是 {suffix}" if suffix else "没有扩展名")
-    raise WorkbookError(f"{src.name}：{what}，不是 Excel 工作簿。请指定 .xlsx 标准工作簿"
-                        "（空白表可用 perfxl new 生成）。")
+    from .reader import read
+
+    read(src)  # raises WorkbookError saying what the file is
+    raise WorkbookError(f"{src.name}：内容是 Excel 工作簿，但扩展名不是 .xlsx。请把文件改名为"
+                        f"“{src.stem}.xlsx”再试（perfxl 按扩展名决定输出文件的类型）。")
 
 
 def fit_stem(stem: str, longest_tail: str, limit: int = NAME_MAX) -> str:

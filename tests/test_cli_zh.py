@@ -94,6 +94,16 @@ def test_a_word_document_as_input_is_diagnosed_as_not_a_workbook(tmp_path, comma
     p = subprocess.run([sys.executable, "-m", "perfxl", command, str(src)], capture_output=True, text=True,
                        cwd=ROOT)
     assert p.returncode == 2
-    assert "报告.docx：这是 Word 文档，不是 Excel 工作簿" in p.stderr, p.stderr
+    assert "报告.docx：这是 Word 文档" in p.stderr and "不是 Excel 工作簿" in p.stderr, p.stderr
     assert "输出文件名" not in p.stderr and "-o" not in p.stderr  # not a complaint about the output
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_workbook_under_another_extension_is_asked_to_be_renamed(tmp_path):
+    from conftest import SAMPLE_XLSX
+
+    src = tmp_path / "数据.bin"
+    src.write_bytes(SAMPLE_XLSX.read_bytes())
+    p = subprocess.run([sys.executable, "-m", "perfxl", "score", str(src)], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert p.returncode == 2 and "“数据.xlsx”" in p.stderr and "改名" in p.stderr, p.stderr

@@ -9,6 +9,7 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -68,7 +69,7 @@ def rendered(tmp_path_factory):
     shutil.copyfile(template.TEMPLATE_PATH, blank)
     shutil.copyfile(SAMPLE_XLSX, sample)
     extreme.write_bytes(template.build_workbook(_extreme_data()))
-    run = subprocess.run(["python", "-m", "perfxl", "run", str(sample), "-o", str(tmp / "run")],
+    run = subprocess.run([sys.executable, "-m", "perfxl", "run", str(sample), "-o", str(tmp / "run")],
                          capture_output=True, text=True)
     assert run.returncode in (0, 1), run.stderr
     marked = tmp / "marked.xlsx"
