@@ -32,9 +32,13 @@ STATUSES = (OK, HAS_ERRORS, UNREADABLE, FAILED)
 
 HEAD_COLUMNS = ("部门名称", "年度", "文件", "状态", "原因")
 TAIL_COLUMNS = ("基础得分", "加减分", "总分", "等级", "支出进度", "错误数", "警告数",
-                "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数")
+                "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数", "超出分值指标数",
+                "无法读取数值数", "未能计算比率数")
 SCORE_COLUMNS = ("基础得分", "加减分", "总分")
-INT_COLUMNS = ("年度", "错误数", "警告数", "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数")
+INT_COLUMNS = ("年度", "错误数", "警告数", "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数",
+               "超出分值指标数", "无法读取数值数", "未能计算比率数")
+# a number cell perfxl could not use: the formulas over it cannot compute
+UNREADABLE_NUMBER_CODES = ("number-text-unusable", "wrong-type")
 
 # Findings that say two statements of the same fact disagree (text vs table, total vs parts):
 # every catalogue code ending in "-mismatch".
@@ -132,7 +136,18 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
     row["错误数"], row["警告数"] = errors, warnings
     row["人工指标数"], row["人工满分数"], row["人工满分无说明数"] = _manual_facts(model, pack)
     row["一致性问题数"] = sum(1 for f in findings if f.code in CONSISTENCY_CODES)
+    row["超出分值指标数"] = sum(1 for i in pack.indicators
+                         if isinstance(ind.get(i.id), (int, float)) and ind[i.id] > i.points + 1e-9)
+    row["无法读取数值数"] = sum(1 for f in findings if f.code in UNREADABLE_NUMBER_CODES)
+    used = {r for i in pack.indicators for r in _rates_of(i)}
+    row["未能计算比率数"] = sum(1 for r in used if scores.rates.get(r) is None)
     return row
+
+
+def _rates_of(ind: Any) -> list[str]:
+    from .report.sentences import indicator_rates
+
+    return indicator_rates(ind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,60 +156,137 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
 # (rule, points, how it is counted) — printed on the 抽查建议 sheet; review_risk applies it.
 RISK_RULES: tuple[tuple[str, str, str], ...] = (
     ("无法读取或处理失败", "100", "工作簿无法读取或处理失败：无任何数据可供核对，须退回重报或人工查看原件"),
+    ("得分超出分值", "60", "有指标自评得分高于其分值，或基础得分超过 100 分"),
+    ("同一部门重复报送", "50", "本批中同一部门名称出现在多个文件中（各份都标出，并列出各份的支出进度）"),
+    ("数值无法读取", "40", "有数值无法读取（带单位、全角数字或文字），依赖它的比率未能计算、相应指标未评分"),
+    ("年度不一致", "40", "年度与本批多数工作簿（或指定年度）不同"),
     ("高分低支出", "30", "总分 ≥ 90 而支出进度 < 80%"),
     ("人工评分全部满分且均无说明", "20", "全部人工评分指标为满分，且都没有评价说明"),
     ("人工评分全部满分、部分无说明", "10", "全部人工评分指标为满分，其中部分没有评价说明"),
     ("前后不一致", "每项 10，最多 30", "校验发现正文与表格、合计与分项不一致（代码：" + "、".join(CONSISTENCY_CODES) + "）"),
     ("校验错误", "每条 5，最多 20", "校验结果中严重程度为“错误”的条数"),
     ("警告较多", "每条 2，最多 20", "校验结果中严重程度为“警告”的条数（已按“前后不一致”计分的不重复计）"),
+    ("共性问题不计", "0", "本批每一份工作簿都有的同一类问题（如全部“前后不一致”）不区分风险，不计分，列在说明中"),
 )
 
 
-def review_risk(row: Mapping[str, Any]) -> tuple[int, list[str]]:
-    """Risk points and the Chinese reasons behind them, by :data:`RISK_RULES`."""
-    points, reasons = 0, []
+def _signals(row: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(rule key, points, Chinese reason) of one row by itself, by :data:`RISK_RULES`."""
     if row.get("状态") in (UNREADABLE, FAILED):
-        return 100, [f"{row['状态']}：{row.get('原因') or ''}".rstrip("：")]
+        return [("unreadable", 100, f"{row['状态']}：{row.get('原因') or ''}".rstrip("："))]
+    out: list[tuple[str, int, str]] = []
+    over, base = row.get("超出分值指标数") or 0, row.get("基础得分")
+    if over or (isinstance(base, (int, float)) and base > 100 + 1e-9):
+        parts = ([f"{over} 项指标自评得分高于其分值"] if over else []) + (
+            [f"基础得分 {base:.2f} 分超过 100 分"] if isinstance(base, (int, float)) and base > 100 + 1e-9 else [])
+        out.append(("over-points", 60, "，".join(parts)))
+    bad, rates = row.get("无法读取数值数") or 0, row.get("未能计算比率数") or 0
+    if bad:
+        out.append(("unreadable-number", 40, f"{bad} 个数值无法读取" + (f"，{rates} 个比率未能计算、相应指标未评分" if rates else "")))
     total, rate = row.get("总分"), row.get("支出进度")
     if isinstance(total, (int, float)) and isinstance(rate, (int, float)) and total >= 90 and rate < 0.8:
-        points += 30
-        reasons.append(f"自评总分 {total:.2f} 分而支出进度仅 {rate:.2%}")
+        out.append(("high-low", 30, f"自评总分 {total:.2f} 分而支出进度仅 {rate:.2%}"))
     n, full, unexplained = (row.get("人工指标数") or 0, row.get("人工满分数") or 0,
                             row.get("人工满分无说明数") or 0)
     if n and full >= n and unexplained:
         if unexplained >= n:
-            points += 20
-            reasons.append(f"{n} 项人工评分指标全部满分，且均无评价说明")
+            out.append(("manual-full", 20, f"{n} 项人工评分指标全部满分，且均无评价说明"))
         else:
-            points += 10
-            reasons.append(f"{n} 项人工评分指标全部满分，其中 {unexplained} 项无评价说明")
+            out.append(("manual-full", 10, f"{n} 项人工评分指标全部满分，其中 {unexplained} 项无评价说明"))
     k = row.get("一致性问题数") or 0
     if k:
-        points += min(30, 10 * k)
-        reasons.append(f"正文与表格等前后不一致 {k} 处")
+        out.append(("consistency", min(30, 10 * k), f"正文与表格等前后不一致 {k} 处"))
     e = row.get("错误数") or 0
     if e:
-        points += min(20, 5 * e)
-        reasons.append(f"校验错误 {e} 条")
+        out.append(("errors", min(20, 5 * e), f"校验错误 {e} 条"))
     w = max(0, (row.get("警告数") or 0) - k)
     if w:
-        points += min(20, 2 * w)
-        reasons.append(f"校验警告 {w} 条")
-    return points, reasons
+        out.append(("warnings", min(20, 2 * w), f"校验警告 {w} 条"))
+    return out
 
 
-def review_ranking(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows ranked by risk points (then higher total first), each with 风险分 and 抽查理由."""
+def review_risk(row: Mapping[str, Any]) -> tuple[int, list[str]]:
+    """Risk points and the Chinese reasons behind them for one row by itself, by
+    :data:`RISK_RULES` (the batch-wide rules are :func:`review_ranking`'s)."""
+    sig = _signals(row)
+    return sum(p for _, p, _ in sig), [t for _, _, t in sig]
+
+
+def _dept_key(name: Any) -> str:
+    return "".join(str(name or "").split())
+
+
+def _pct(v: Any) -> str:
+    return f"{v:.2%}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
+
+
+def _batch_signals(rows: list[Mapping[str, Any]], year: int | None) -> list[list[tuple[str, int, str]]]:
+    """Signals that only the whole batch shows: the same department twice, a 年度 unlike the
+    rest (or unlike ``year``)."""
+    from collections import Counter
+
+    out: list[list[tuple[str, int, str]]] = [[] for _ in rows]
+    by_dept: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        if _dept_key(r.get("部门名称")):
+            by_dept.setdefault(_dept_key(r.get("部门名称")), []).append(i)
+    for idx in by_dept.values():
+        if len(idx) > 1:
+            files = "；".join(f"{rows[j].get('文件')}（支出进度 {_pct(rows[j].get('支出进度'))}，总分 "
+                             f"{rows[j].get('总分') if rows[j].get('总分') is not None else '—'}）" for j in idx)
+            for j in idx:
+                out[j].append(("duplicate", 50, f"同一部门在本批报送了 {len(idx)} 份：{files}"))
+    years = [r.get("年度") for r in rows if isinstance(r.get("年度"), int)]
+    expected = year if year is not None else (Counter(years).most_common(1)[0][0] if years else None)
+    if expected is not None and (year is not None or len(set(years)) > 1):
+        for i, r in enumerate(rows):
+            y = r.get("年度")
+            if isinstance(y, int) and y != expected:
+                whose = "指定年度" if year is not None else "本批多数工作簿"
+                out[i].append(("year", 40, f"年度 {y} 与{whose}的 {expected} 年度不同"))
+    return out
+
+
+COMMON_MIN = 5  # a smaller batch keeps every reason: "all of them" says little about 3 files
+
+
+def common_reasons(rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Rule keys found on every workbook of the batch (of :data:`COMMON_MIN` or more processed
+    workbooks): they do not tell one workbook from another, so they neither score nor show in
+    抽查理由.  Scores above their points and unreadable numbers are never dropped."""
+    processed = [r for r in rows if r.get("状态") not in (UNREADABLE, FAILED)]
+    if len(processed) < COMMON_MIN:
+        return set()
+    keys = [{k for k, _, _ in _signals(r)} for r in processed]
+    return set.intersection(*keys) - {"over-points", "unreadable-number"}
+
+
+def review_ranking(rows: Iterable[Mapping[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
+    """Rows ranked by risk points (then higher total first), each with 风险分 and 抽查理由.
+    ``year``: the 年度 every workbook should have (default: the batch's most common)."""
+    rows = list(rows)
+    common = common_reasons(rows)
     ranked = []
-    for row in rows:
-        pts, why = review_risk(row)
+    for row, extra in zip(rows, _batch_signals(rows, year)):
+        sig = [s for s in _signals(row) if s[0] not in common] + extra
+        why = [t for _, _, t in sig]
         ranked.append({"部门名称": row.get("部门名称"), "文件": row.get("文件"), "状态": row.get("状态"),
-                       "风险分": pts, "抽查理由": "；".join(why) if why else "未发现明显风险",
+                       "风险分": sum(p for _, p, _ in sig), "抽查理由": "；".join(why) if why else "未发现明显风险",
                        "总分": row.get("总分"), "支出进度": row.get("支出进度")})
     ranked.sort(key=lambda r: (-r["风险分"], -(r["总分"] or 0), r["文件"] or ""))
     for i, r in enumerate(ranked, 1):
         r["排名"] = i
     return [{"排名": r.pop("排名"), **r} for r in ranked]
+
+
+_COMMON_TEXT = {"consistency": "正文与表格等前后不一致", "errors": "校验错误", "warnings": "校验警告",
+                "high-low": "高分低支出", "manual-full": "人工评分全部满分", "duplicate": "重复报送", "year": "年度不一致"}
+
+
+def common_text(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The batch-wide problems left out of the ranking, in Chinese ('' when none)."""
+    keys = common_reasons(rows)
+    return "、".join(_COMMON_TEXT.get(k, k) for k in sorted(keys))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,18 +310,40 @@ def csv_safe(v: Any) -> Any:
     return v
 
 
-def csv_bytes(rows: list[Mapping[str, Any]], cols: tuple[str, ...]) -> bytes:
-    """UTF-8 with BOM (Excel on Chinese Windows then opens it correctly), CRLF lines."""
+RISK_COLUMNS = ("风险分", "抽查理由")
+
+
+def _with_risk(rows: list[Mapping[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
+    """``rows`` (same order) with 风险分 and 抽查理由 from the batch ranking, and 支出进度 as a
+    percentage text ('77.12%') for the CSV and JSON readers."""
+    ranking = {(r["文件"], r["部门名称"]): r for r in review_ranking(rows, year)}
+    out = []
+    for r in rows:
+        risk = ranking.get((r.get("文件"), r.get("部门名称")), {})
+        d = dict(r)
+        d["支出进度"] = None if r.get("支出进度") is None else _pct(r.get("支出进度"))
+        d["风险分"], d["抽查理由"] = risk.get("风险分"), risk.get("抽查理由")
+        out.append(d)
+    return out
+
+
+def csv_bytes(rows: list[Mapping[str, Any]], cols: tuple[str, ...], year: int | None = None) -> bytes:
+    """UTF-8 with BOM (Excel on Chinese Windows then opens it correctly), CRLF lines; with
+    风险分 and 抽查理由, 支出进度 as a percentage."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
+    cols = tuple(cols) + RISK_COLUMNS
     w.writerow(cols)
-    for r in rows:
+    for r in _with_risk(rows, year):
         w.writerow(["" if r.get(c) is None else csv_safe(r.get(c)) for c in cols])
     return buf.getvalue().encode("utf-8-sig")
 
 
-def json_bytes(rows: list[Mapping[str, Any]], meta: Mapping[str, Any]) -> bytes:
-    doc = {"meta": dict(meta), "rows": [dict(r) for r in rows], "抽查建议": review_ranking(rows)}
+def json_bytes(rows: list[Mapping[str, Any]], meta: Mapping[str, Any], year: int | None = None) -> bytes:
+    ranking = [{**r, "支出进度": None if r.get("支出进度") is None else _pct(r["支出进度"])}
+               for r in review_ranking(rows, year)]
+    doc = {"meta": {**dict(meta), "共性问题（不计入风险分）": common_text(rows)},
+           "rows": _with_risk(rows, year), "抽查建议": ranking}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
@@ -381,6 +495,9 @@ def xlsx_bytes(rows: list[Mapping[str, Any]], pack: RulePack, meta: Mapping[str,
     rs.freeze_panes = "C2"
     _printable(rs)
     rs.cell(1, 10, "风险计分规则（风险分为各项之和，按风险分从高到低排列，同分时总分高者在前）").font = Font(bold=True)
+    common = common_text(rows)
+    if common:
+        rs.cell(len(RISK_RULES) + 4, 10, f"本批每份工作簿都有、不计入风险分的问题：{common}")
     _sheet_table(rs, "tbl_risk_rules", ("规则", "分值", "说明"),
                  [{"规则": a, "分值": b, "说明": c} for a, b, c in RISK_RULES], {},
                  {"规则": 26, "分值": 16, "说明": 60}, first_row=2, first_col=10, style="TableStyleLight1")

@@ -204,13 +204,17 @@ def test_csv_and_json(ran, pack):
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["文件"] for r in rows] == sorted([GOOD, BAD, TRUNCATED, EMPTY, SUB])
-    assert tuple(rows[0]) == summary.columns(pack)
+    assert tuple(rows[0]) == summary.columns(pack) + ("风险分", "抽查理由")
     bad = next(r for r in rows if r["文件"] == BAD)
     assert bad["部门名称"] == "'=乐昌市财政局"
+    good = next(r for r in rows if r["文件"] == GOOD)
+    assert good["支出进度"] == "77.12%" and int(good["风险分"]) > 0 and "支出进度" in good["抽查理由"]
     doc = json.loads((out / "汇总表.json").read_text("utf-8"))
     assert doc["meta"]["统计"] == {"成功": 2, "有错误": 1, "无法读取": 2, "处理失败": 0}
     assert {r["文件"]: r["状态"] for r in doc["rows"]}[BAD] == "有错误"
     assert doc["抽查建议"][0]["风险分"] == 100
+    jgood = next(r for r in doc["rows"] if r["文件"] == GOOD)
+    assert jgood["支出进度"] == "77.12%" and jgood["风险分"] == int(good["风险分"])
 
 
 def test_findings_json(ran):
