@@ -58,8 +58,10 @@ def _fill_header(header, text: str) -> None:
 
 
 def _appendix(doc, errors: list[Any]) -> None:
-    from docx.enum.text import WD_BREAK
-    from docx.shared import Pt, RGBColor
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt, RGBColor
 
     brk = doc.add_paragraph()
     brk.add_run().add_break(WD_BREAK.PAGE)
@@ -81,9 +83,24 @@ def _appendix(doc, errors: list[Any]) -> None:
         cells[0].text = str(i)
         cells[1].text = f.ref
         cells[2].text = f.message + (f" 建议：{f.hint}" if getattr(f, "hint", "") else "")
+    table.autofit = False
+    widths = (Mm(12), Mm(36), Mm(108))  # 序号, 位置, 问题: the text block is 156 mm wide
+    for col, width in zip(table.columns, widths):
+        col.width = width  # the grid (what LibreOffice and WPS lay out by)
     for row in table.rows:
-        for cell in row.cells:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
             for p in cell.paragraphs:
+                fmt = p.paragraph_format  # the body style indents and spaces for prose, not cells
+                fmt.first_line_indent = Pt(0)
+                fmt.left_indent = Pt(0)
+                fmt.line_spacing = 1.0
+                fmt.space_before = fmt.space_after = Pt(0)
+                p.alignment = WD_ALIGN_PARAGRAPH.LEFT
+                ppr = p._p.get_or_add_pPr()  # off the page's line grid: single-spaced cells
+                snap = OxmlElement("w:snapToGrid")
+                snap.set(qn("w:val"), "0")
+                ppr.insert(0, snap)
                 for run in p.runs:
                     run.font.size = Pt(10.5)
 
