@@ -95,7 +95,7 @@ class Converter:
     """A LibreOffice kept alive for many conversions; use as a context manager or close it.
 
     ``timeout``: seconds one conversion may take (default :data:`TIMEOUT_S`, or
-    ``$PERFXL_PDF_TIMEOUT``).  Not for use from several threads at once (calls are serialised).
+    ``$PERFXL_PDF_TIMEOUT``).  May be shared by threads: their calls take turns.
     """
 
     def __init__(self, timeout: float | None = None, start_timeout: float | None = None):
@@ -121,11 +121,14 @@ class Converter:
         """The PDF of ``docx`` (bytes).  Raises :class:`PerfxlError` (Chinese) on any failure."""
         limit = timeout or self.timeout
         with self._lock:
-            work = self._workdir()
-            self._seq += 1
-            src, dst = work / "io" / f"{self._seq}.docx", work / "io" / f"{self._seq}.pdf"
-            src.parent.mkdir(exist_ok=True)
-            src.write_bytes(docx)
+            try:
+                work = self._workdir()
+                self._seq += 1
+                src, dst = work / "io" / f"{self._seq}.docx", work / "io" / f"{self._seq}.pdf"
+                src.parent.mkdir(exist_ok=True)
+                src.write_bytes(docx)
+            except OSError as e:
+                raise PerfxlError(f"无法写入临时文件夹，未生成 PDF（{e.strerror or e}）。") from None
             try:
                 if self._use_uno():
                     self._convert_uno(src, dst, limit)
@@ -144,7 +147,7 @@ class Converter:
         with self._lock:
             try:
                 self._workdir()
-            except PerfxlError:
+            except (PerfxlError, OSError):
                 return
             if not self._pending and not self.alive and self._use_uno():
                 self._stop(graceful=False)
