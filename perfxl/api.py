@@ -13,11 +13,12 @@ processed, or an output that cannot be written: ``result.status`` / ``result.exi
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import PerfxlError
 from .outnames import check_output, check_workbook_input
-from .pipeline import Result, run_file
+from .pipeline import Result, Status, run_file
 from .rulepack import RulePack
 
 Pathish = str | os.PathLike
@@ -84,8 +85,11 @@ def make_report(path: Pathish, output: Pathish | None = None, *, rules: RulePack
     only_pdf = out.suffix.lower() == ".pdf"
     targets = {"pdf": out} if only_pdf else {"report": out, "pdf": out.with_suffix(".pdf")}
     pack, explicit = _pack(rules, explicit)
-    return run_file(src, targets, pack, explicit=explicit, score=False, report=True, pdf=pdf or only_pdf,
-                    template=template, charts=charts)
+    result = run_file(src, targets, pack, explicit=explicit, score=False, report=True, pdf=pdf or only_pdf,
+                      template=template, charts=charts)
+    if only_pdf and result.ok and result.pdf_error:  # the PDF was the only output asked for
+        return replace(result, status=Status.FAILED, error=f"{src.name}：{result.pdf_error}", stage="report")
+    return result
 
 
 def run(path: Pathish, outdir: Pathish | None = None, *, rules: RulePack | Pathish | None = None,

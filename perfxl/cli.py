@@ -130,7 +130,9 @@ def cmd_report(args) -> int:
     if not result.ok:
         return _failed(result)
     out = result.files[0]
-    also = f"（及 {out.with_suffix('.pdf').name}）" if args.pdf and out.suffix != ".pdf" else ""
+    also = f"（及 {out.with_suffix('.pdf').name}）" if result.pdf and out.suffix != ".pdf" else ""
+    if result.pdf_error:  # the Word report is there, the PDF is not
+        _out(f"注意：{result.pdf_error}")
     if result.errors:
         _out(f"已生成自评报告草稿：{out}{also}")
     else:

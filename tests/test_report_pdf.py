@@ -110,3 +110,24 @@ def test_run_pdf_without_libreoffice_keeps_the_report(monkeypatch, tmp_path, sam
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert any(n.endswith("-自评报告.docx") for n in names) and not any(n.endswith(".pdf") for n in names)
     assert result.result.ok and "注意：未能生成 PDF：未找到 LibreOffice" in result.summary
+
+
+def test_report_pdf_without_libreoffice(monkeypatch, tmp_path, sample_copy, capsys):
+    """`perfxl report --pdf`: the .docx is written and the reason printed; `-o x.pdf` (the PDF
+    alone was asked for) fails with the reason and writes nothing."""
+    from perfxl import cli
+
+    pdf.close_shared()
+    monkeypatch.setenv("PERFXL_SOFFICE", "/nonexistent/soffice")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        cli.main(["report", str(sample_copy), "-o", str(tmp_path / "r.docx"), "--pdf"])
+        said = capsys.readouterr().out
+        assert (tmp_path / "r.docx").stat().st_size > 0 and not (tmp_path / "r.pdf").exists()
+        assert "注意：未能生成 PDF：未找到 LibreOffice" in said and "及 r.pdf" not in said
+        code = cli.main(["report", str(sample_copy), "-o", str(tmp_path / "only.pdf")])
+        captured = capsys.readouterr()
+        assert code == 2 and not (tmp_path / "only.pdf").exists()
+        assert "未能生成 PDF：未找到 LibreOffice" in captured.out + captured.err
+    finally:
+        pdf.close_shared()
