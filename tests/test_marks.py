@@ -388,3 +388,14 @@ def test_the_worklist_prints_on_a4_landscape_without_cut_text(sample_path, tmp_p
         assert f.code in flat and f"{f.sheet}!{f.cell}" in flat
         for text in (f.message, f.hint):
             assert re.sub(r"\s+", "", text)[-8:] in flat, (text, first)
+
+
+def test_unmark_in_the_old_order_still_restores_the_styles(sample_path, tmp_path):
+    """ClearMarks before DeleteSheet (as callers wrote it before the worklist had formats): the
+    formats the sheet used go at the end of the run, once the sheet is gone."""
+    from perfxl.edits import apply_edits_bytes
+
+    marked = tmp_path / "marked.xlsx"
+    mark(sample_path, marked)
+    out = write(tmp_path / "out.xlsx", apply_edits_bytes(marked.read_bytes(), [ClearMarks(), DeleteSheet(schema.S_FINDINGS)]))
+    assert canonical_parts(out) == canonical_parts(sample_path)

@@ -46,6 +46,7 @@ class Flagger:
         self._marks: MarkState | None = None
         self._marks_part: str | None = None
         self.dirty = False  # the state changed: save() must run
+        self._pending_formats = None  # formats cleared while a sheet still used them
 
     def _dxf(self, code: str):
         kind = self.scheme.kind(code)
@@ -204,10 +205,11 @@ class Flagger:
                     else:
                         dxfs.set("count", st.dxf_count_attr)
                     pkg.touch(part)
-        if st.formats.ids and not self._formats_in_use(min(st.formats.ids.values())):
-            part, root = styles_part(pkg, wb)
-            if remove_formats(root, st.formats):
-                pkg.touch(part)
+        if st.formats.ids:
+            if self._formats_in_use(min(st.formats.ids.values())):
+                self._pending_formats = st.formats  # a sheet still uses them: try again at save()
+            else:
+                self._remove_formats(st.formats)
         if st.vml_default_added and not any(n.lower().endswith(".vml") for n in pkg.names()):
             pkg.remove_default("vml")
         # The state part goes too, so marks added later in this batch recreate every part in
@@ -215,6 +217,11 @@ class Flagger:
         self._marks = MarkState()
         self._drop_state_part()
         self.dirty = True
+
+    def _remove_formats(self, rec) -> None:
+        part, root = styles_part(self.pkg, self.wb)
+        if remove_formats(root, rec):
+            self.pkg.touch(part)
 
     def _formats_in_use(self, first: int) -> bool:
         """Whether a cell, row or column of any worksheet uses an xf index from ``first`` on
@@ -291,6 +298,10 @@ class Flagger:
     def save(self) -> None:
         """Write (or drop) the state part after the edits."""
         pkg, wb = self.pkg, self.wb
+        pending, self._pending_formats = self._pending_formats, None
+        if pending is not None and not self.state().formats.ids \
+                and not self._formats_in_use(min(pending.ids.values())):
+            self._remove_formats(pending)  # the sheet using them was deleted after the clearing
         st = self._marks if self._marks is not None else MarkState()
         part = self._marks_part
         if st.empty():
