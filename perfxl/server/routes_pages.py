@@ -178,7 +178,7 @@ async def clerk(request: Request) -> Response:
     return render(request, "clerk.html", user=user, submissions=mine, previous=previous, flash=flash,
                   draft_name=draft[1] if draft else None, result=result,
                   groups=_grouped(result["findings"]) if result else [], refusal=refusal,
-                  year=_current_year() - 1)
+                  year=previous["year"] + 1 if previous else _current_year() - 1)
 
 
 async def clerk_check(request: Request) -> Response:
