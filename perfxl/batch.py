@@ -429,18 +429,26 @@ def _plan(src: Path, dst: Path, recursive: bool) -> tuple[list[Path], dict[str, 
     return files, names
 
 
-def _remove_stale_temp_files(dst: Path, src: Path) -> None:
+def _remove_stale_temp_files(dst: Path, src: Path, names: dict[str, dict[str, str]]) -> None:
     """Delete the temporary files (``.~perfxl-*``) a killed run (kill -9, power cut) left
     mid-write: they are never outputs, and the run about to start redoes their workbooks.
-    Only under the output folder and never inside the input folder: ``-o`` may be the input's
-    parent, where a clerk's own perfxl may be writing.  Symlinked folders are not followed.
+    Only what batches own: the output folder itself and the folders this run or the last one
+    (its cache) writes outputs to — never elsewhere under ``-o`` (it may be the input's parent
+    or a home folder, where a clerk's own perfxl may be writing), never inside the input.
     (One batch per output folder at a time: a second one running would lose its own.)"""
-    for root, dirs, files in os.walk(dst):
-        dirs[:] = [d for d in dirs if not _inside(Path(root, d).resolve(), src)]
-        for f in files:
-            p = Path(root, f)
-            if f.startswith(".~perfxl-") and not p.is_symlink():
-                p.unlink(missing_ok=True)
+    outputs = [p for outs in names.values() for p in outs.values()]
+    outputs += [p for e in _load_cache(dst / CACHE_NAME).values() for p in e.get("outputs", ())
+                if isinstance(p, str)]
+    folders = {dst} | {(dst / p).parent for p in outputs}
+    for folder in folders:
+        try:
+            if _inside(folder.resolve(), src) or not _inside(folder.resolve(), dst.resolve()):
+                continue
+            stale = [p for p in folder.glob(".~perfxl-*") if p.is_file() and not p.is_symlink()]
+        except OSError:
+            continue
+        for p in stale:
+            p.unlink(missing_ok=True)
 
 
 class _Run:
@@ -601,7 +609,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
             raise BatchError("生成 PDF 需要 LibreOffice（soffice），本机未找到。请安装 LibreOffice，或去掉 --pdf。")
     try:
         dst.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temp_files(dst, src)
+        _remove_stale_temp_files(dst, src, names)
     except OSError as e:
         raise BatchError(f"无法创建输出文件夹 {dst}：{describe(e)}") from None
     engine, close_client = _engine(jobs, scheduler, executor, scheduler_timeout, pack)

@@ -449,14 +449,18 @@ def test_stale_temporary_files_are_removed(tmp_path, sample_data):
     from perfxl.template import build_workbook
 
     src = tmp_path / "in"
-    src.mkdir()
+    (src / "sub").mkdir(parents=True)
     (src / "a.xlsx").write_bytes(build_workbook(sample_data))
+    (src / "sub" / "b.xlsx").write_bytes(build_workbook(sample_data))
     out = tmp_path / "out"
     (out / "sub").mkdir(parents=True)
+    (out / "别人的").mkdir()
     for stale in (out / ".~perfxl-abc.docx", out / "sub" / ".~perfxl-x.json"):
         stale.write_bytes(b"half")
-    batch.run(src, out, jobs=1, progress=False)
-    assert list(out.rglob(".~perfxl-*")) == []
+    theirs = out / "别人的" / ".~perfxl-y.xlsx"  # not a folder batches write to: not ours to delete
+    theirs.write_bytes(b"someone else's")
+    batch.run(src, out, jobs=1, progress=False, recursive=True)
+    assert list(out.rglob(".~perfxl-*")) == [theirs]
 
 
 def test_script_without_main_guard_stops_with_a_clear_error(ran, tmp_path):
