@@ -7,9 +7,9 @@ main process alone writes, each file atomically, under ``outdir`` mirroring the 
 the input folder is only ever read.  A cache in ``outdir`` (:data:`CACHE_NAME`) lets a re-run
 skip workbooks whose content, rule pack, perfxl version and options are unchanged.
 
-Exit codes (:attr:`BatchResult.exit_code`): the worst of the workbooks' exit codes, as
-``perfxl run`` gives them (:class:`perfxl.pipeline.Status`): 0 every workbook succeeded; 1 some
-have errors; 2 some could not be read or failed; 130 interrupted (Ctrl-C; the summary covers
+Exit codes (:attr:`BatchResult.exit_code`): 0 every workbook succeeded; 1 some have errors,
+could not be read or failed (each is its own row of the 汇总 with its reason); 2 not a single
+workbook could be processed; 130 interrupted (Ctrl-C; the summary covers
 what finished).  When the batch itself cannot run (folder missing, output folder inside the
 input folder, no workbooks) :func:`run` raises :class:`BatchError` — exit code 2 as well.
 """
@@ -182,9 +182,15 @@ class BatchResult:
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        # the worst workbook's exit code, as `perfxl run` would have given it (pipeline.Status)
+        # A batch that ran to its end exits 1 when any workbook has errors, could not be read or
+        # failed (the 汇总 lists each with its reason); 2 only when no workbook at all could be
+        # processed — then the batch did nothing useful, as `perfxl run` on that file would say.
         codes = [Status(row["状态"]).exit_code for row in self.rows]
-        return max(codes + ([EXIT_FAILED] if len(self.rows) < self.total else []), default=EXIT_OK)
+        if len(self.rows) < self.total:
+            codes.append(EXIT_FAILED)
+        if codes and all(c == EXIT_FAILED for c in codes):
+            return EXIT_FAILED
+        return min(max(codes, default=EXIT_OK), 1)
 
     @property
     def line(self) -> str:
