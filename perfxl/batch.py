@@ -73,6 +73,10 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
 
     name = PurePosixPath(file).name
     cpu = time.process_time()
+    if pdf:  # this worker converts many reports: one LibreOffice kept alive from the first on
+        from .report.converter import shared
+
+        shared().keep = True
     # the bureau's pack is authoritative: edited 评分参数 cells are reported, not used
     p = process(data, name, pack, explicit=True, score=True, mark=True, report=True, pdf=pdf, charts=charts)
     row = sm.row_for(file, p, pack)

@@ -38,7 +38,7 @@ def _office(conv: Converter):
 @needs_poppler
 def test_same_pdf_as_one_soffice_per_file(report_docx):
     """Page count, text and fonts (the four official faces mapped) equal today's one-off call."""
-    with Converter() as conv:
+    with Converter(keep=True) as conv:
         kept = conv.convert(report_docx)
     pages, text, fonts = facts(kept)
     assert (pages, text, fonts) == facts(one_off_pdf(report_docx))
@@ -47,7 +47,7 @@ def test_same_pdf_as_one_soffice_per_file(report_docx):
 
 @needs_uno
 def test_one_libreoffice_for_many_files_and_none_left(report_docx):
-    conv = Converter()
+    conv = Converter(keep=True)
     try:
         first = conv.convert(report_docx)
         office = _office(conv)
@@ -63,7 +63,7 @@ def test_one_libreoffice_for_many_files_and_none_left(report_docx):
 
 @needs_uno
 def test_libreoffice_is_replaced_after_many_files(report_docx):
-    with Converter() as conv:
+    with Converter(keep=True) as conv:
         conv.recycle_after = 2
         for _ in range(3):
             conv.convert(report_docx)
@@ -77,7 +77,7 @@ def test_libreoffice_is_replaced_after_many_files(report_docx):
 def test_hung_libreoffice_times_out_and_is_replaced(report_docx):
     """A stopped LibreOffice (SIGSTOP): the conversion fails after its time limit with a Chinese
     reason, the stopped process is killed, and the next file gets a new LibreOffice."""
-    with Converter(timeout=4) as conv:
+    with Converter(timeout=4, keep=True) as conv:
         conv.convert(report_docx)
         office = _office(conv)
         os.kill(office.pid, signal.SIGSTOP)
@@ -93,7 +93,7 @@ def test_hung_libreoffice_times_out_and_is_replaced(report_docx):
 @needs_uno
 def test_libreoffice_killed_during_a_conversion(report_docx):
     """Killed in the middle of a file: that file fails with a Chinese reason, the next works."""
-    with Converter(timeout=60) as conv:
+    with Converter(timeout=60, keep=True) as conv:
         conv.convert(report_docx)
         office = _office(conv)
         os.kill(office.pid, signal.SIGSTOP)  # hold it, so the kill surely lands mid-conversion
@@ -119,7 +119,7 @@ def test_libreoffice_killed_during_a_conversion(report_docx):
 def test_libreoffice_killed_while_idle_costs_no_file(report_docx):
     import psutil
 
-    with Converter() as conv:
+    with Converter(keep=True) as conv:
         conv.convert(report_docx)
         office = _office(conv)
         office.kill()
@@ -141,7 +141,7 @@ def test_no_libreoffice_left_when_its_caller_is_killed(tmp_path, report_docx):
         import json, sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from perfxl.report.converter import Converter
-        conv = Converter()
+        conv = Converter(keep=True)
         conv.convert(open({str(tmp_path / 'r.docx')!r}, "rb").read())
         print(json.dumps({{"driver": conv._proc.pid}}), flush=True)
         time.sleep(600)
@@ -162,7 +162,7 @@ def test_no_libreoffice_left_when_its_caller_is_killed(tmp_path, report_docx):
 def test_without_uno_each_file_is_a_one_off_call(monkeypatch, report_docx):
     """A Python without the uno module (here: perfxl's own): one soffice per file, same PDF."""
     monkeypatch.setenv("PERFXL_UNO_PYTHON", sys.executable)
-    with Converter() as conv:
+    with Converter(keep=True) as conv:
         body = conv.convert(report_docx)
         assert conv._pythons == []
         conv.convert(report_docx)
@@ -175,3 +175,16 @@ def test_missing_libreoffice_is_one_chinese_sentence(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with Converter() as conv, pytest.raises(PerfxlError, match="未找到 LibreOffice"):
         conv.convert(b"PK")
+
+
+@needs_uno
+def test_first_file_of_a_process_is_a_one_off_call(report_docx):
+    """Default converter (``perfxl run --pdf``): the first document by a one-off call, the fastest
+    for one; a second one starts the LibreOffice that is then kept."""
+    with Converter() as conv:
+        conv.convert(report_docx)
+        assert conv.starts == 1 and not conv.alive
+        conv.convert(report_docx)
+        assert conv.starts == 2 and conv.alive
+        conv.convert(report_docx)
+        assert conv.starts == 2

@@ -15,6 +15,8 @@ stdin/stdout.  The fonts mapping is the one of :mod:`.pdf` (``FONTCONFIG_FILE``)
 * After :data:`RECYCLE_AFTER` conversions a LibreOffice is replaced by a fresh one.
 * Without a ``uno`` module (or with ``$PERFXL_UNO_PYTHON`` set to ``none``) each conversion is
   a one-off ``soffice --convert-to pdf`` reusing the converter's profile: slower, same PDF.
+* A process's first conversion is a one-off ``soffice --convert-to pdf`` (fastest for one
+  document) unless the converter was made with ``keep=True`` (the batch workers' is).
 * A profile that started and shut down cleanly is kept as a template in the user's cache
   folder, so the next process starts LibreOffice without creating a profile (about a second).
 
@@ -95,10 +97,16 @@ class Converter:
     """A LibreOffice kept alive for many conversions; use as a context manager or close it.
 
     ``timeout``: seconds one conversion may take (default :data:`TIMEOUT_S`, or
-    ``$PERFXL_PDF_TIMEOUT``).  May be shared by threads: their calls take turns.
+    ``$PERFXL_PDF_TIMEOUT``).  ``keep``: True keeps LibreOffice from the first file on (a batch
+    worker); None (default) makes the first file a one-off call, the fastest for a process that
+    converts one document (``perfxl run --pdf``), and keeps LibreOffice from the second on.
+    May be shared by threads: their calls take turns.
     """
 
-    def __init__(self, timeout: float | None = None, start_timeout: float | None = None):
+    def __init__(self, timeout: float | None = None, start_timeout: float | None = None,
+                 keep: bool | None = None):
+        self.keep = keep
+        self._cli_ok = False  # a one-off call finished normally: its profile is complete
         self.timeout = timeout or _env_float("PERFXL_PDF_TIMEOUT", TIMEOUT_S)
         self.start_timeout = start_timeout or _env_float("PERFXL_PDF_START_TIMEOUT", START_TIMEOUT_S)
         self._lock = threading.Lock()
@@ -130,9 +138,10 @@ class Converter:
             except OSError as e:
                 raise PerfxlError(f"无法写入临时文件夹，未生成 PDF（{e.strerror or e}）。") from None
             try:
-                if self._use_uno():
+                one_off = not self.keep and self._seq == 1 and not self._pending and not self.alive
+                if not one_off and self._use_uno():
                     self._convert_uno(src, dst, limit)
-                if not self._pythons:
+                if one_off or not self._pythons:
                     self._convert_cli(src, dst, limit)
                 if not dst.is_file() or dst.stat().st_size == 0:
                     raise PerfxlError("LibreOffice 未能把报告转换为 PDF（没有输出）。")
@@ -142,14 +151,14 @@ class Converter:
                 dst.unlink(missing_ok=True)
 
     def prestart(self) -> None:
-        """Start LibreOffice now, without waiting: it starts while the caller does other work
-        (scoring, rendering the report).  Quietly does nothing when it cannot."""
+        """With ``keep``: start LibreOffice now, without waiting; it starts while the caller does
+        other work (scoring, rendering the report).  Quietly does nothing when it cannot."""
         with self._lock:
             try:
                 self._workdir()
             except (PerfxlError, OSError):
                 return
-            if not self._pending and not self.alive and self._use_uno():
+            if self.keep and not self._pending and not self.alive and self._use_uno():
                 self._stop(graceful=False)
                 self._spawn()
 
@@ -166,7 +175,7 @@ class Converter:
             # a clean shutdown only to keep its profile as the template; else killed at once
             # (its profile is deleted anyway)
             clean = self._stop(graceful=cache is not None and not cache.exists())
-            if clean and self._dir is not None:
+            if (clean or self._cli_ok) and self._dir is not None:
                 self._save_profile_template()
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
@@ -335,6 +344,7 @@ class Converter:
             _kill_group(proc)
             proc.communicate()
             raise PerfxlError(f"LibreOffice 转换 PDF 超时（超过 {limit:.0f} 秒），未生成 PDF。") from None
+        self._cli_ok = self._cli_ok or proc.returncode == 0
         if not dst.is_file() or dst.stat().st_size == 0:
             detail = (err or out or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
             raise PerfxlError("LibreOffice 未能把报告转换为 PDF" + (f"（{detail[0]}）" if detail else "") + "。")
