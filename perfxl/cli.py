@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     def rules(sp):
-        sp.add_argument("--rules", help="评分规则包（默认：广东 2023）")
+        sp.add_argument("--rules", help="评分规则包：随附规则包的名称（见 perfxl packs）或 .toml 文件路径（默认：广东 2023）")
 
     sp = add("new", cmd_new, "生成一份空白标准工作簿")
     sp.add_argument("path")
@@ -280,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--server-only", action="store_true",
                     help="build：只走服务，不含本机 Python 的部分（xlwings 宏），安全软件不再报 Shell、Kill 等")
 
+    from .packs_cli import register as register_packs
     from .server.cli import register as register_server
+
+    register_packs(sub)
 
     register_server(sub)
     return p

@@ -10,6 +10,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "perfxl new": (
         "perfxl new 2024.xlsx --dept 乐昌市民政局 --year 2024    生成空白标准工作簿",
         "perfxl new 2024.xlsx --from 2023.xlsx                   从上年工作簿带入职责、单位编制、绩效目标等",
+        "perfxl new 2024.xlsx --rules national-framework         按全国共性指标体系框架生成（规则包名称见 perfxl packs）",
     ),
     "perfxl export": (
         "perfxl export 乐昌市民政局-2023.xlsx > 数据.json        按契约名称导出全部数据",
@@ -34,6 +35,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "perfxl batch": (
         "perfxl batch 各部门报送 -o 评审结果 --recursive          处理文件夹（含子文件夹）中的全部工作簿",
         "perfxl batch 各部门报送 -o 评审结果 --jobs 2 --quiet     用 2 个进程，只输出最后的汇总行",
+    ),
+    "perfxl packs": (
+        "perfxl packs                                            列出随附的评分规则包：名称、来源和总分",
     ),
     "perfxl codes": (
         "perfxl codes                                            列出全部校验代码及说明",

@@ -142,14 +142,27 @@ class _Lines:
 # Loading
 
 
+def shipped_names() -> tuple[str, ...]:
+    """Names of the packs shipped in perfxl/rules (``--rules NAME`` accepts them as well as a path)."""
+    return tuple(sorted(f.name[:-5] for f in resources.files("perfxl.rules").iterdir()
+                        if f.name.endswith(".toml")))
+
+
+def shipped() -> tuple[tuple[str, RulePack], ...]:
+    """Every shipped pack, loaded: (name, pack), the default first."""
+    names = sorted(shipped_names(), key=lambda n: (n != DEFAULT_PACK, n))
+    return tuple((n, load(n)) for n in names)
+
+
 def load(path: str | Path | None = None) -> RulePack:
     """Load and check a rule pack: the default pack when ``path`` is None.
 
     Raises :class:`RulesError` (Chinese, with file and line) for anything malformed.
     """
-    if path is None:
-        data = resources.files("perfxl.rules").joinpath(f"{DEFAULT_PACK}.toml").read_bytes()
-        source = f"{DEFAULT_PACK}.toml"
+    if path is None or str(path) in shipped_names():
+        name = DEFAULT_PACK if path is None else str(path)
+        data = resources.files("perfxl.rules").joinpath(f"{name}.toml").read_bytes()
+        source = f"{name}.toml"
     else:
         p = Path(path)
         try:

