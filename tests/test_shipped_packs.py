@@ -76,3 +76,47 @@ def test_sample_figures_score_and_report(name, tmp_path, sample_data):
     level1 = list(dict.fromkeys(i.level1 for i in pack.indicators))
     for l1 in level1:
         assert l1 in text, l1
+
+
+# --- LibreOffice recalculation of generated variants ----------------------------------------
+# The default pack has its own 205 variants in test_formulas_libreoffice.py; every other shipped
+# pack gets ≥ 100 here (the same threshold-seeking generator, the pack's own manual rows).
+OTHER = [n for n in NAMES if n != rulepack.DEFAULT_PACK]
+
+
+def _pack_cases(pack, n: int) -> list[tuple[str, dict]]:
+    from test_formulas_libreoffice import generated_cases
+
+    out = []
+    for k, (name, data) in enumerate(generated_cases(n)):
+        data["tables"]["tbl_scores"] = _manual_rows(pack, (0.6, 0.85, 1.0, 0.95)[k % 4])
+        out.append((name, data))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("name", OTHER)
+def test_pack_recalculated_by_libreoffice_matches_python(name, tmp_path):
+    import test_formulas_libreoffice as lo
+    from perfxl.testing.libreoffice import soffice_available
+
+    if not soffice_available():
+        pytest.skip("LibreOffice (soffice) not installed")
+    pack = rulepack.load(name)
+    built = lo._build_all(_pack_cases(pack, 104), name, tmp_path)
+    recalced = lo._recalculate_all(built, tmp_path)
+    n, bad, all_scores = lo._compare(built, recalced, pack)
+    assert len(built) >= 100
+    assert not bad, f"{len(bad)} mismatches of {n} cells:\n" + "\n".join(bad[:40])
+    assert n >= len(built) * (len(pack.automatic) + 3)
+    # Every automatic indicator takes several values, full marks and a deduction among them.
+    for ind in pack.automatic:
+        values = {s.indicators[ind.id] for s in all_scores} - {None}
+        assert len(values) >= 2 and ind.points in values and min(values) < ind.points, (ind.id, values)
+    # … and the variants sit on the deduction lines (rate exactly at the line: still full marks).
+    for ind in pack.automatic:
+        line = ind.params.get("line", ind.params.get("full_at"))
+        if line is not None:
+            at = [s for s in all_scores if s.rates[ind.input] is not None and abs(s.rates[ind.input] - line) < 1e-12]
+            assert at and all(s.indicators[ind.id] == ind.points for s in at), ind.id
