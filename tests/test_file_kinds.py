@@ -125,8 +125,6 @@ def _padded(sample_data, megabytes: int) -> bytes:
 
 def test_a_large_workbook_stays_well_under_1_gb(tmp_path, sample_data):
     """Just under the input limit (100 MB): check, score and report it in one process, measured."""
-    import resource
-
     from perfxl.fileio import MAX_WORKBOOK_BYTES
 
     p = tmp_path / "大.xlsx"
