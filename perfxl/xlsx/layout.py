@@ -5,6 +5,7 @@ from lxml import etree
 
 from perfxl.cellref import col_to_index, index_to_col
 
+from .errors import SheetNotFoundError
 from .ns import WS_ORDER, M
 from .sheet import Sheet
 from .workbook import Workbook
@@ -22,8 +23,11 @@ def layout_sheet(sh: Sheet, wb: Workbook, e) -> None:
         row.set("customHeight", "1")
     if e.freeze:
         _freeze(root, e.freeze)
-    index = wb.find(e.sheet).index
-    quoted = "'" + wb.find(e.sheet).name.replace("'", "''") + "'"
+    ref = wb.find(e.sheet)
+    if ref is None:  # the caller found the sheet part by this name; the workbook must list it
+        raise SheetNotFoundError(f"工作簿中没有工作表“{e.sheet}”")
+    index = ref.index
+    quoted = "'" + ref.name.replace("'", "''") + "'"
     if e.autofilter:
         r1, c1, r2, c2 = parse_range(e.autofilter)
         af = child(root, "autoFilter")
