@@ -603,8 +603,25 @@ RATES: tuple[RateDef, ...] = (
             "未填写完成状态的重点工作"),
     RateDef("rate_target_coverage", _N("projects_with_targets"), _N("projects_total"),
             ("projects_with_targets", "projects_total"), "项目总数"),
+    RateDef("rate_budget_completion", _N("budget_executed"), _N("budget_annual"),
+            ("budget_executed", "budget_annual"), "全年预算数"),
+    RateDef("rate_sangong_change", _N("sangong_actual") - _N("sangong_prev"), _N("sangong_prev"),
+            ("sangong_actual", "sangong_prev"), "上年“三公”经费实际支出数"),
 )
 RATE_BY_NAME = {r.name: r for r in RATES}
+# Rates added for other shipped packs (national-framework): empty is a finding only when the pack
+# in use scores with them, so a workbook for the default pack need not fill their inputs.
+OPTIONAL_RATES = frozenset({"rate_budget_completion", "rate_sangong_change"})
+
+
+def pack_rates(pack) -> frozenset[str]:
+    """The contract rates ``pack``'s automatic indicators read."""
+    out = set()
+    for ind in pack.automatic:
+        out.update(c["input"] for c in ind.params.get("checks", ()))
+        if ind.input:
+            out.add(ind.input)
+    return frozenset(out)
 
 
 # ---------------------------------------------------------------------------------------------

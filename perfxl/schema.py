@@ -104,11 +104,16 @@ FIELDS: tuple[Field, ...] = (
     F("sangong_actual", "“三公”经费实际支出数", MONEY, S_BUDGET, "经济性", True, unit="万元"),
     F("public_budget", "日常公用经费预算数", MONEY, S_BUDGET, "经济性", True, unit="万元"),
     F("public_actual", "日常公用经费实际支出数", MONEY, S_BUDGET, "经济性", True, unit="万元"),
+    F("sangong_prev", "上年“三公”经费实际支出数", MONEY, S_BUDGET, "经济性", unit="万元",
+      help="全国框架“三公经费”变动率 = (本年 − 上年) ÷ 上年 用"),
     F("asset_count", "资产盘点项数", INT, S_BUDGET, "资产", unit="项"),
     F("asset_original", "资产原值", MONEY, S_BUDGET, "资产", unit="万元"),
     F("asset_net", "资产净值", MONEY, S_BUDGET, "资产", unit="万元"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+# Inputs added for other shipped packs (national-framework): a workbook made before them may lack
+# their names; that is a finding only when the pack in use reads them (perfxl/validate.py).
+OPTIONAL_FIELDS = frozenset({"sangong_prev"})
 DERIVED_FIELDS = tuple(f for f in FIELDS if f.parts)
 
 
@@ -218,6 +223,8 @@ RATE_OUTPUTS: tuple[Output, ...] = (
     Output("rate_sme_share", "中小企业合同金额占比", RATE, S_BUDGET),
     Output("rate_key_tasks", "重点工作完成率", RATE, S_BUDGET),
     Output("rate_target_coverage", "绩效目标覆盖率", RATE, S_BUDGET),
+    Output("rate_budget_completion", "预算完成率", RATE, S_BUDGET),
+    Output("rate_sangong_change", "“三公”经费变动率", RATE, S_BUDGET),
 )
 TOTAL_OUTPUTS: tuple[Output, ...] = (
     Output("score_base", "基础得分", NUMBER, S_SCORES),

@@ -204,7 +204,7 @@ def score(model: WorkbookModel, pack: RulePack) -> Scores:
     env = _Env(model, pack)
     problems: list[Problem] = []
     errors: dict[str, str] = {}
-    rates, reasons = _rates(env, problems, errors)
+    rates, reasons = _rates(env, problems, errors, formulas.OPTIONAL_RATES - formulas.pack_rates(pack))
     indicators, computed, rows = _indicators(env, pack, rates, reasons, problems, errors)
     awards, deductions = _awards(model, env, pack, problems, errors)
     # Totals, in the order the workbook computes them; the env keeps error values (a formula
@@ -228,8 +228,10 @@ def _kept(key: str, v: Any, errors: dict[str, str]) -> Any:
     return result(v)
 
 
-def _rates(env: _Env, problems: list[Problem], errors: dict[str, str]) -> tuple[dict[str, float | None], dict[str, Reason]]:
-    """Every contract rate, and why the empty ones are empty."""
+def _rates(env: _Env, problems: list[Problem], errors: dict[str, str],
+           quiet: frozenset[str] = frozenset()) -> tuple[dict[str, float | None], dict[str, Reason]]:
+    """Every contract rate, and why the empty ones are empty (``quiet``: rates the pack does not
+    use whose emptiness is no finding)."""
     model = env.model
     rates: dict[str, float | None] = {}
     reasons: dict[str, Reason] = {}
@@ -240,6 +242,8 @@ def _rates(env: _Env, problems: list[Problem], errors: dict[str, str]) -> tuple[
         env.values[rate.name] = v
         if rates[rate.name] is None:
             reasons[rate.name] = reason, facts, cell = _rate_reason(rate, env)
+            if rate.name in quiet:
+                continue
             kind = "rate-name-missing" if reason == "name-missing" else "rate-undefined"
             problems.append(Problem.of(kind, rate.name, sheet=cell.sheet if cell else "", cell=cell.cell if cell else "",
                                        label=_label(rate.name), reason=reason, reason_params=facts))

@@ -214,7 +214,12 @@ def _where(table: Table, i: int, header: str) -> str:
 
 def check_structure(ctx: Ctx) -> Iterator[Finding]:
     """Contract names and tables the workbook lacks; table columns whose header was changed."""
+    from .formulas import RATE_BY_NAME, pack_rates
+
+    read = {n for r in pack_rates(ctx.pack) for n in RATE_BY_NAME[r].inputs}
     for name in ctx.model.missing:
+        if name in schema.OPTIONAL_FIELDS and name not in read:
+            continue
         if name in schema.TABLE_BY_NAME:
             tdef = schema.TABLE_BY_NAME[name]
             sheet = _own_sheet(ctx.model, tdef.sheet)

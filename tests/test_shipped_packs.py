@@ -26,7 +26,9 @@ def _manual_rows(pack, fraction: float = 0.9) -> list[dict]:
 
 
 def _data(sample_data, pack) -> dict:
+    """The seed's figures, plus the invented values scripts/regen.py adds for inputs the seed lacks."""
     data = copy.deepcopy(sample_data)
+    data["fields"].update(_regen().NATIONAL_EXTRA)
     data["tables"]["tbl_scores"] = _manual_rows(pack)
     return data
 
@@ -120,3 +122,53 @@ def test_pack_recalculated_by_libreoffice_matches_python(name, tmp_path):
         if line is not None:
             at = [s for s in all_scores if s.rates[ind.input] is not None and abs(s.rates[ind.input] - line) < 1e-12]
             assert at and all(s.indicators[ind.id] == ind.points for s in at), ind.id
+
+
+# --- the national-framework sample --------------------------------------------------------------
+
+def _regen():
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("regen", ROOT / "scripts" / "regen.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_committed_national_sample_is_current(sample_data):
+    regen = _regen()
+    expected = build_workbook(regen.national_data(sample_data), pack=rulepack.load("national-framework"))
+    assert regen.NATIONAL_XLSX.read_bytes() == expected, "run: python scripts/regen.py"
+
+
+def test_national_sample_marks_its_invented_values(tmp_path):
+    regen = _regen()
+    model = reader.read(regen.NATIONAL_XLSX)
+    first = model.tables["tbl_narrative"].filled[0]
+    assert "假设值" in str(first.get("正文")) and "示例说明" in str(first.get("标题"))
+    for name, value in regen.NATIONAL_EXTRA.items():
+        assert model.fields[name].value == value and f"{value:.2f}" in regen.NATIONAL_NOTE
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_national_sample_recalculated_by_libreoffice_matches_python(tmp_path):
+    import shutil
+
+    import test_formulas_libreoffice as lo
+    from perfxl.testing.libreoffice import soffice_available
+
+    if not soffice_available():
+        pytest.skip("LibreOffice (soffice) not installed")
+    pack = rulepack.load("national-framework")
+    src = tmp_path / "national.xlsx"
+    shutil.copyfile(_regen().NATIONAL_XLSX, src)
+    [out] = lo._recalculate_all([src], tmp_path)
+    n, bad, [s] = lo._compare([src], [out], pack)
+    assert not bad, "\n".join(bad)
+    assert n >= len(pack.automatic) + 3
+    assert 0 < s.indicators["sangong_change"] < 5  # the invented 上年 figure makes a real deduction
+    lo_model = reader.read(out)
+    assert lo_model.outputs["score_total"].value == pytest.approx(s.score_total)
