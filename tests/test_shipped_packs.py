@@ -172,3 +172,23 @@ def test_national_sample_recalculated_by_libreoffice_matches_python(tmp_path):
     assert 0 < s.indicators["sangong_change"] < 5  # the invented 上年 figure makes a real deduction
     lo_model = reader.read(out)
     assert lo_model.outputs["score_total"].value == pytest.approx(s.score_total)
+
+
+def test_new_input_is_required_only_by_the_pack_that_reads_it(tmp_path):
+    """A workbook made before sangong_prev existed (the contract layout) passes the default pack's
+    check; under national-framework the missing name is an error naming it."""
+    from contract_workbook import build_contract_workbook
+
+    from perfxl import validate
+
+    src = tmp_path / "旧工作簿.xlsx"
+    build_contract_workbook(path=src)
+    model = reader.read(src)
+    assert "sangong_prev" in model.missing
+
+    def missing_names(pack):
+        return [f for f in validate.check(model, pack) if f.code == "name-missing"]
+
+    assert missing_names(rulepack.load()) == []
+    [f] = missing_names(rulepack.load("national-framework"))
+    assert "sangong_prev" in f.message
