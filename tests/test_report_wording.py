@@ -88,3 +88,11 @@ def test_placeholder_never_breaks(build, data):
     text = _text(doc)
     assert "×\u2060×" in text
     assert not re.search("××", text)  # every run of × is joined
+
+
+def test_blank_workbook_conclusion_is_short(build):
+    model, scores, pack, _ = _report(build, None, "blank.xlsx", charts=False)
+    lead = build_context(model, scores, pack)["conclusion_paras"][0]
+    n = sum(1 for i in pack.indicators if scores.indicators.get(i.id) is None)
+    assert n > 3 and f"等共{n}项指标尚未评分" in lead and len(lead) < 200
+    assert "评价等级" not in lead or scores.score_total is not None

@@ -484,7 +484,8 @@ def _conclusion_lead(scores: Scores, pack: RulePack) -> str:
     text = f"根据年初设定的绩效目标，部门整体支出绩效自评得分为{nf.points(total)}分"
     unscored = [i.name for i in pack.indicators if _score_of(scores, i.id) is None]
     if unscored:
-        text += f"（其中{nf.join_cn(unscored)}{'等' if len(unscored) > 3 else ''}共{len(unscored)}项指标尚未评分，未计入）"
+        names = nf.join_cn(unscored) if len(unscored) <= 3 else "、".join(unscored[:3]) + "等"
+        text += f"（其中{names}共{len(unscored)}项指标尚未评分，未计入）"
     if total is not None and grade:
         text += f"，评价等级为“{grade}”"
     return text + "。"
