@@ -92,6 +92,11 @@ def _pack_cases(pack, n: int) -> list[tuple[str, dict]]:
     out = []
     for k, (name, data) in enumerate(generated_cases(n)):
         data["tables"]["tbl_scores"] = _manual_rows(pack, (0.6, 0.85, 1.0, 0.95)[k % 4])
+        # inputs the seed lacks (上年“三公”经费): at, below and above this year's figure, or empty
+        actual = data["fields"].get("sangong_actual")
+        factor = (1.0, 0.98, 1.05, 0.9, None)[k % 5]
+        if isinstance(actual, (int, float)) and factor is not None:
+            data["fields"]["sangong_prev"] = actual * factor
         out.append((name, data))
     return out
 
