@@ -8,18 +8,28 @@ Codes and severities come from :data:`perfxl.findings.CATALOGUE`.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import re
-import unicodedata
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import schema
+from .checkctx import (  # the checks' shared context and table helpers
+    SERIAL as _SERIAL, Ctx, is_num as _is_num, own_sheet as _own_sheet,
+    plausible_year as _plausible_year,
+    at as _at,
+    tdef as _tdef,
+    empty_rows as _empty_rows,
+    table_rows as _rows,
+    header_cell as _header_cell,
+    where as _where,
+)
 from .coerce import formula_reads
-from .cellref import col_to_index, split_cell, split_range
-from .findings import SEVERITIES, SEVERITY_RANK, Finding
+from .cellref import col_to_index, split_cell
+from .findings import SEVERITY_RANK, Finding
+from .findings_text import date_text, money, number, pct, shown
+from .findings_text import findings_json, format_findings_text, summary_line  # noqa: F401 (perfxl.validate API)
 from .formulas import XlError
+from .textnorm import norm as _norm
 from .model import Row, Table, Value, WorkbookModel
 from .problems import Problem
 from .rulepack import RulePack
@@ -39,175 +49,12 @@ Check = Callable[["Ctx"], Iterable[Finding]]
 
 _KIND_TEXT = {schema.MONEY: "金额（数字，单位万元）", schema.INT: "整数", schema.NUMBER: "数字",
               schema.RATE: "百分比或小数", schema.DATE: "日期（如 2024年5月20日）", schema.TEXT: "文字"}
-_SERIAL = "序号"
 _AWARD_EVIDENCE = ("授奖机关", "授奖时间", "授奖依据")
 _EMPTY_MARKERS = {"无", "暂无", "没有", "无问题", "暂无问题", "没有问题", "不存在问题", "未发现问题",
                   "无改进措施", "暂无改进措施", "/", "-", "—", "——", "NA", "N/A", "不适用"}
 _GENERIC_PHRASES = ("进一步加强", "有待提高", "有待加强", "有待进一步", "继续努力", "不断完善", "加强管理",
                     "存在不足", "持续改进", "认真落实", "进一步完善", "进一步提高", "严格执行")
-_PUNCT_CHARS = r"\s。．.、，,；;：:！!？?“”\"'‘’（）()【】\[\]…"
-_PUNCT = re.compile(f"[{_PUNCT_CHARS}]+")
 _SIGNED_NUMBER = re.compile(r"^[+-][\d.,\s%％]*$")
-
-
-# --------------------------------------------------------------------------- formatting helpers
-
-def money(v: float) -> str:
-    """12820.47 → '12,820.47 万元'."""
-    return f"{v:,.2f} 万元"
-
-
-def pct(v: float) -> str:
-    """0.7712 → '77.12%'."""
-    return f"{v * 100:.2f}%"
-
-
-def number(v: float) -> str:
-    """43 → '43', 1.81 → '1.81'."""
-    if not math.isfinite(v):
-        return str(v)
-    return str(int(round(v))) if abs(v - round(v)) < 1e-9 else f"{v:.2f}"
-
-
-def date_text(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def shown(raw: Any, limit: int = 30) -> str:
-    """A cell's content as quoted in a message, shortened."""
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    if isinstance(raw, (dt.datetime, dt.date)):
-        raw = date_text(raw)
-    s = str(raw).replace("\n", " ")
-    return s if len(s) <= limit else s[:limit] + "…"
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-# --------------------------------------------------------------------------- context
-
-@dataclass
-class Ctx:
-    """What every check reads: the model, the rule pack, optional scores, findings so far."""
-
-    model: WorkbookModel
-    pack: RulePack
-    scores: Scores | None = None
-    found: list[Finding] = field(default_factory=list)
-    empty_rows: dict[str, list[bool]] = field(default_factory=dict, repr=False, compare=False)  # by table
-
-    def value(self, name: str) -> Value | None:
-        return self.model.fields.get(name)
-
-    def num(self, name: str) -> float | None:
-        """A numeric field's value; None when empty, unreadable or absent."""
-        v = self.model.fields.get(name)
-        return v.value if v is not None and _is_num(v.value) else None
-
-    def label(self, name: str) -> str:
-        f = schema.FIELD_BY_NAME.get(name)
-        return f.label if f else name
-
-    @property
-    def year(self) -> int | None:
-        y = self.num("fiscal_year")
-        return int(y) if y is not None and _plausible_year(y) else None
-
-    def location(self, name: str) -> tuple[str, str]:
-        """(sheet, cell) of a field or output name; when unknown, the standard sheet (if the
-        workbook has it) and ''."""
-        v = self.model.fields.get(name) or self.model.outputs.get(name)
-        if v is not None:
-            return v.sheet, v.cell
-        if name in self.model.names:
-            return self.model.names[name]
-        f = schema.FIELD_BY_NAME.get(name) or _OUTPUT_BY_NAME.get(name)
-        return _own_sheet(self.model, f.sheet if f else ""), ""
-
-    def has(self, code: str) -> bool:
-        return any(f.code == code for f in self.found)
-
-    def rate(self, name: str) -> float | None:
-        """A rate: from the scores when given, else computed from inputs, else the cell's cache."""
-        rates = getattr(self.scores, "rates", None) or {}
-        v = rates.get(name) if hasattr(rates, "get") else None
-        if _is_num(v):
-            return float(v)
-        if name == "rate_spending":
-            q = [self.num("quota_basic"), self.num("quota_project")]
-            i = [self.num("issued_basic"), self.num("issued_project")]
-            if all(x is not None for x in q + i) and sum(q) > 0:
-                return sum(i) / sum(q)
-        out = self.model.outputs.get(name)
-        return float(out.value) if out is not None and _is_num(out.value) else None
-
-
-_OUTPUT_BY_NAME = {o.name: o for o in schema.RATE_OUTPUTS + schema.TOTAL_OUTPUTS}
-
-
-def _own_sheet(model: WorkbookModel, sheet: str) -> str:
-    """The standard template's ``sheet`` when this workbook has it, else '' (the workbook as a
-    whole): a workbook laid out otherwise must not be pointed at sheets it does not have."""
-    return sheet if sheet in model.sheets else ""
-
-
-def _plausible_year(y: float) -> bool:
-    return 2000 <= y <= dt.date.today().year + 1 and float(y).is_integer()
-
-
-def _at(code: str, v: Value, message: str, hint: str, table: Table | None = None,
-        row: Row | None = None) -> Finding:
-    return Finding.at(code, v.sheet, v.cell, message, hint, table=table.name if table else None,
-                      row=row.row if row else None)
-
-
-# --------------------------------------------------------------------------- table helpers
-
-def _tdef(table: Table) -> schema.TableDef:
-    return schema.TABLE_BY_NAME[table.name]
-
-
-def _skipped(tdef: schema.TableDef) -> frozenset[str]:
-    """The 序号 and computed columns of a table."""
-    return frozenset({_SERIAL} | {c.header for c in tdef.columns if c.computed})
-
-
-def _row_empty(tdef: schema.TableDef, row: Row) -> bool:
-    """A row counts as empty when only its 序号 or computed cells hold something
-    (clerks often number a block of rows before filling them)."""
-    skip = _skipped(tdef)
-    return all(v.empty for h, v in row.cells.items() if h not in skip)
-
-
-def _empty_rows(ctx: Ctx, table: Table) -> list[bool]:
-    """:func:`_row_empty` of every row of ``table``, worked out once per check run."""
-    got = ctx.empty_rows.get(table.name)
-    if got is None:
-        tdef = _tdef(table)
-        got = ctx.empty_rows[table.name] = [_row_empty(tdef, r) for r in table.rows]
-    return got
-
-
-def _rows(ctx: Ctx, name: str) -> tuple[Table | None, list[tuple[int, Row]]]:
-    """A table and its non-empty rows with their 1-based position in the table."""
-    t = ctx.model.tables.get(name)
-    if t is None:
-        return None, []
-    return t, [(i, r) for (i, r), e in zip(enumerate(t.rows, start=1), _empty_rows(ctx, t)) if not e]
-
-
-def _header_cell(table: Table, header: str | None = None) -> str:
-    """The header-row cell of a column (the table's first column when ``header`` is absent)."""
-    (c1, r1), _ = split_range(table.ref)
-    col = table.columns.get(header) if header else None
-    return f"{col or c1}{r1}"
-
-
-def _where(table: Table, i: int, header: str) -> str:
-    return f"“{table.sheet}”表第 {i} 行的“{header}”"
 
 
 # --------------------------------------------------------------------------- checks: structure
@@ -641,42 +488,6 @@ def check_awards(ctx: Ctx) -> Iterator[Finding]:
 
 # --------------------------------------------------------------------------- checks: narrative
 
-# NFKC, fast for everyday Chinese prose.  unicodedata.normalize takes its slow path as soon as
-# one full-width "，" appears (~0.25 µs a character).  Text made only of the characters below
-# normalises character by character: each maps to itself or to ASCII (full-width forms, the
-# ideographic space, "…"), every result is a starter that composes with nothing, so the
-# string's NFKC is the concatenation (tests/test_validate.py checks this against unicodedata).
-_NFKC_PLAIN = re.compile("[^\t\n\r\x20-\x7e\u00b7\u2014\u2018\u2019\u201c\u201d\u2026"
-                         "\u3000-\u301f\u4e00-\u9fff\uff01-\uff5e]")
-_NFKC_MAPPED = re.compile("[\u2026\u3000\uff01-\uff5e]")
-_NFKC_MAP = {ch: unicodedata.normalize("NFKC", ch) for ch in ["\u2026", "\u3000"] + [chr(c) for c in range(0xFF01, 0xFF5F)]}
-
-
-def _nfkc_char(m: re.Match) -> str:
-    return _NFKC_MAP[m.group()]
-
-
-def _nfkc(text: str) -> str:
-    if _NFKC_PLAIN.search(text) is None:
-        return _NFKC_MAPPED.sub(_nfkc_char, text)
-    return unicodedata.normalize("NFKC", text)
-
-
-# On such text _PUNCT can run first (so fewer characters are mapped): a character is dropped
-# when its NFKC form is all punctuation, i.e. _PUNCT's characters plus the full-width forms of
-# ASCII punctuation _PUNCT lacks (＂＇［］).  Exact as long as _PUNCT keeps no character whose
-# NFKC form it would not also remove — checked here.
-_PUNCT_FIRST_OK = all(_PUNCT.fullmatch(n) for ch, n in _NFKC_MAP.items() if _PUNCT.fullmatch(ch))
-_PUNCT_PLAIN = re.compile("[" + _PUNCT_CHARS + "".join(
-    re.escape(ch) for ch, n in _NFKC_MAP.items() if _PUNCT.fullmatch(n) and not _PUNCT.fullmatch(ch)) + "]+")
-
-
-def _norm(text: str) -> str:
-    if _PUNCT_FIRST_OK and _NFKC_PLAIN.search(text) is None:
-        return _NFKC_MAPPED.sub(_nfkc_char, _PUNCT_PLAIN.sub("", text))
-    return _PUNCT.sub("", _nfkc(text))
-
-
 def _section_of(heading: Any) -> str | None:
     s = str(heading or "")
     if "问题" in s:
@@ -891,53 +702,3 @@ def check_file(path: str | os.PathLike, pack: RulePack | None = None,
     if result.model is None:
         raise WorkbookError(result.error or f"{os.fspath(path)}：无法读取。")
     return result.model, list(result.findings)
-
-
-# --------------------------------------------------------------------------- output
-
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
-def _pad(s: str, width: int) -> str:
-    return s + " " * (width - _width(s))
-
-
-def summary_line(findings: list[Finding]) -> str:
-    """'共 3 条：错误 1 条，警告 2 条，提示 0 条。'"""
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
-    return f"共 {len(findings)} 条：" + "，".join(f"{s} {counts[s]} 条" for s in SEVERITIES) + "。"
-
-
-def format_findings_text(findings: list[Finding], title: str | None = None) -> str:
-    """A readable table grouped by sheet (单元格 | 严重程度 | 代码 | 问题, with 建议 below),
-    columns aligned for CJK width; ``title`` (e.g. the file name) heads it."""
-    lines = [f"校验结果：{title}" if title else "校验结果", ""]
-    if not findings:
-        return "\n".join(lines + ["未发现问题。"]) + "\n"
-    heads = ("单元格", "严重程度", "代码", "问题")
-    w_cell = max(_width(heads[0]), *(_width(f.cell or "—") for f in findings))
-    w_sev = _width(heads[1])
-    w_code = max(_width(heads[2]), *(_width(f.code) for f in findings))
-    indent = " " * (w_cell + w_sev + w_code + 6)
-    by_sheet: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_sheet.setdefault(f.sheet or "（工作簿）", []).append(f)
-    for sheet, items in by_sheet.items():
-        lines.append(f"【{sheet}】（{len(items)} 条）")
-        lines.append("  ".join([_pad(heads[0], w_cell), _pad(heads[1], w_sev), _pad(heads[2], w_code), heads[3]]))
-        lines.append("  ".join(["-" * w_cell, "-" * w_sev, "-" * w_code, "-" * 8]))
-        for f in items:
-            lines.append("  ".join([_pad(f.cell or "—", w_cell), _pad(f.severity, w_sev), _pad(f.code, w_code),
-                                    f.message]))
-            if f.hint:
-                lines.append(f"{indent}建议：{f.hint}")
-        lines.append("")
-    lines.append(summary_line(findings))
-    return "\n".join(lines) + "\n"
-
-
-def findings_json(findings: list[Finding]) -> list[dict]:
-    """Findings as JSON-ready dicts: code, severity, sheet, cell, message, hint, table, row."""
-    return [{"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "message": f.message,
-             "hint": f.hint, "table": f.table, "row": f.row} for f in findings]

@@ -23,7 +23,7 @@ import openpyxl
 import pytest
 
 from perfxl import findings as fnd
-from perfxl import reader, rulepack, schema, template, validate
+from perfxl import reader, rulepack, schema, template, textnorm, validate
 from perfxl.findings import CATALOGUE, Finding
 from perfxl.problems import Problem
 from conftest import rewrite_zip
@@ -540,7 +540,7 @@ def test_json_output_keys(tmp_path):
 def _plain_chars() -> list[str]:
     """Every character the fast path accepts."""
     return [chr(c) for c in range(0x110000) if 0xD800 > c or c > 0xDFFF
-            if validate._NFKC_PLAIN.search(chr(c)) is None]
+            if textnorm._NFKC_PLAIN.search(chr(c)) is None]
 
 
 def test_nfkc_fast_path_is_unicodedata_character_by_character():
@@ -553,7 +553,7 @@ def test_nfkc_fast_path_is_unicodedata_character_by_character():
             seconds.add(chr(int(d.split()[1], 16)))
     for ch in plain:
         n = unicodedata.normalize("NFKC", ch)
-        assert validate._nfkc(ch) == n, ch
+        assert textnorm.nfkc(ch) == n, ch
         # each result is a starter that composes with nothing: the string's NFKC is the concatenation
         assert all(unicodedata.combining(x) == 0 and x not in seconds for x in n), ch
 
@@ -564,9 +564,9 @@ def test_norm_matches_nfkc_then_punctuation_stripping():
     rng = random.Random(7)
     plain = _plain_chars()
     pool = plain[:200] + rng.sample(plain, 300) + list("，。：；！？（）【】“”‘’…　＂＇［］１２Ａｚ％") + ["\u0301", "ﬁ", "①", "㈱", "é", "e"]
-    assert validate._PUNCT_FIRST_OK
+    assert textnorm._PUNCT_FIRST_OK
     for _ in range(3000):
         text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 40)))
-        expected = validate._PUNCT.sub("", unicodedata.normalize("NFKC", text))
-        assert validate._norm(text) == expected, repr(text)
-        assert validate._nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
+        expected = textnorm._PUNCT.sub("", unicodedata.normalize("NFKC", text))
+        assert textnorm.norm(text) == expected, repr(text)
+        assert textnorm.nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
