@@ -20,14 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "乐昌市民政局-2023.xlsx"
 SCORE_SHEET = "xl/worksheets/sheet10.xml"  # 评分表 in the sample (checked below)
 
+# Peak RSS from /proc/self/status (VmHWM, this process's own memory since exec).  Not
+# getrusage's ru_maxrss: Linux keeps that high-water mark across fork + exec, so a child of a
+# large pytest process would report the parent's size.
 _RSS = """
-import resource, sys
+import re, sys
 from perfxl import cli
 try:
     rc = cli.main(sys.argv[1:])
 except SystemExit as e:
     rc = e.code
-print("RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "RC", rc, file=sys.stderr)
+hwm = int(re.search(r"VmHWM:\\s*(\\d+)", open("/proc/self/status").read()).group(1))
+print("RSS_MB", hwm // 1024, "RC", rc, file=sys.stderr)
 """
 
 
