@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50, help="warm repetitions")
     ap.add_argument("--runs", type=int, default=5, help="process runs")
     args = ap.parse_args()
-    from perfxl import reader, rulepack, scoring, writeback
+    from perfxl import api, pipeline, reader, rulepack, scoring, writeback
     from perfxl.edits import apply_edits_bytes
 
     with tempfile.TemporaryDirectory(prefix="perfxl-bench-") as tmp:
@@ -52,7 +52,7 @@ def main() -> None:
 
         pack = rulepack.load()
         data = sample.read_bytes()
-        writeback.score_workbook_bytes(data, pack)  # warm imports and caches
+        pipeline.score_workbook_bytes(data, pack)  # warm imports and caches
         total, parts = [], {"read": [], "score": [], "edits": [], "patch": []}
         for _ in range(args.n):
             t0 = time.perf_counter()
@@ -70,7 +70,7 @@ def main() -> None:
         files = []
         for _ in range(max(5, args.n // 5)):
             t = time.perf_counter()
-            writeback.score_file(sample, out, pack=pack)
+            api.score_file(sample, out, pack=pack)
             files.append(time.perf_counter() - t)
 
     print(f"`perfxl score SAMPLE -o OUT` process, median of {args.runs}: {_ms(procs)}")

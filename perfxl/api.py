@@ -16,10 +16,11 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import PerfxlError
+from .errors import PerfxlError, WorkbookError
 from .outnames import check_output, check_workbook_input
 from .pipeline import Result, Status, run_file
 from .rulepack import RulePack
+from .scoring import Scores
 
 Pathish = str | os.PathLike
 
@@ -54,7 +55,7 @@ def score(path: Pathish, output: Pathish | None = None, *, rules: RulePack | Pat
     ``output`` (default ``<stem>-已评分.xlsx`` beside it), or over ``path`` after copying it to
     ``<name>.bak`` with ``in_place``.  Raises :class:`PerfxlError` for contradictory arguments."""
     from .outnames import backup_path
-    from .writeback import default_output
+    from .runone import default_output
 
     if in_place and output:
         raise PerfxlError("--in-place 与 -o 不能同时使用。")
@@ -100,3 +101,18 @@ def run(path: Pathish, outdir: Pathish | None = None, *, rules: RulePack | Pathi
 
     pack, explicit = _pack(rules, explicit)
     return run_one(path, outdir, pack=pack, pdf=pdf, explicit=explicit).result
+
+
+def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_place: bool = False,
+               pack: RulePack | None = None, explicit: bool = False) -> Scores:
+    """``perfxl score``: score ``src`` and write the scored workbook (see :func:`perfxl.score`).
+
+    Writes to ``dst`` (default :func:`default_output`), or with ``in_place`` over ``src`` after
+    copying it to ``<name>.bak`` (a numbered ``<name>.N.bak`` when an earlier backup exists: it
+    is kept).  Every write is atomic.  Raises :class:`PerfxlError` when the workbook cannot be
+    read, scored or written.
+    """
+    result = score(src, dst, rules=pack, in_place=in_place, explicit=explicit)
+    if not result.ok or result.analysis is None:
+        raise WorkbookError(result.error or f"{src}：无法评分。")
+    return result.analysis.scores

@@ -21,29 +21,10 @@ def _pack(args):
 
 
 def _out(text: str) -> None:
-    """Print to stdout.  A reader that stopped reading (``| head -1``) is not an error: the
-    command still finishes its work and returns its own exit code, the rest of the text goes
-    nowhere."""
-    from .termtext import printable
+    """Print to stdout (:func:`perfxl.termtext.write_stdout`)."""
+    from .termtext import write_stdout
 
-    text = printable(text)
-    try:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _stdout_closed()
-
-
-def _stdout_closed() -> None:
-    """Point stdout at the null device: later writes, and the flush at exit, cannot fail."""
-    import os
-
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError):
-        pass
+    write_stdout(text)
 
 
 def cmd_new(args) -> int:
@@ -108,7 +89,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from . import api, writeback
+    from . import api, runone, writeback
 
     result = api.score(args.file, args.output, rules=args.rules, in_place=args.in_place)
     if not result.ok or result.analysis is None:
@@ -117,7 +98,7 @@ def cmd_score(args) -> int:
     if args.json:
         _out(json.dumps(writeback.scores_json(scores), ensure_ascii=False, indent=1))
     else:
-        dst = args.file if args.in_place else (args.output or writeback.default_output(Path(args.file)))
+        dst = args.file if args.in_place else (args.output or runone.default_output(Path(args.file)))
         _out(writeback.format_scores_text(scores, _pack(args), str(dst)))
     return _gate(result)
 
@@ -302,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("已中断。\n")
         return 130
     except BrokenPipeError:  # stdout closed outside _out (e.g. a progress line)
-        _stdout_closed()
+        from .termtext import stdout_closed
+
+        stdout_closed()
         return EXIT_FAIL
     except OSError as e:  # a system error perfxl did not word itself: still Chinese
         from .oserrors import describe

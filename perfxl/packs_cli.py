@@ -17,7 +17,7 @@ def source_line(name: str) -> str:
 
 def cmd_packs(args) -> int:
     from . import rulepack
-    from .cli import EXIT_OK, _out
+    from .termtext import write_stdout
 
     lines = ["随 perfxl 提供的评分规则包（用 --rules 名称 选用）："]
     for name, pack in rulepack.shipped():
@@ -27,8 +27,8 @@ def cmd_packs(args) -> int:
         lines.append(f"    总分：{pack.total_points:g} 分，{len(pack.indicators)} 项三级指标"
                      f"（自动评分 {len(pack.automatic)} 项）")
         lines.append(f"    来源：{source_line(name)}")
-    _out("\n".join(lines))
-    return EXIT_OK
+    write_stdout("\n".join(lines))
+    return 0
 
 
 def register(sub) -> None:

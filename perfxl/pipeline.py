@@ -369,3 +369,27 @@ def process_bytes(data: bytes, name: str, pack: RulePack | None = None, *, repor
     :func:`process` with the batch's defaults."""
     return process(data, name, pack, explicit=explicit, score=True, mark=mark, report=report, pdf=pdf,
                    charts=charts)
+
+
+def score_workbook_bytes(data: bytes, pack: RulePack | None = None, name: str = "workbook.xlsx") -> bytes:
+    """Score a workbook given as bytes and return the scored workbook's bytes (the pack as
+    given: the workbook's 评分参数 cells do not override it).  Raises :class:`PerfxlError`."""
+    result = process(data, name, pack, explicit=True, score=True)
+    if not result.ok or result.workbook is None:
+        raise PerfxlError(result.error or f"{name}：无法评分。")
+    return result.workbook
+
+
+def check_file(path: str | os.PathLike, pack: RulePack | None = None,
+               explicit: bool = False) -> tuple[WorkbookModel, list[Finding]]:
+    """Read, score and check one workbook file (:func:`perfxl.pipeline.run_file`).
+
+    Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all; a
+    failure inside scoring becomes a ``scoring-failed`` finding beside all the others.
+    """
+    from .errors import WorkbookError
+
+    result = run_file(path, {}, pack, explicit=explicit, score=False)
+    if result.model is None:
+        raise WorkbookError(result.error or f"{os.fspath(path)}：无法读取。")
+    return result.model, list(result.findings)

@@ -47,7 +47,7 @@ def output_names(rel: Path, clash: bool = False) -> dict[str, str]:
 
 def findings_document(file: str, row: dict, findings: list) -> bytes:
     """The ``<stem>-校验结果.json`` of one workbook (shared by ``perfxl run`` and batch)."""
-    from .validate import findings_json
+    from .findings_text import findings_json
 
     items = findings_json(findings)
     doc = {"文件": file, "部门名称": row.get("部门名称"), "年度": row.get("年度"), "状态": row["状态"],
@@ -88,3 +88,8 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
     lines.append("已生成（原工作簿未改动）：")
     lines += [f"  {p}" for p in result.files]
     return RunResult(result, result.files, a.errors, a.warnings, "\n".join(lines))
+
+
+def default_output(src: str | os.PathLike) -> Path:
+    """``<stem>-已评分<suffix>`` beside the source (:func:`perfxl.runone.output_names`)."""
+    return Path(output_names(Path(src))["workbook"])

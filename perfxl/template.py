@@ -406,7 +406,7 @@ def build_workbook(data: Mapping[str, Any] | None = None, pack: RulePack | None 
     layout(data, pack).save(buf)
     body = buf.getvalue()
     try:
-        from .writeback import score_workbook_bytes
+        from .pipeline import score_workbook_bytes
     except ImportError:  # scoring not available yet
         score_workbook_bytes = None
     if score_workbook_bytes is not None:

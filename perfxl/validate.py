@@ -8,7 +8,6 @@ Codes and severities come from :data:`perfxl.findings.CATALOGUE`.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -686,19 +685,3 @@ def check(model: WorkbookModel, pack: RulePack | None = None, scores: Scores | N
                 seen.add((f.code, f.sheet, f.cell, f.message))
                 ctx.found.append(f)
     return sort_findings(ctx.found, model.sheets)
-
-
-def check_file(path: str | os.PathLike, pack: RulePack | None = None,
-               explicit: bool = False) -> tuple[WorkbookModel, list[Finding]]:
-    """Read, score and check one workbook file (:func:`perfxl.pipeline.run_file`).
-
-    Raises :class:`~perfxl.errors.WorkbookError` only when the file cannot be read at all; a
-    failure inside scoring becomes a ``scoring-failed`` finding beside all the others.
-    """
-    from .errors import WorkbookError
-    from .pipeline import run_file
-
-    result = run_file(path, {}, pack, explicit=explicit, score=False)
-    if result.model is None:
-        raise WorkbookError(result.error or f"{os.fspath(path)}：无法读取。")
-    return result.model, list(result.findings)

@@ -15,13 +15,10 @@ indicator of the pack that has no tbl_scores row is not appended (it is reported
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from . import formulas, schema
 from .cellref import index_to_col, parse_sheet_ref, quote_sheet, sheet_ref, split_cell
-from .errors import PerfxlError, WorkbookError
 from .model import WorkbookModel
 from .rulepack import RulePack
 from .rulepack import load as load_rules
@@ -231,41 +228,6 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
         sheet, cell = out_cells[name]
         edits.append(_set(sheet, cell, expr, value, refs, scores.errors.get(name)))
     return [e for e in edits if e is not None]
-
-
-def score_workbook_bytes(data: bytes, pack: RulePack | None = None, name: str = "workbook.xlsx") -> bytes:
-    """Score a workbook given as bytes and return the scored workbook's bytes (the pack as
-    given: the workbook's 评分参数 cells do not override it).  Raises :class:`PerfxlError`."""
-    from .pipeline import process
-
-    result = process(data, name, pack, explicit=True, score=True)
-    if not result.ok or result.workbook is None:
-        raise PerfxlError(result.error or f"{name}：无法评分。")
-    return result.workbook
-
-
-def default_output(src: str | os.PathLike) -> Path:
-    """``<stem>-已评分<suffix>`` beside the source (:func:`perfxl.runone.output_names`)."""
-    from .runone import output_names
-
-    return Path(output_names(Path(src))["workbook"])
-
-
-def score_file(src: str | os.PathLike, dst: str | os.PathLike | None = None, in_place: bool = False,
-               pack: RulePack | None = None, explicit: bool = False) -> Scores:
-    """``perfxl score``: score ``src`` and write the scored workbook (see :func:`perfxl.score`).
-
-    Writes to ``dst`` (default :func:`default_output`), or with ``in_place`` over ``src`` after
-    copying it to ``<name>.bak`` (a numbered ``<name>.N.bak`` when an earlier backup exists: it
-    is kept).  Every write is atomic.  Raises :class:`PerfxlError` when the workbook cannot be
-    read, scored or written.
-    """
-    from .api import score
-
-    result = score(src, dst, rules=pack, in_place=in_place, explicit=explicit)
-    if not result.ok or result.analysis is None:
-        raise WorkbookError(result.error or f"{src}：无法评分。")
-    return result.analysis.scores
 
 
 def scores_json(scores: Scores) -> dict:

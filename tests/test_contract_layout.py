@@ -12,7 +12,7 @@ import python_calamine
 
 from contract_workbook import (HEADERS, RATE_NAMES, TOTAL_NAMES, build_contract_workbook, field_cell,
                                rate_cell, total_cell)
-from perfxl import reader, rulepack, scoring, validate, writeback
+from perfxl import api, reader, rulepack, scoring, validate, writeback
 from perfxl.cellref import col_to_index, parse_sheet_ref, split_cell
 from perfxl.cli import main
 from perfxl.testing.libreoffice import recalculate, soffice_available
@@ -56,7 +56,7 @@ def test_contract_layout_scores_like_the_reference_with_findings_at_its_own_cell
 def test_missing_write_back_names_are_created_so_no_formula_refers_to_an_undefined_name(tmp_path):
     src, out = tmp_path / "无输出名称.xlsx", tmp_path / "out.xlsx"
     build_contract_workbook(path=src, omit_names=RATE_NAMES + ("score_base", "grade"))
-    s = writeback.score_file(src, out)
+    s = api.score_file(src, out)
     assert (s.score_base, s.score_total, s.grade) == (94.81, 98.31, "优")
     assert not any(p.code == "name-missing" for p in s.problems)
     model = reader.read(out)
@@ -121,7 +121,7 @@ def test_a_table_totals_row_is_not_read_as_data(tmp_path):
 def test_libreoffice_recomputes_what_perfxl_cached_in_the_contract_layout(tmp_path):
     src, out = tmp_path / "lo_in.xlsx", tmp_path / "lo_scored.xlsx"
     build_contract_workbook(path=src, omit_names=["score_base", "rate_carryover"])
-    writeback.score_file(src, out)
+    api.score_file(src, out)
     [lo] = recalculate([out], tmp_path / "lo")
     wb = openpyxl.load_workbook(out)
     checked = 0

@@ -21,7 +21,7 @@ from typing import Callable
 import openpyxl
 import pytest
 
-from perfxl import marks, reader, schema, template, validate
+from perfxl import marks, pipeline, reader, schema, template, validate
 from perfxl.errors import WorkbookError
 from perfxl.findings import CATALOGUE, Finding
 from conftest import rewrite_zip
@@ -229,7 +229,7 @@ def outcome(path: Path):
         return ERROR, []
     found = validate.check(model)
     assert all(isinstance(f, Finding) and f.code in CATALOGUE for f in found)
-    _, with_scoring = validate.check_file(path)
+    _, with_scoring = pipeline.check_file(path)
     assert all(isinstance(f, Finding) and f.code in CATALOGUE for f in with_scoring)
     validate.format_findings_text(with_scoring, path.name)
     json.dumps(validate.findings_json(with_scoring), ensure_ascii=False)
@@ -257,7 +257,7 @@ def test_malformed_input_ends_in_findings_or_a_workbook_error(build, expect, tmp
 def test_marking_a_malformed_workbook_works_or_is_a_workbook_error(build, tmp_path):
     path = tmp_path / "bad.xlsx"
     path.write_bytes(build())
-    model, found = validate.check_file(path)
+    model, found = pipeline.check_file(path)
     try:
         marks.mark_file(path, tmp_path / "marked.xlsx", found, model)
     except WorkbookError:

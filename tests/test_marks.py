@@ -14,7 +14,7 @@ from lxml import etree
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
-from perfxl import marks, reader, schema, template, validate
+from perfxl import marks, pipeline, reader, schema, template, validate
 from perfxl.errors import WorkbookError
 from perfxl.edits import ClearMarks, ClearSheet, DeleteSheet, EnsureSheet, Hyperlink, MarkCell, SetCell
 from perfxl.testing.libreoffice import soffice_available
@@ -33,7 +33,7 @@ def write(path: Path, body: bytes) -> Path:
 
 
 def mark(src: Path, dst: Path) -> list:
-    model, found = validate.check_file(src)
+    model, found = pipeline.check_file(src)
     marks.mark_file(src, dst, found, model)
     return found
 
@@ -214,7 +214,7 @@ def test_no_findings_writes_a_sheet_that_says_so(tmp_path):
 
 
 def test_edit_lists(sample_path):
-    model, found = validate.check_file(sample_path)
+    model, found = pipeline.check_file(sample_path)
     edits = marks.mark_edits(model, found)
     assert edits[:3] == [ClearMarks(), EnsureSheet(schema.S_FINDINGS, position=0), ClearSheet(schema.S_FINDINGS)]
     assert [e for e in edits if isinstance(e, SetCell)][: len(marks.HEADERS)] == [

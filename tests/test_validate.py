@@ -23,7 +23,7 @@ import openpyxl
 import pytest
 
 from perfxl import findings as fnd
-from perfxl import reader, rulepack, schema, template, textnorm, validate
+from perfxl import pipeline, reader, rulepack, schema, template, textnorm, validate
 from perfxl.findings import CATALOGUE, Finding
 from perfxl.problems import Problem
 from conftest import rewrite_zip
@@ -405,7 +405,7 @@ def test_scoring_failure_becomes_a_finding(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "perfxl.scoring", fake)
     import perfxl
     monkeypatch.setattr(perfxl, "scoring", fake, raising=False)
-    _, found = validate.check_file(path)
+    _, found = pipeline.check_file(path)
     assert [(f.code, f.sheet, f.cell) for f in found] == [("scoring-failed", schema.S_SCORES, "")]
 
 
@@ -441,7 +441,7 @@ def test_sample_has_the_references_two_inconsistencies(which, sample_path):
     path = sample_path if which.startswith("built") else BUNDLED
     if not path.exists():
         pytest.skip("no bundled sample workbook")
-    model, found = validate.check_file(path)
+    model, found = pipeline.check_file(path)
     warnings = sorted((f.code, f.sheet, f.cell) for f in found if f.severity == fnd.WARNING)
     assert warnings == sorted([
         ("staff-total-mismatch", *at_field("staff_actual_stated")(model)),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import python_calamine
 
-from perfxl import formulas, reader, rulepack, schema, scoring, template, writeback
+from perfxl import api, formulas, reader, rulepack, schema, scoring, template, writeback
 from perfxl.cellref import split_cell
 from perfxl.errors import WorkbookError
 from perfxl.edits import SetCell
@@ -96,19 +96,19 @@ def test_parameter_cells_have_names_labels_and_values(build, data):
 def test_score_file_writes_beside_and_leaves_source_alone(tmp_path, data):
     src = _unscored(data, tmp_path / "乐昌.xlsx")
     before = src.read_bytes()
-    scores = writeback.score_file(src)
+    scores = api.score_file(src)
     out = tmp_path / "乐昌-已评分.xlsx"
     assert out.exists() and src.read_bytes() == before
     assert scores.score_total == 98.31
     assert reader.read(out).outputs["score_total"].value == 98.31
     with pytest.raises(WorkbookError):
-        writeback.score_file(src, tmp_path / "x.xlsm")
+        api.score_file(src, tmp_path / "x.xlsm")
 
 
 def test_score_file_in_place_keeps_a_backup(tmp_path, data):
     src = _unscored(data, tmp_path / "wb.xlsx")
     before = src.read_bytes()
-    writeback.score_file(src, in_place=True)
+    api.score_file(src, in_place=True)
     assert (tmp_path / "wb.xlsx.bak").read_bytes() == before
     assert reader.read(src).outputs["grade"].value == "优"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~perfxl")]
@@ -124,7 +124,7 @@ def test_nothing_else_changes(tmp_path, data):
     written = {(e.sheet, split_cell(e.cell)[1], openpyxl.utils.column_index_from_string(split_cell(e.cell)[0]))
                for e in edits if isinstance(e, SetCell)}
     dst = tmp_path / "out.xlsx"
-    writeback.score_file(src, dst)
+    api.score_file(src, dst)
     a, b = _cells(src), _cells(dst)
     changed = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
     assert changed <= written, sorted(changed - written)[:10]
@@ -153,14 +153,14 @@ def test_rescoring_is_stable_and_clears_stale_parameters(tmp_path, data):
     once = tmp_path / "once.xlsx"
     once.write_bytes(template.build_workbook(data, pack=pack))
     twice = tmp_path / "twice.xlsx"
-    writeback.score_file(once, twice, pack=pack)
+    api.score_file(once, twice, pack=pack)
     assert _cells(once) == _cells(twice)
     # a pack with more parameters, then the default again: no leftover parameter rows
     alt = rulepack.load(ALT_PACK)
     third = tmp_path / "third.xlsx"
-    writeback.score_file(twice, third, pack=alt)
+    api.score_file(twice, third, pack=alt)
     fourth = tmp_path / "fourth.xlsx"
-    writeback.score_file(third, fourth, pack=pack)
+    api.score_file(third, fourth, pack=pack)
     params = {k: v for k, v in _cells(fourth).items() if k[0] == schema.S_PARAMS and k[1] >= 5}
     assert max(r for _, r, _ in params) == 4 + len(pack.params)
 
@@ -205,7 +205,7 @@ def test_xlsm_with_image_chart_comment_and_extra_sheet_survives(tmp_path, data, 
             or n == "xl/vbaProject.bin"]
     assert any(n.startswith("xl/charts/") for n in kept) and any(n.startswith("xl/media/") for n in kept)
 
-    scores = writeback.score_file(src)
+    scores = api.score_file(src)
     out = tmp_path / "带宏-已评分.xlsm"
     zo = zipfile.ZipFile(out)
     for n in kept:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from ..errors import PerfxlError
 from ..oserrors import describe
-from .pdf import environment, find_soffice
+from .soffice import environment, find_soffice
 
 TIMEOUT_S = 120.0        # one conversion (the reports take well under a second)
 START_TIMEOUT_S = 90.0   # LibreOffice starting, a fresh profile included
