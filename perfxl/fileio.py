@@ -57,28 +57,23 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
 def flush_to_disk(paths: Iterable[Path]) -> None:
     """fsync each of ``paths`` and (POSIX) each folder holding one, so the files and their names
     survive a power cut.  A file gone since (replaced, deleted) is skipped."""
-    folders = set()
-    for p in paths:
-        try:
-            fd = os.open(p, os.O_RDWR | getattr(os, "O_BINARY", 0))
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        folders.add(Path(p).parent)
-    if os.name != "posix":  # Windows: a folder cannot be opened for fsync; NTFS journals names
-        return
-    for folder in folders:
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    folders = {Path(p).parent for p in paths if _fsync(p, os.O_RDWR | getattr(os, "O_BINARY", 0))}
+    if os.name == "posix":  # Windows: a folder cannot be opened for fsync; NTFS journals names
+        for folder in folders:
+            _fsync(folder, os.O_RDONLY)
+
+
+def _fsync(path: str | os.PathLike, flags: int) -> bool:
+    """fsync one file or folder; False when it cannot be opened (gone since)."""
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return False
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
 
 
 def write_output(path: str | os.PathLike, data: bytes) -> Path:

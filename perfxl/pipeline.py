@@ -64,6 +64,11 @@ STAGES = {"read": "读取", "score": "评分", "check": "校验", "edits": "写�
           "write": "写出文件"}
 
 
+def count(findings: tuple[Finding, ...], severity: Severity) -> int:
+    """How many of ``findings`` have ``severity``."""
+    return sum(1 for f in findings if f.severity == severity)
+
+
 @dataclass(frozen=True)
 class Analysis:
     """A workbook's model with its scores and findings."""
@@ -75,11 +80,11 @@ class Analysis:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == Severity.ERROR)
+        return count(self.findings, Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == Severity.WARNING)
+        return count(self.findings, Severity.WARNING)
 
 
 def load(path: str | os.PathLike, data: bytes | None = None) -> WorkbookModel:
@@ -161,11 +166,11 @@ class Result:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == Severity.ERROR)
+        return count(self.findings, Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == Severity.WARNING)
+        return count(self.findings, Severity.WARNING)
 
 
 Processed = Result  # the former name (batch rows, benchmarks)
