@@ -16,7 +16,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from .fileio import atomic_write_bytes
 from .findings import CATALOGUE, Severity
@@ -220,7 +220,7 @@ def _pct(v: Any) -> str:
     return f"{v:.2%}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
 
 
-def _batch_signals(rows: list[Mapping[str, Any]], year: int | None) -> list[list[tuple[str, int, str]]]:
+def _batch_signals(rows: Sequence[Mapping[str, Any]], year: int | None) -> list[list[tuple[str, int, str]]]:
     """Signals that only the whole batch shows: the same department twice, a 年度 unlike the
     rest (or unlike ``year``)."""
     from collections import Counter
@@ -313,7 +313,7 @@ def csv_safe(v: Any) -> Any:
 RISK_COLUMNS = ("风险分", "抽查理由")
 
 
-def _with_risk(rows: list[Mapping[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
+def _with_risk(rows: Sequence[Mapping[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
     """``rows`` (same order) with 风险分 and 抽查理由 from the batch ranking, and 支出进度 as a
     percentage text ('77.12%') for the CSV and JSON readers."""
     ranking = {(r["文件"], r["部门名称"]): r for r in review_ranking(rows, year)}
@@ -327,7 +327,7 @@ def _with_risk(rows: list[Mapping[str, Any]], year: int | None = None) -> list[d
     return out
 
 
-def csv_bytes(rows: list[Mapping[str, Any]], cols: tuple[str, ...], year: int | None = None) -> bytes:
+def csv_bytes(rows: Sequence[Mapping[str, Any]], cols: tuple[str, ...], year: int | None = None) -> bytes:
     """UTF-8 with BOM (Excel on Chinese Windows then opens it correctly), CRLF lines; with
     风险分 and 抽查理由, 支出进度 as a percentage."""
     buf = io.StringIO()
@@ -339,7 +339,7 @@ def csv_bytes(rows: list[Mapping[str, Any]], cols: tuple[str, ...], year: int | 
     return buf.getvalue().encode("utf-8-sig")
 
 
-def json_bytes(rows: list[Mapping[str, Any]], meta: Mapping[str, Any], year: int | None = None) -> bytes:
+def json_bytes(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], year: int | None = None) -> bytes:
     ranking = [{**r, "支出进度": None if r.get("支出进度") is None else _pct(r["支出进度"])}
                for r in review_ranking(rows, year)]
     doc = {"meta": {**dict(meta), "共性问题（不计入风险分）": common_text(rows)},
@@ -378,7 +378,7 @@ def _fmt(col: str, level1: tuple[str, ...]) -> str | None:
     return None
 
 
-def _sheet_table(ws, name: str, cols: tuple[str, ...], rows: list[Mapping[str, Any]], fmts: Mapping[str, str | None],
+def _sheet_table(ws, name: str, cols: tuple[str, ...], rows: Sequence[Mapping[str, Any]], fmts: Mapping[str, str | None],
                  widths: Mapping[str, float], first_row: int = 1, first_col: int = 1, style: str = "TableStyleMedium2") -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -414,7 +414,7 @@ def _printable(ws) -> None:
     ws.print_title_rows = "1:1"
 
 
-def _distribution(ws, rows: list[Mapping[str, Any]], grades: list[str]) -> None:
+def _distribution(ws, rows: Sequence[Mapping[str, Any]], grades: list[str]) -> None:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
 
@@ -470,7 +470,7 @@ def _notes(ws, meta: Mapping[str, Any]) -> None:
         r += 1
 
 
-def xlsx_bytes(rows: list[Mapping[str, Any]], pack: RulePack, meta: Mapping[str, Any]) -> bytes:
+def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[str, Any]) -> bytes:
     """汇总表.xlsx: 汇总 (filterable table, frozen header), 抽查建议, 得分分布 (charts), 说明."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -511,7 +511,7 @@ def xlsx_bytes(rows: list[Mapping[str, Any]], pack: RulePack, meta: Mapping[str,
     return buf.getvalue()
 
 
-def write_all(outdir: str | os.PathLike, rows: list[Mapping[str, Any]], pack: RulePack,
+def write_all(outdir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], pack: RulePack,
               meta: Mapping[str, Any]) -> list[Path]:
     """Write 汇总表.xlsx / .csv / .json into ``outdir`` (each atomically); rows sorted by file."""
     outdir = Path(outdir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import addins, db, routes_api, routes_pages, routes_review, service
 from .auth import Throttle
@@ -39,16 +41,16 @@ class Guard:
     (announced by Content-Length, or counted while streaming) raises :class:`BodyTooLarge` when
     the route reads it, so the 413 is answered like any other error (JSON or page)."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app: ASGIApp, limit: int):
         self.app, self.limit = app, limit
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
         seen = int(length) if length.isdigit() else 0
 
-        async def limited():
+        async def limited() -> Message:
             nonlocal seen
             if seen > self.limit:
                 raise BodyTooLarge()
@@ -62,8 +64,8 @@ class Guard:
         return await self.app(scope, limited, self._send(send))
 
     @staticmethod
-    def _send(send):
-        async def wrapped(msg):
+    def _send(send: Send) -> Send:
+        async def wrapped(msg: Message) -> None:
             if msg["type"] == "http.response.start":
                 names = {k.lower() for k, _ in msg.get("headers", [])}
                 msg["headers"] = list(msg.get("headers", [])) + [h for h in SECURITY_HEADERS if h[0] not in names]
@@ -111,16 +113,24 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>错误</title><p>{msg}</p>", status_code=500)
 
 
+# Starlette types every handler as taking ``Exception``, so a handler of a subclass does not fit
+# its mapping although Starlette only calls it with its own key's class: hence ``Any``.
+_HANDLERS: Mapping[Any, Callable[[Request, Any], Awaitable[Response]]] = {
+    ApiError: _api_error, UploadError: _upload_error, BodyTooLarge: _too_large, HTTPException: _http_error,
+    routes_pages.LoginRequired: _login, Exception: _crash}
+
+
 def create_app(settings: Settings) -> Starlette:
     """The service for ``settings`` (the database schema is created on first use)."""
     engine = db.connect(settings.database_url)
+    drafts = Storage(settings.drafts_dir, max_age=24 * 3600)
+    drafts.prune(force=True)
     st = service.State(settings, engine, Storage(settings.files_dir),
                        Workers(settings.workers, settings.time_limit, memory_limit=3 * 1024 * MB),
-                       Workers(1, 300.0), Throttle(), Storage(settings.drafts_dir, max_age=24 * 3600))
-    st.draft_store.prune(force=True)
+                       Workers(1, 300.0), Throttle(), drafts)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.resume_pdfs(st)
         await service.warm_up(st)
         try:
@@ -139,9 +149,7 @@ def create_app(settings: Settings) -> Starlette:
                     Middleware(SessionMiddleware, secret_key=settings.secret.hex(), session_cookie="perfxl_session",
                                max_age=settings.session_hours * 3600, same_site="lax",
                                https_only=settings.secure_cookies)],
-        exception_handlers={ApiError: _api_error, UploadError: _upload_error, BodyTooLarge: _too_large,
-                            HTTPException: _http_error, routes_pages.LoginRequired: _login,
-                            Exception: _crash},
+        exception_handlers=_HANDLERS,
         lifespan=lifespan,
     )
     app.state.perfxl = st

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, create_engine, event, func, insert, select, update)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 metadata = MetaData()
@@ -107,14 +107,26 @@ class User:
         return self.role == "reviewer"
 
 
-def _user(row: Any) -> User | None:
-    return None if row is None else User(row.id, row.login, row.role, row.dept, bool(row.disabled))
+def _user(row: Row[Any]) -> User:
+    return User(row.id, row.login, row.role, row.dept, bool(row.disabled))
+
+
+def _maybe_user(row: Row[Any] | None) -> User | None:
+    return None if row is None else _user(row)
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT just added."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("INSERT returned no primary key")
+    return int(key[0])
 
 
 def add_user(engine: Engine, login: str, password_hash: str, role: str, dept: str | None) -> User:
     with engine.begin() as c:
-        uid = c.execute(insert(users).values(login=login, password_hash=password_hash, role=role, dept=dept,
-                                             disabled=False, created_at=now())).inserted_primary_key[0]
+        uid = _inserted_id(c.execute(insert(users).values(login=login, password_hash=password_hash, role=role,
+                                                          dept=dept, disabled=False, created_at=now())))
     return User(uid, login, role, dept, False)
 
 
@@ -126,7 +138,7 @@ def user_with_hash(engine: Engine, login: str) -> tuple[User, str] | None:
 
 def get_user(engine: Engine, uid: int) -> User | None:
     with engine.connect() as c:
-        return _user(c.execute(select(users).where(users.c.id == uid)).first())
+        return _maybe_user(c.execute(select(users).where(users.c.id == uid)).first())
 
 
 def list_users(engine: Engine) -> list[User]:
@@ -158,7 +170,7 @@ def user_by_token(engine: Engine, token_hash: str) -> User | None:
     with engine.connect() as c:
         row = c.execute(select(users).join(tokens, tokens.c.user_id == users.c.id)
                         .where(tokens.c.token_hash == token_hash)).first()
-    return _user(row)
+    return _maybe_user(row)
 
 
 # ---- submissions -----------------------------------------------------------------------------
@@ -182,11 +194,11 @@ def add_submission(engine: Engine, *, dept: str, year: int, user_id: int, filena
             with engine.begin() as c:
                 version = c.execute(select(func.coalesce(func.max(submissions.c.version), 0) + 1)
                                     .where(submissions.c.dept == dept, submissions.c.year == year)).scalar_one()
-                sid = c.execute(insert(submissions).values(
+                sid = _inserted_id(c.execute(insert(submissions).values(
                     dept=dept, year=year, version=version, user_id=user_id, created_at=now(), filename=filename,
                     workbook_sha=workbook_sha, marked_sha=marked_sha, report_sha=report_sha, pdf_sha=None,
                     pdf_state=pdf_state, total=total, grade=grade, errors=errors, warnings=warnings,
-                    result=body)).inserted_primary_key[0]
+                    result=body)))
             return {"id": sid, "dept": dept, "year": year, "version": version, "total": total, "grade": grade,
                     "errors": errors, "warnings": warnings}
         except (IntegrityError, OperationalError):

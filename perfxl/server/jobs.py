@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from ..findings import Finding
+    from ..model import WorkbookModel
+    from ..pipeline import Analysis, Result
 
 
 def _plain(v: Any) -> Any:
@@ -22,7 +27,7 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _findings(findings) -> list[dict]:
+def _findings(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     from ..validate import findings_json
 
     out = findings_json(list(findings))
@@ -31,7 +36,7 @@ def _findings(findings) -> list[dict]:
     return out
 
 
-def _result(analysis) -> dict:
+def _result(analysis: Analysis) -> dict[str, Any]:
     from ..writeback import scores_json
 
     s = scores_json(analysis.scores)
@@ -48,11 +53,11 @@ def _result(analysis) -> dict:
     })
 
 
-def cells(model) -> dict[str, dict]:
+def cells(model: WorkbookModel) -> dict[str, dict[str, Any]]:
     """Every input cell the model read: ``{"sheet!cell": {"label", "value"}}`` (for diffs)."""
     from ..schema import FIELD_BY_NAME, TABLE_BY_NAME
 
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, v in model.fields.items():
         if v.sheet and v.cell:
             label = FIELD_BY_NAME[name].label if name in FIELD_BY_NAME else name
@@ -73,7 +78,7 @@ def check(data: bytes, name: str) -> dict:
     return check_result(pipeline.process(data, name, score=True, mark=True, apply=False))
 
 
-def check_result(p) -> dict:
+def check_result(p: Result) -> dict[str, Any]:
     """The answer of a check from ``pipeline.process(..., apply=False)`` on any source (the
     uploaded file, or the WPS add-in's object-model snapshot: :mod:`.addins`): the result, the
     edits and the clerk's messages."""
@@ -114,13 +119,14 @@ def report(data: bytes, name: str) -> dict:
 def process(data: bytes, name: str) -> dict:
     """A submission (or a page upload): result, summary row, input cells, marked workbook, report."""
     from .. import pipeline
+    from ..rulepack import load as load_rules
     from ..summary import row_for
 
     p = pipeline.process_bytes(data, name, report=True, pdf=False, mark=True)
     if p.analysis is None:
         return {"error": p.error}
     out = _result(p.analysis)
-    out["row"] = _plain(row_for(name, p, p.analysis.pack))
+    out["row"] = _plain(row_for(name, p, p.analysis.pack or load_rules()))
     out["cells"] = cells(p.analysis.model)
     out["problem"] = p.error
     return {"result": out, "workbook": p.workbook, "report": p.report}

@@ -23,6 +23,7 @@ def _local(value) -> str:
 
     if not isinstance(value, dt.datetime):
         return str(value or "")
+    zone: dt.tzinfo
     try:
         zone = ZoneInfo(os.environ.get("PERFXL_TZ") or "Asia/Shanghai")
     except Exception:  # noqa: BLE001 - unknown zone name: show UTC

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from . import db, jobs
+from .auth import Throttle
 from .pool import Busy, TimeLimit, Workers
 from .settings import Settings
 from .storage import Storage
@@ -20,17 +23,17 @@ log = logging.getLogger("perfxl.server")
 @dataclass
 class State:
     settings: Settings
-    engine: object
+    engine: Engine
     storage: Storage
     workers: Workers
     pdf_workers: Workers
-    throttle: object
+    throttle: Throttle
     draft_store: Storage | None = None
-    tasks: set = field(default_factory=set)
-    drafts: dict = field(default_factory=dict)  # sha → processed result, a small LRU for the pages
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    drafts: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha → processed result, a small LRU for the pages
 
 
-async def run_job(st: State, fn, *args):
+async def run_job(st: State, fn: Callable[..., Any], *args: Any) -> Any:
     try:
         out = await st.workers.run(fn, *args)
     except TimeLimit:

@@ -54,17 +54,13 @@ class Settings:
             fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(secrets.token_bytes(32))
-        env = {k: v for k, v in {
-            "max_upload": os.environ.get("PERFXL_MAX_UPLOAD_MB"),
-            "time_limit": os.environ.get("PERFXL_TIME_LIMIT"),
-            "workers": os.environ.get("PERFXL_WORKERS"),
-        }.items() if v}
-        if "max_upload" in env:
-            env["max_upload"] = int(float(env["max_upload"]) * MB)
-        if "time_limit" in env:
-            env["time_limit"] = float(env["time_limit"])
-        if "workers" in env:
-            env["workers"] = int(env["workers"])
+        env: dict[str, int | float | bool] = {}
+        if v := os.environ.get("PERFXL_MAX_UPLOAD_MB"):
+            env["max_upload"] = int(float(v) * MB)
+        if v := os.environ.get("PERFXL_TIME_LIMIT"):
+            env["time_limit"] = float(v)
+        if v := os.environ.get("PERFXL_WORKERS"):
+            env["workers"] = int(v)
         if os.environ.get("PERFXL_SECURE_COOKIES") == "1":
             env["secure_cookies"] = True
         return cls(d, db_url or os.environ.get("PERFXL_DB") or None, secret=key.read_bytes(), **{**env, **kw})
