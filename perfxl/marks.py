@@ -57,9 +57,10 @@ def _lines(text: str, width: float) -> int:
 
 
 def mark_edits(model: WorkbookModel, findings: Sequence[Finding]) -> list[Edit]:
-    """The 校验结果 sheet as the first tab (one row per finding: 位置 linked to its cell, 严重程度,
-    问题, 怎么改, 代码; header frozen, filters, wrapped text, A4 landscape), then a MarkCell on
-    every offending cell that exists in the workbook. Previous marks go first.
+    """The 校验结果 sheet as the first tab, the one the workbook opens on (one row per finding:
+    位置 linked to its cell, 严重程度, 问题, 怎么改, 代码; header frozen, filters, wrapped text, A4
+    landscape), then a MarkCell on every offending cell that exists in the workbook. Previous
+    marks go first; deleting the sheet (unmarking) gives the view back to the clerk's tab.
 
     An existing 校验结果 sheet is deleted before the marks are cleared (the formats the sheet used
     are then unused and go with the marks) and created again rather than only cleared: clearing
@@ -91,7 +92,7 @@ def mark_edits(model: WorkbookModel, findings: Sequence[Finding]) -> list[Edit]:
         FormatCells(SHEET, f"A2:{_COLS[-1]}{last}", _ROW_FORMAT),
         LayoutSheet(SHEET, widths=tuple(zip(_COLS, _WIDTHS)), heights=((1, 2 * _LINE_PT), *heights),
                     freeze="A2", autofilter=f"A1:{_COLS[-1]}{last}", paper=9, landscape=True, fit_width=True,
-                    print_titles="$1:$1"),
+                    print_titles="$1:$1", active=True),
     ]
     return edits + links + marks
 

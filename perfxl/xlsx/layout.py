@@ -1,4 +1,5 @@
-"""How a sheet shows and prints: column widths, row heights, frozen panes, autofilter, page setup."""
+"""How a sheet shows and prints: column widths, row heights, frozen panes, autofilter, page setup,
+and whether the workbook opens on it."""
 from __future__ import annotations
 
 from lxml import etree
@@ -8,6 +9,7 @@ from perfxl.cellref import col_to_index, index_to_col
 from .errors import SheetNotFoundError
 from .ns import WS_ORDER, M
 from .sheet import Sheet
+from .views import activate
 from .workbook import Workbook
 from .xmlutil import child, insert_ordered, parse_cell, parse_range, range_ref
 
@@ -55,6 +57,8 @@ def layout_sheet(sh: Sheet, wb: Workbook, e) -> None:
             psp.set("fitToPage", "1")
     if e.print_titles:
         wb.define_local_name("_xlnm.Print_Titles", f"{quoted}!{e.print_titles}", index)
+    if e.active:
+        activate(wb, ref.name)
     sh.touch()
 
 

@@ -125,7 +125,8 @@ class LayoutSheet:
     """How a sheet shows and prints: column widths (characters) and row heights (points), the
     top-left cell of the scrolling pane (``"A2"`` freezes row 1), an autofilter range, paper
     (``9`` = A4) and orientation, all columns on one page wide, and rows repeated on every
-    printed page (``"$1:$1"``)."""
+    printed page (``"$1:$1"``). ``active``: the workbook opens on this sheet (its tab active and
+    the only one selected); deleting the sheet later gives the view back to the tab it replaced."""
 
     sheet: str
     widths: tuple[tuple[str, float], ...] = ()
@@ -136,6 +137,7 @@ class LayoutSheet:
     landscape: bool = False
     fit_width: bool = False
     print_titles: str | None = None
+    active: bool = False
 
 
 Op = (SetCell | DefineName | EnsureSheet | ClearSheet | DeleteSheet | ResizeTable | Hyperlink | FlagCell | ClearFlags

@@ -13,6 +13,7 @@ from perfxl.errors import WorkbookError
 from .errors import InvalidEditError, SheetNotFoundError
 from .ns import (CT_WORKSHEET, NS_EP, NS_MAIN, NS_R, NS_VT, R_ID, RT_CALC_CHAIN, RT_EXT_PROPS, RT_OFFICE_DOC,
                  RT_STRICT_OFFICE_DOC, RT_WORKSHEET, WB_ORDER, M)
+from . import views
 from .package import Package, Rel
 from .xmlutil import ILLEGAL_XML, child, insert_ordered, sub
 
@@ -274,6 +275,7 @@ class Workbook:
         if not visible:
             raise InvalidEditError(f"不能删除工作表“{ref.name}”：工作簿至少要保留一张可见的工作表")
         idx = ref.index
+        prior, was_selected = views.prior_view(self, idx), views.is_selected(self, ref)
         # Names local to the sheet go; other references to it become #REF!.
         self._names = None
         dns = child(wb.root, "definedNames")
@@ -310,6 +312,7 @@ class Workbook:
             pkg.remove_rel(wb.part, rel.id)
         wb.touch()
         self._app_titles_remove(ref.name)
+        views.restore(self, prior, was_selected)  # the tab it took over when activated, or the new active one
         return ref
 
     def _app_vectors(self):
