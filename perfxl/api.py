@@ -38,15 +38,26 @@ def _inputs(path: Pathish, rules: RulePack | Pathish | None, *more: Pathish | No
 
 
 def check(path: Pathish, *, rules: RulePack | Pathish | None = None, mark: bool = False,
-          output: Pathish | None = None, explicit: bool | None = None) -> Result:
+          output: Pathish | None = None, explicit: bool | None = None, prev: Pathish | None = None) -> Result:
     """Validate ``path``: ``result.findings``.  ``mark``: also write the workbook with the
-    findings marked (校验结果 sheet + cell notes) to ``output`` (default: over ``path``)."""
+    findings marked (校验结果 sheet + cell notes) to ``output`` (default: over ``path``).
+    ``prev``: last year's workbook; the findings comparing the two years (编制 jumps, units gone,
+    上年末存量资金) are among ``result.findings`` and marked like the others.  A ``prev`` that
+    cannot be read gives a 无法读取 result naming it, and nothing is written."""
     check_workbook_input(path)
     if mark and output:
-        check_output(output, (Path(path).suffix.lower(),), _inputs(path, rules))
+        check_output(output, (Path(path).suffix.lower(),), _inputs(path, rules, prev))
     pack, explicit = _pack(rules, explicit)
+    last = None
+    if prev is not None:
+        from .reader import read
+
+        try:
+            last = read(prev)
+        except PerfxlError as e:
+            return Result(Path(path).name, Status.UNREADABLE, error=f"无法读取上年工作簿（--prev）：{e}", stage="read")
     dst = Path(output or path) if mark else None
-    return run_file(path, {"workbook": dst}, pack, explicit=explicit, score=False, mark=mark)
+    return run_file(path, {"workbook": dst}, pack, explicit=explicit, score=False, mark=mark, prev=last)
 
 
 def score(path: Pathish, output: Pathish | None = None, *, rules: RulePack | Pathish | None = None,

@@ -72,12 +72,8 @@ def cmd_check(args) -> int:
         marks.unmark_file(args.file, dst)
         _out(f"已清除校验标记：{dst}")
         return EXIT_OK
-    result = api.check(args.file, rules=args.rules, mark=args.mark, output=args.output)
+    result = api.check(args.file, rules=args.rules, mark=args.mark, output=args.output, prev=args.prev)
     findings = list(result.findings)
-    if args.prev and result.model is not None:
-        from .yearcheck import compare_files
-
-        findings += compare_files(args.prev, result.model)
     if result.model is not None:  # what was found before a stage failed is still shown
         if args.json:
             _out(json.dumps(validate.findings_json(findings), ensure_ascii=False, indent=1))
@@ -215,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mark", action="store_true", help="把校验结果写入工作簿（校验结果表 + 单元格标注）")
     sp.add_argument("--unmark", action="store_true", help="清除之前写入的校验标记")
     sp.add_argument("-o", "--output", help="标注后另存为（默认改写原文件，仅在 --mark/--unmark 时）")
-    sp.add_argument("--prev", help="上年的工作簿：与上年对比（编制变化过大、单位消失、上年末存量资金不符），结果只列出，不写入工作簿")
+    sp.add_argument("--prev", help="上年的工作簿：与上年对比（编制变化过大、单位消失、上年末存量资金不符、年度不相连），"
+                         "结果与其他校验结果一同列出；加 --mark 时同样写入“校验结果”表并标注单元格")
     rules(sp)
 
     sp = add("score", cmd_score, "评分并把公式写回工作簿")

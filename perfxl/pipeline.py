@@ -222,7 +222,8 @@ def _scoring_failed(model: WorkbookModel, pack: RulePack, exc: BaseException) ->
 def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
             source: GridSource | None = None, explicit: bool = False, score: bool = True,
             mark: bool = False, report: bool = False, pdf: bool = False, charts: bool = True,
-            template: str | os.PathLike | None = None, apply: bool = True) -> Result:
+            template: str | os.PathLike | None = None, apply: bool = True,
+            prev: WorkbookModel | None = None) -> Result:
     """Run one workbook through every stage it needs; never raises.
 
     ``data``: the workbook's bytes (``source``: an open book instead, e.g. Excel's; then the
@@ -231,7 +232,9 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
     not override it).  ``score``/``mark``: write the scoring formulas / mark the findings into
     ``Result.workbook`` (``apply=False``: only list them in ``Result.edits``, for a client that
     applies them itself); ``report``: the Word report (``pdf``: also as PDF, LibreOffice;
-    ``charts``: with its charts; ``template``: a bureau's .docx template).
+    ``charts``: with its charts; ``template``: a bureau's .docx template).  ``prev``: last
+    year's workbook; the findings comparing the two years (:mod:`perfxl.yearcheck`) join the
+    others, so they are marked, counted and reported like them.
     """
     t: dict[str, float] = {}
     model: WorkbookModel | None = None
@@ -270,6 +273,11 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
             if isinstance(e, PerfxlError):
                 raise _Failed("score", f"{name}：{e}") from e
             raise _internal(name, "score", e) from e
+        if prev is not None:
+            from .yearcheck import compare
+
+            analysis = replace(analysis, findings=analysis.findings + tuple(
+                _guard(name, "check", compare, prev, model)))
         findings = analysis.findings
         t["check_score"] = time.perf_counter() - t0
 

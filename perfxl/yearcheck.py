@@ -1,7 +1,8 @@
 """Two years side by side: findings where this year's workbook jumps from last year's.
 
-``perfxl check 2024.xlsx --prev 2023.xlsx`` and the service's year-over-year view call
-:func:`compare`.  The findings point at this year's cells (catalogue codes ``staff-quota-jump``,
+``perfxl check 2024.xlsx --prev 2023.xlsx`` calls :func:`compare` through
+``pipeline.process(prev=…)``, which adds its findings to the others, so ``--mark`` marks them
+too.  They point at this year's cells (catalogue codes ``staff-quota-jump``,
 ``unit-disappeared``, ``stock-prev-mismatch``, ``year-not-consecutive``).
 """
 from __future__ import annotations
@@ -75,9 +76,3 @@ def compare(prev: WorkbookModel, cur: WorkbookModel) -> list[Finding]:
                                     table=units.name if units else None, row=now[1].row))
     return found
 
-
-def compare_files(prev_path, cur: WorkbookModel) -> list[Finding]:
-    """:func:`compare` with last year's workbook read from ``prev_path``."""
-    from .reader import read
-
-    return compare(read(prev_path), cur)
