@@ -53,13 +53,12 @@ def to_ops(edits: Sequence[Edit]) -> list[Op]:
     """The OOXML layer's operations for ``edits`` (marks become flags of perfxl's scheme)."""
     out: list[Op] = []
     for e in edits:
-        t = type(e)
-        if t is MarkCell:
+        if isinstance(e, MarkCell):
             kind = markstyle.kind_of(e.severity)
             if kind is None:
                 raise InvalidEditError(f"{e.sheet}!{e.cell}：标记级别无效：{e.severity!r}（应为 错误、警告 或 提示）")
             out.append(FlagCell(e.sheet, e.cell, kind.code, e.note))
-        elif t is ClearMarks:
+        elif isinstance(e, ClearMarks):
             out.append(ClearFlags())
         else:
             out.append(e)

@@ -1134,3 +1134,15 @@ def test_rows_appended_in_one_go_stop_at_an_invalid_edit(tmp_path):
     edits = [EnsureSheet("新表"), SetCell("新表", "A1", 1), SetCell("新表", "A2", 0, formula="=")]
     with pytest.raises(InvalidEditError, match="公式为空"):
         apply_edits_bytes(src.read_bytes(), edits)
+
+
+def test_missing_vml_part_is_a_workbook_error():
+    """A legacyDrawing whose VML part is absent is reported as a damaged workbook (it was an
+    AttributeError on ``None`` before mypy checked perfxl.xlsx.notes)."""
+    from perfxl.xlsx.notes import parse_vml
+    from perfxl.xlsx.package import Package
+
+    buf = io.BytesIO()
+    openpyxl.Workbook().save(buf)
+    with pytest.raises(WorkbookError, match="缺少部件 xl/drawings/vmlDrawing9.vml"):
+        parse_vml(Package(buf.getvalue()), "xl/drawings/vmlDrawing9.vml")

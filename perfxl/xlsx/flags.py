@@ -21,7 +21,7 @@ from .notes import Notes
 from .package import Package
 from .scheme import FlagScheme
 from .sheet import Sheet
-from .state import MarkState, SheetMarkState, dump_state, load_state
+from .state import FormatRecord, MarkState, SheetMarkState, dump_state, load_state
 from .styles import add_format, remove_formats, solid_fill_dxf, styles_part
 from .workbook import Workbook
 from .xmlutil import ascii_compatible, c14n, cell_ref, child, graft, insert_ordered, local, parse_cell
@@ -46,9 +46,9 @@ class Flagger:
         self._marks: MarkState | None = None
         self._marks_part: str | None = None
         self.dirty = False  # the state changed: save() must run
-        self._pending_formats = None  # formats cleared while a sheet still used them
+        self._pending_formats: FormatRecord | None = None  # formats cleared while a sheet still used them
 
-    def _dxf(self, code: str):
+    def _dxf(self, code: str) -> etree._Element:
         kind = self.scheme.kind(code)
         return solid_fill_dxf(kind.fill if kind is not None else "00000000")
 
@@ -64,7 +64,7 @@ class Flagger:
         relationship to them), else empty."""
         if self._marks is None:
             self._marks = MarkState()
-            related = [rel.target for rel in self.wb.related(RT_CUSTOM_XML)]
+            related = [rel.part for rel in self.wb.related(RT_CUSTOM_XML)]
             orphans = sorted(n for n in self.pkg.names() if _is_custom_item(n) and n not in related)
             for part in related + orphans:
                 if not self.pkg.exists(part) or self.scheme.state_ns.encode() not in self.pkg.read(part):
@@ -126,9 +126,9 @@ class Flagger:
         self._fill(sh, ref, code)
         self.notes.add(sh, sst, st, rownum, col, kind.header, note)
 
-    def _our_cf(self, sh: Sheet) -> dict[str, tuple[object, object]]:
+    def _our_cf(self, sh: Sheet) -> dict[str, tuple[etree._Element, etree._Element]]:
         """Our conditionalFormatting blocks of a sheet: code -> (block, rule)."""
-        out = {}
+        out: dict[str, tuple[etree._Element, etree._Element]] = {}
         prefix, kinds = self.scheme.formula_prefix, self.scheme.by_code
         for cf in sh.root.iterchildren(M + "conditionalFormatting"):
             for rule in cf.iterchildren(M + "cfRule"):

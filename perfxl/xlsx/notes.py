@@ -27,7 +27,7 @@ class Notes:
         self.pkg = pkg
         self.scheme = scheme
         # comments part -> ((row, col) -> first comment element of that cell, the keys sorted)
-        self._comment_index: dict[str, tuple[dict[tuple[int, int], object], list[tuple[int, int]]]] = {}
+        self._comment_index: dict[str, tuple[dict[tuple[int, int], etree._Element], list[tuple[int, int]]]] = {}
         self._vml_top: dict[str, int] = {}
         self._shapetype_ok: dict[str, object] = {}  # VML part -> its tree, known to hold our shapetype
         self._idmap_cache: dict[str, tuple[object, bool, int]] = {}
@@ -82,7 +82,7 @@ class Notes:
             aid = len(names)
         got = self._comment_index.get(comments)
         if got is None:  # (row, col) keys in document order, and the elements by key
-            idx = {}
+            idx: dict[tuple[int, int], etree._Element] = {}
             for cm in clist.iterchildren(M + "comment"):
                 try:
                     idx.setdefault(parse_cell(cm.get("ref") or ""), cm)
@@ -445,9 +445,11 @@ def cut_note_text(text, scheme: FlagScheme) -> bool:
     return True
 
 
-def parse_vml(pkg: Package, part: str):
+def parse_vml(pkg: Package, part: str) -> etree._Element:
     """A VML part's tree, also when old Excel versions left unclosed ``<br>`` tags in it."""
     real = pkg.name(part)
+    if real is None:
+        raise WorkbookError(f"工作簿缺少部件 {part}，文件可能已损坏")
     if real in pkg.trees:
         return pkg.trees[real]
     raw = pkg.read(real)

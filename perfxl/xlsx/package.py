@@ -24,11 +24,18 @@ from .zipio import ZipWriter, raw_entry
 
 @dataclass
 class Rel:
-    el: object
+    el: etree._Element
     id: str
     type: str
     target: str | None  # absolute part name (no leading "/"), None for external
     external: bool
+
+    @property
+    def part(self) -> str:
+        """The part an internal relationship points at (an external one has none)."""
+        if self.target is None:
+            raise ValueError(f"relationship {self.id} is external: it names no part of the package")
+        return self.target
 
 
 class Package:
@@ -52,7 +59,7 @@ class Package:
         self.trees: dict[str, etree._Element] = {}
         self.decl: dict[str, bytes | None] = {}
         self.dirty: set[str] = set()
-        self._override_index: tuple[object, dict[str, list]] | None = None
+        self._override_index: tuple[etree._Element, dict[str, list[etree._Element]]] | None = None
 
     # -- entries ------------------------------------------------------------------------------
     def name(self, part: str) -> str | None:
@@ -96,7 +103,7 @@ class Package:
     def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
         return inflate_member(self._src, info)
 
-    def xml(self, part: str):
+    def xml(self, part: str) -> etree._Element:
         real = self.name(part)
         if real is None:
             raise WorkbookError(f"工作簿缺少部件 {part}，文件可能已损坏")

@@ -1,7 +1,7 @@
 """Applying a list of operations to a package, in order, each where it belongs."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from lxml import etree
 
@@ -65,7 +65,7 @@ class Patcher:
 
     # -- dispatch -------------------------------------------------------------------------------
     def apply(self, edits: Sequence[Op]) -> bytes:
-        handlers = {
+        handlers: dict[type, Callable[[Any], None]] = {
             SetCell: self.set_cell,
             DefineName: self.define_name,
             EnsureSheet: self.ensure_sheet,
@@ -144,6 +144,8 @@ class Patcher:
         cell, an empty text, an invalid edit), and that edit takes the ordinary path.
         """
         first = edits[start]
+        if not isinstance(first, SetCell):
+            return 0
         try:
             sh = self.sheet(first.sheet)
             if parse_cell(first.cell)[0] <= sh.last_row() or not sh.appendable():
@@ -152,10 +154,10 @@ class Patcher:
             return 0
         last = (sh.last_row(), MAX_COL)  # new cells must come after this position
         rows: list[tuple[int, list[str]]] = []
-        bounds = None
+        bounds: list[int] | None = None
         count = 0
         for e in edits[start:]:
-            if type(e) is not SetCell or e.sheet != first.sheet or e.style_from is not None:
+            if not isinstance(e, SetCell) or e.sheet != first.sheet or e.style_from is not None:
                 break
             try:
                 rownum, col = parse_cell(e.cell)
@@ -194,7 +196,7 @@ class Patcher:
                 bounds[1], bounds[2], bounds[3] = min(bounds[1], col), rownum, max(bounds[3], col)
         if count < 2:
             return 0
-        if rows:
+        if rows and bounds is not None:  # bounds are set with the first row
             text = "".join(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in rows)
             holder = etree.fromstring(f'<sheetData xmlns="{NS_MAIN}">{text}</sheetData>'.encode(), PARSER)
             sh.append_rows([r for r, _ in rows], list(holder))

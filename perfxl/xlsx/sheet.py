@@ -5,6 +5,7 @@ import bisect
 import datetime as _dt
 import decimal
 import numbers
+from typing import Iterator, Literal, overload
 
 from lxml import etree
 
@@ -31,9 +32,9 @@ class Sheet:
         if sd is None:
             sd = insert_ordered(self.root, "sheetData", WS_ORDER)
         self.sheet_data = sd
-        self._rows: dict[int, object] | None = None
+        self._rows: dict[int, etree._Element] | None = None
         self._row_keys: list[int] = []
-        self._cells: dict[int, tuple[dict[int, object], list[int]]] = {}
+        self._cells: dict[int, tuple[dict[int, etree._Element], list[int]]] = {}
         self._cols: list[tuple[int, int, str]] | None = None
         self._arrays: list | None = None  # (range, <f>) of array formulas, found on first write
         self.bounds: list[int] | None = None  # r1, c1, r2, c2 of written cells
@@ -47,8 +48,11 @@ class Sheet:
             self.pkg.touch(self.part)
 
     # -- index ----------------------------------------------------------------------------------
-    def _index(self) -> None:
-        rows: dict[int, object] = {}
+    def _index(self) -> dict[int, etree._Element]:
+        """The row elements by number (built on first use, numbering rows that lack ``r``)."""
+        if self._rows is not None:
+            return self._rows
+        rows: dict[int, etree._Element] = {}
         prev = 0
         fixed = False
         for row in self.sheet_data.iterchildren(M + "row"):
@@ -65,11 +69,12 @@ class Sheet:
         self._row_keys = sorted(rows)
         if fixed:
             self.touch()
+        return rows
 
-    def _row_cells(self, rownum: int, row) -> tuple[dict[int, object], list[int]]:
+    def _row_cells(self, rownum: int, row: etree._Element) -> tuple[dict[int, etree._Element], list[int]]:
         got = self._cells.get(rownum)
         if got is None:
-            cells: dict[int, object] = {}
+            cells: dict[int, etree._Element] = {}
             prev = 0
             for c in row.iterchildren(M + "c"):
                 r = c.get("r")
@@ -85,31 +90,41 @@ class Sheet:
             self._cells[rownum] = got
         return got
 
-    def get_row(self, rownum: int, create: bool):
-        if self._rows is None:
-            self._index()
-        row = self._rows.get(rownum)
+    @overload
+    def get_row(self, rownum: int, create: Literal[True]) -> etree._Element: ...
+
+    @overload
+    def get_row(self, rownum: int, create: bool) -> etree._Element | None: ...
+
+    def get_row(self, rownum: int, create: bool) -> etree._Element | None:
+        rows = self._index()
+        row = rows.get(rownum)
         if row is None and create:
             row = etree.SubElement(self.sheet_data, M + "row", {"r": str(rownum)})
             i = bisect.bisect_right(self._row_keys, rownum)
             if i < len(self._row_keys):
-                self._rows[self._row_keys[i]].addprevious(row)
+                rows[self._row_keys[i]].addprevious(row)
             self._row_keys.insert(i, rownum)
-            self._rows[rownum] = row
+            rows[rownum] = row
             self.touch()
         return row
 
-    def cells_in(self, r1: int, c1: int, r2: int, c2: int):
+    def cells_in(self, r1: int, c1: int, r2: int, c2: int) -> Iterator[etree._Element]:
         """The existing cell elements of a range, row by row."""
-        if self._rows is None:
-            self._index()
+        rows = self._index()
         keys = self._row_keys
         for rownum in keys[bisect.bisect_left(keys, r1):bisect.bisect_right(keys, r2)]:
-            cells, cols = self._row_cells(rownum, self._rows[rownum])
+            cells, cols = self._row_cells(rownum, rows[rownum])
             for col in cols[bisect.bisect_left(cols, c1):bisect.bisect_right(cols, c2)]:
                 yield cells[col]
 
-    def get_cell(self, rownum: int, col: int, create: bool):
+    @overload
+    def get_cell(self, rownum: int, col: int, create: Literal[True]) -> etree._Element: ...
+
+    @overload
+    def get_cell(self, rownum: int, col: int, create: bool) -> etree._Element | None: ...
+
+    def get_cell(self, rownum: int, col: int, create: bool) -> etree._Element | None:
         row = self.get_row(rownum, create)
         if row is None:
             return None
@@ -239,16 +254,16 @@ class Sheet:
 
     def last_row(self) -> int:
         """Number of the last row in ``<sheetData>`` (0 if there is none)."""
-        if self._rows is None:
-            self._index()
+        self._index()
         return self._row_keys[-1] if self._row_keys else 0
 
-    def append_rows(self, rownums: list[int], rows: list) -> None:
+    def append_rows(self, rownums: list[int], rows: list[etree._Element]) -> None:
         """Move new row elements (numbered ``rownums``, after :meth:`last_row`) to the end."""
         sd = self.sheet_data
+        index = self._index()
         for rownum, row in zip(rownums, rows):
             sd.append(row)
-            self._rows[rownum] = row
+            index[rownum] = row
         self._row_keys += rownums
 
     def grow(self, rownum: int, col: int) -> None:

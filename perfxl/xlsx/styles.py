@@ -6,6 +6,7 @@ from lxml import etree
 
 from .ns import CT_STYLES, NS_MAIN, RT_STYLES, STYLE_ORDER, M
 from .package import Package
+from .workbook import Workbook
 from .xmlutil import child, graft, insert_ordered
 
 # The smallest styles part Excel accepts.
@@ -21,16 +22,16 @@ _MINIMAL_STYLES = (
 ).encode()
 
 
-def styles_part(pkg: Package, wb) -> tuple[str, object]:
+def styles_part(pkg: Package, wb: Workbook) -> tuple[str, etree._Element]:
     """(part name, root) of the workbook's styles, created if the workbook has none.
 
     The styles part is optional (minimal writers leave it out, and Excel opens such a file);
     fills need one, so the smallest one Excel accepts is added.
     """
     rels = wb.related(RT_STYLES)
-    if rels and pkg.exists(rels[0].target):
-        return rels[0].target, pkg.xml(rels[0].target)
-    part = rels[0].target if rels else "xl/styles.xml"
+    if rels and pkg.exists(rels[0].part):
+        return rels[0].part, pkg.xml(rels[0].part)
+    part = rels[0].part if rels else "xl/styles.xml"
     root = etree.fromstring(_MINIMAL_STYLES)
     pkg.create_xml(part, root)
     pkg.set_override(part, CT_STYLES)

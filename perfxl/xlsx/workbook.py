@@ -5,6 +5,7 @@ import bisect
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Literal, overload
 
 from lxml import etree
 
@@ -33,17 +34,17 @@ class NameIndex:
     name; ``scope``: casefolded name → the first workbook-scope element of that name.
     """
 
-    def __init__(self, dns):
+    def __init__(self, dns: etree._Element):
         self.dns = dns
         self.els = list(dns.iterchildren(M + "definedName"))
         self.keys = [(dn.get("name") or "").casefold() for dn in self.els]
-        self.scope: dict[str, object] = {}
+        self.scope: dict[str, etree._Element] = {}
         for k, dn in zip(self.keys, self.els):
             if dn.get("localSheetId") is None:
                 self.scope.setdefault(k, dn)
         self.ordered = all(a <= b for a, b in zip(self.keys, self.keys[1:]))
 
-    def insert(self, key: str, new) -> None:
+    def insert(self, key: str, new: etree._Element) -> None:
         """Place ``new`` (just appended to ``dns``) before the first name sorting after ``key``."""
         keys = self.keys
         if self.ordered:
@@ -60,7 +61,7 @@ class NameIndex:
 @dataclass
 class SheetRef:
     name: str
-    el: object
+    el: etree._Element
     index: int
     rid: str
     part: str | None
@@ -82,9 +83,10 @@ class Workbook:
                     raise WorkbookError("不支持 Strict Open XML 格式的工作簿，请在 Excel 中另存为普通的 .xlsx")
         if part is None and pkg.exists("xl/workbook.xml"):
             part = pkg.name("xl/workbook.xml")
-        if part is None or not pkg.exists(part):
+        real = None if part is None else pkg.name(part)
+        if real is None:
             raise WorkbookError("文件不是 Excel 工作簿（.xlsx/.xlsm）：找不到 workbook 部件（.xlsb 二进制格式不受支持）")
-        self.part = pkg.name(part)
+        self.part: str = real
         self.root = pkg.xml(self.part)
         if self.root.tag != M + "workbook":
             raise WorkbookError("不支持此工作簿格式（workbook.xml 的命名空间不是标准 SpreadsheetML，可能是 Strict Open XML）")
@@ -114,6 +116,12 @@ class Workbook:
             by_name.setdefault(s.name, s)
         self._by_name = by_name
         return out
+
+    @overload
+    def find(self, name: str, *, required: Literal[True] = ...) -> SheetRef: ...
+
+    @overload
+    def find(self, name: str, *, required: bool) -> SheetRef | None: ...
 
     def find(self, name: str, *, required: bool = True) -> SheetRef | None:
         sheets = self.sheets()
@@ -157,7 +165,7 @@ class Workbook:
     def force_recalc(self) -> None:
         """Drop calcChain.xml and ask every application to recalculate on open."""
         for rel in self.related(RT_CALC_CHAIN):
-            self.pkg.delete(rel.target)
+            self.pkg.delete(rel.part)
             self.pkg.remove_rel(self.part, rel.id)
         calc = child(self.root, "calcPr")
         if calc is None:
@@ -308,7 +316,7 @@ class Workbook:
         if ref.part is not None:
             pkg.delete_subtree(ref.part)
         for rel in wb.related(RT_CALC_CHAIN):
-            pkg.delete(rel.target)
+            pkg.delete(rel.part)
             pkg.remove_rel(wb.part, rel.id)
         wb.touch()
         self._app_titles_remove(ref.name)
