@@ -26,6 +26,7 @@ from .oserrors import describe
 
 DEFAULT_PACK = "guangdong-2023"
 FITTED_NOTE = "拟合（依据参考报告）"
+REPORT_WORDINGS = ("explained", "reference")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
 
 
@@ -84,6 +85,10 @@ class RulePack:
     source: str = ""
     params: tuple[Param, ...] = ()
     total_points: float = 100
+    # How the report words automatic indicators: "explained" (each rate's formula with its
+    # inputs and figures, then the rule applied) or "reference" (the reference report's own
+    # sentences, kept word for word; rates without one are explained)
+    report_wording: str = "explained"
 
     def indicator(self, ind_id: str) -> Indicator | None:
         return next((i for i in self.indicators if i.id == ind_id), None)
@@ -209,6 +214,10 @@ def loads(text: str, source: str = "<规则包>") -> RulePack:
     total_points = pack["total_points"]
     if not _is_num(total_points) or total_points <= 0:
         raise lines.error(lines.key_line("total_points"), "[pack]", "total_points 应为正数")
+    wording = pack.get("report_wording", "explained")
+    if wording not in REPORT_WORDINGS:
+        raise lines.error(lines.key_line("report_wording"), "[pack]",
+                          f"report_wording 应为 {' 或 '.join(repr(w) for w in REPORT_WORDINGS)}，不是 {wording!r}")
 
     raw_inds = d.get("indicator")
     if not isinstance(raw_inds, list) or not raw_inds:
@@ -232,7 +241,7 @@ def loads(text: str, source: str = "<规则包>") -> RulePack:
 
     params = _params(indicators, awards, total, grades)
     return RulePack(str(pack["id"]), str(pack["name"]), indicators, dict(tree), awards, total, grades,
-                    source, params, total_points)
+                    source, params, total_points, wording)
 
 
 def _is_num(v: Any) -> bool:

@@ -128,6 +128,7 @@ class Column:
     # An open list: offered as a dropdown, other values allowed (Excel asks to confirm).
     # ``choices`` is a closed list (anything else is an invalid-choice finding).
     suggestions: tuple[str, ...] = ()
+    unit: str = ""  # of a number column (人), for the report's sentences
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,8 @@ TABLES: tuple[TableDef, ...] = (
     TableDef("tbl_units", S_STAFF, "纳入预算编制范围的单位及人员编制",
              (C("单位名称", TEXT, True, width=30), C("层级", TEXT, True, LEVELS, 8),
               C("编制类型", TEXT, True, STAFF_TYPES, 10), C("单位性质", TEXT, width=16, suggestions=UNIT_KINDS),
-              C("经费保障", TEXT, width=16, suggestions=FUNDING_KINDS), C("核定编制数", INT, True, width=12),
-              C("年末实有人数", INT, True, width=12)), 8, "单位名称"),
+              C("经费保障", TEXT, width=16, suggestions=FUNDING_KINDS), C("核定编制数", INT, True, width=12, unit="人"),
+              C("年末实有人数", INT, True, width=12, unit="人")), 8, "单位名称"),
     TableDef("tbl_targets", S_TARGETS, "表2 部门整体支出绩效目标情况",
              (C("指标类型", TEXT, True, width=14, suggestions=TARGET_TYPES), C("指标内容", TEXT, True, width=50),
               C("指标值", TEXT, True, width=20), C("实际完成值", TEXT, width=20),

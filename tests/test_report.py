@@ -540,10 +540,14 @@ def test_another_pack_numbers_from_its_own_tree(tmp_path, data):
                                                                    "（三）产出效益（30分）"]
     assert "1.资金管理。" in paras and "（1）预算执行率（10分）。" in paras
     text = _all_text(doc)
-    # the same sentence as the default pack's 部门预算资金支出率, because it uses rate_spending
-    assert "年度的指标数共计16,734.87万元" in text and "资金支出进度为77.12%（含应付未付资金则为80.08%）" in text
-    assert "计入应付未付资金495.62万元后，资金支出进度为80.08%。" in text  # a check of 节约与执行
-    assert "基本支出指标数1,013.93万元，已下达用款计划971.47万元，支出进度为95.81%。" in text
+    # not the reference pack: each automatic indicator states its formula, inputs and result, then the rule
+    assert pack.report_wording == "explained"
+    assert ("支出进度·总预算（部门预算资金支出率） =（已下达用款计划·基本支出971.47万元 + 已下达用款计划·项目支出"
+            "11,933.86万元）÷（指标数·基本支出1,013.93万元 + 指标数·项目支出15,720.94万元）= 77.12%。") in text
+    assert "按评分标准，支出进度·总预算（部门预算资金支出率）高于60%、不超过80%，得4分。" in text
+    assert "含应付未付支出进度达 80%：支出进度（含应付未付）80.08%，达到80%，得2分" in text  # a check of 节约与执行
+    assert "支出进度·基本支出 = 已下达用款计划·基本支出971.47万元 ÷ 指标数·基本支出1,013.93万元 = 95.81%。" in text
+    assert "年度的指标数共计" not in text  # the reference report's sentence belongs to the reference pack
     captions = [p.text for p in doc.paragraphs if p.style.name == "Caption" and p.text.startswith("表")]
     assert captions[2:] == ["表3 不同类型支出的支出进度统计表", "表4 2023年乐昌市民政局重点工作完成情况表",
                             "表5 创新性亮点工作加分申报表"]

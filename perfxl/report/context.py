@@ -11,10 +11,13 @@ engine (``scores``: ``.rates``, ``.indicators``, ``.score_base``/``.score_bonus`
 arithmetic (sums, differences and shares of workbook values for 表3 and 占总支出比重).  A value
 the workbook lacks is printed as ``××`` — never invented.
 
-Automatic indicators get a sentence built from the figures behind the rate they use
-(:data:`RATE_SENTENCES`, keyed by rate name, so any rule pack that scores an indicator on
-``rate_spending`` gets the spending sentence), followed by the clerk's 评价说明; manual
-indicators print the clerk's 评价说明.  Every indicator ends with "该项自评得 X 分。".
+Automatic indicators are explained from data (:mod:`.explain`): each rate's formula with its
+inputs' labels and figures, then the pack's rule applied to it, followed by the clerk's 评价说明.
+A pack with ``report_wording = "reference"`` (the default pack, which reproduces the reference
+report) keeps the reference report's sentences instead (:data:`RATE_SENTENCES`, keyed by rate
+name); only its rates without such a sentence are explained.  Tables stay with the rate they
+belong to in both.  Manual indicators print the clerk's 评价说明.  Every indicator ends with
+"该项自评得 X 分。".
 """
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import schema
 from ..model import Row, WorkbookModel
-from . import numfmt as nf
-from .sentences import (RATE_SENTENCES, RATE_TABLES, Facts, as_number, field_text, generic_rate_sentence,
-                        indicator_rates, ratio, sum_present, task_summary)
+from . import explain, numfmt as nf
+from .sentences import (RATE_SENTENCES, RATE_TABLES, Facts, as_number, field_text, indicator_rates, ratio,
+                        sum_present, task_summary)
 from .text import clean, paragraphs, sentence, short_name, strip_stop
 
 if TYPE_CHECKING:
@@ -69,9 +72,10 @@ def _notes(model: WorkbookModel) -> dict[str, list[str]]:
     return out
 
 
-def _indicator_blocks(f: Facts, ind: Any, note: list[str]) -> tuple[list[str], str, list[str]]:
+def _indicator_blocks(f: Facts, ind: Any, note: list[str], pack: Any = None) -> tuple[list[str], str, list[str]]:
     """(paragraphs before the table, table kind or '', paragraphs after the table)."""
     rates = [] if getattr(ind, "manual", False) else indicator_rates(ind)
+    reference = getattr(pack, "report_wording", "explained") == "reference"
     table, table_after = "", True
     for r in rates:
         if r in RATE_TABLES:
@@ -79,16 +83,25 @@ def _indicator_blocks(f: Facts, ind: Any, note: list[str]) -> tuple[list[str], s
             break
     if "rate_key_tasks" in rates:
         n = len(f.rows("tbl_key_tasks"))
+        why = "" if reference else explain.indicator_text(f, pack, ind)
         if n == 0:
+            if why:
+                return [f"{f.year}年{f.dept}未填报重点工作任务。{why}"] + note, "", []
             return [f"{f.year}年{f.dept}未填报重点工作任务，重点工作完成率为{f.pct('rate_key_tasks')}。"] + note, "", []
         intro = (f"经过整理，{f.year}年{f.dept}有一项重点工作任务需要完成，如下表所示：" if n == 1 else
                  f"经过整理，{f.year}年{f.dept}共有{nf.cn_count(n)}项重点工作任务需要完成，如下表所示：")
         lead = strip_stop(note[0]) if note else task_summary(f)
-        after = [f"从上表中可以看出，{lead}，部门重点工作完成率为{f.pct('rate_key_tasks')}。"] + note[1:]
+        done = f"，部门重点工作完成率为{f.pct('rate_key_tasks')}。" if not why else "。" + why
+        after = [f"从上表中可以看出，{lead}{done}"] + note[1:]
         return [intro], "key_tasks", after
-    if "rate_spending" in rates and f.num("payable_unpaid"):  # its sentence already gives this rate
-        rates = [r for r in rates if r != "rate_spending_incl_payable"]
-    built = "".join(RATE_SENTENCES.get(r, lambda f_, r_=r: generic_rate_sentence(f_, r_))(f) for r in rates)
+    if not reference:  # every rate from its definition, then the rule applied
+        built = explain.indicator_text(f, pack, ind, rates)
+    else:  # the reference report's sentences; a rate without one is explained
+        if "rate_spending" in rates and f.num("payable_unpaid"):  # its sentence already gives this rate
+            rates = [r for r in rates if r != "rate_spending_incl_payable"]
+        built = "".join(RATE_SENTENCES[r](f) if r in RATE_SENTENCES else explain.rate_sentence(f, r) for r in rates)
+        if rates and not any(r in RATE_SENTENCES for r in rates):
+            built += explain.rule_sentence(f, pack, ind)
     paras = ([built + (note[0] if note else "")] + note[1:]) if built else list(note)
     if not table or table_after:
         return paras, table, []
@@ -132,7 +145,7 @@ def _analysis(f: Facts, pack: Any) -> list[dict]:
         for si, (l2, inds) in enumerate(subs.items(), start=1):
             sub = {"heading": f"{si}.{l2}。", "name": l2, "indicators": []}
             for ii, ind in enumerate(inds, start=1):
-                before, table, after = _indicator_blocks(f, ind, list(notes.get(ind.id, [])))
+                before, table, after = _indicator_blocks(f, ind, list(notes.get(ind.id, [])), pack)
                 score = scores[ind.id]
                 _add_score(before, after, score, float(ind.points))
                 points = nf.points(ind.points)

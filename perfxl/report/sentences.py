@@ -5,7 +5,7 @@ returning the sentence the reference report writes about that rate, with every f
 from the workbook or the scores; any rule pack that scores an indicator on ``rate_spending``
 therefore gets the spending sentence.  :data:`RATE_TABLES` says which table goes with a rate
 (表3 after the spending sentence, 表4 before the key-task sentence).  A rate without a builder
-gets "<label>为 <rate>。".
+is explained from its definition (:mod:`.explain`).
 """
 from __future__ import annotations
 
@@ -224,5 +224,6 @@ def indicator_rates(ind: Any) -> list[str]:
     return out
 
 
-def generic_rate_sentence(f: Facts, rate: str) -> str:
-    return f"{_RATE_LABELS.get(rate, rate)}为{f.pct(rate)}。"
+def rate_label(rate: str) -> str:
+    """The Chinese name of a contract rate (its name itself when the contract has none)."""
+    return _RATE_LABELS.get(rate, rate)
