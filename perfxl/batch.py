@@ -177,6 +177,12 @@ class BatchResult:
     timings: dict = field(default_factory=dict)  # stage → summed seconds over processed workbooks
     stage_counts: dict = field(default_factory=dict)  # stage → workbooks that reached it
     summary_files: list = field(default_factory=list)
+    year: int | None = None     # the 年度 under review (--year); rows of another year are 年度不符
+
+    @property
+    def off_year(self) -> int:
+        """Workbooks whose 年度 is not :attr:`year` (0 without a year)."""
+        return sum(1 for row in self.rows if sm.year_mismatch(row, self.year))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -190,6 +196,8 @@ class BatchResult:
         # failed (the 汇总 lists each with its reason); 2 only when no workbook at all could be
         # processed — then the batch did nothing useful, as `perfxl run` on that file would say.
         codes = [Status(row["状态"]).exit_code for row in self.rows]
+        if self.off_year:  # a workbook of another year is not what the bureau asked for
+            codes.append(EXIT_SOME_ERRORS)
         if len(self.rows) < self.total:
             codes.append(EXIT_FAILED)
         if codes and all(c == EXIT_FAILED for c in codes):
@@ -203,6 +211,8 @@ class BatchResult:
         parts = [f"成功 {c[sm.OK]}", f"有错误 {c[sm.HAS_ERRORS]}", f"无法读取 {c[sm.UNREADABLE]}"]
         if c[sm.FAILED]:
             parts.append(f"处理失败 {c[sm.FAILED]}")
+        if self.off_year:
+            parts.append(f"年度不符 {self.off_year}（应为 {self.year} 年度，未参与抽查排名）")
         text = f"共 {self.total} 个工作簿：" + "，".join(parts) + f"，用时 {self.elapsed:.1f} 秒"
         if self.skipped:
             text += f"（{self.skipped} 个未变化，沿用上次结果）"
@@ -570,17 +580,17 @@ class _Run:
         kept = {k: v for k, v in self.old.items() if k not in self.cache and k in self.names}
         _save_cache(self.cache_path, {**kept, **self.cache}, self.unsynced)
         r = self.result
-        r.rows = sorted(self.rows.values(), key=lambda row: row["文件"])
+        r.rows = sm.with_year(sorted(self.rows.values(), key=lambda row: row["文件"]), r.year)
         meta = {"perfxl 版本": __version__, "评分规则包": f"{self.pack.name}（{self.pack.id}）",
                 "输入文件夹": str(self.src), "工作簿总数": len(self.files), "本次处理": r.processed,
                 "沿用上次结果": r.skipped, "已中断": "是" if r.interrupted else "否"}
-        r.summary_files = sm.write_all(self.dst, r.rows, self.pack, meta)
+        r.summary_files = sm.write_all(self.dst, r.rows, self.pack, meta, r.year)
 
 
 def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | str | os.PathLike | None = None,
         pdf: bool = False, jobs: int | None = None, recursive: bool = False, scheduler: Any = None,
         progress: bool = True, charts: bool = True, executor: Executor | None = None,
-        scheduler_timeout: float = 10.0) -> BatchResult:
+        scheduler_timeout: float = 10.0, year: int | None = None) -> BatchResult:
     """Check, score, write back and report every workbook of ``indir``; write the summary.
 
     ``pack``: a RulePack, a rule pack file, or None for the default pack.  ``jobs``: worker
@@ -591,7 +601,9 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     ``charts``: the report's charts (most of the report's time; part of the cache key).
     ``executor``: any ``concurrent.futures.Executor`` to run on instead (the caller owns it;
     ``jobs`` then sets how many workbooks are in flight).  ``scheduler_timeout``: seconds to
-    wait for the dask scheduler.
+    wait for the dask scheduler.  ``year``: the 年度 under review: only workbooks of that year are
+    ranked in 抽查建议; the others are listed apart as 年度不符 (the year found and the year
+    expected, also in 原因) and make the exit code 1 (:func:`perfxl.summary.review_ranking`).
 
     Worker processes start with ``forkserver``: a script that calls this function must do so
     under ``if __name__ == "__main__":`` (as for any multiprocessing code).
@@ -626,6 +638,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     opts = (pdf, charts)
     state = _Run(src, dst, files, names, pack, opts, progress)
     result = state.result
+    result.year = year
     failed = False
     restore = _terminate_as_interrupt()
     try:

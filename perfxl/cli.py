@@ -138,12 +138,19 @@ def cmd_run(args) -> int:
     return EXIT_FINDINGS if result.errors else EXIT_OK
 
 
+def _year(text: str) -> int:
+    """A --year value: a four-digit year."""
+    if not (text.strip().isdigit() and len(text.strip()) == 4):
+        raise argparse.ArgumentTypeError(f"年度应为四位数字（如 2023），收到“{text}”")
+    return int(text)
+
+
 def cmd_batch(args) -> int:
     from . import batch
 
     result = batch.run(args.dir, args.output, pack=_pack(args), pdf=args.pdf, jobs=args.jobs,
                        recursive=args.recursive, scheduler=args.scheduler, progress=not args.quiet,
-                       charts=not args.no_charts)
+                       charts=not args.no_charts, year=args.year)
     if args.quiet:
         _out(result.line)
     return result.exit_code
@@ -245,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scheduler", help="dask.distributed 调度器地址，如 tcp://10.0.0.5:8786")
     sp.add_argument("--no-charts", action="store_true", help="报告中不插入图表")
     sp.add_argument("--quiet", action="store_true", help="不显示进度条（仍输出最后的汇总行）")
+    sp.add_argument("--year", type=_year, metavar="年度",
+                    help="评审的年度（如 2023）：只有“年度”与之相同的工作簿参与抽查排名；其他工作簿在汇总表中标为"
+                         "“年度不符”，写明工作簿的年度和应为的年度，不参与排名，退出码为 1")
     rules(sp)
 
     add("codes", cmd_codes, "列出全部校验代码")

@@ -159,7 +159,7 @@ RISK_RULES: tuple[tuple[str, str, str], ...] = (
     ("得分超出分值", "60", "有指标自评得分高于其分值，或基础得分超过 100 分"),
     ("同一部门重复报送", "50", "本批中同一部门名称出现在多个文件中（各份都标出，并列出各份的支出进度）"),
     ("数值无法读取", "40", "有数值无法读取（带单位、全角数字或文字），依赖它的比率未能计算、相应指标未评分"),
-    ("年度不一致", "40", "年度与本批多数工作簿（或指定年度）不同"),
+    ("年度不一致", "40", "年度与本批多数工作簿不同（指定了评审年度 --year 时，年度不符的工作簿不参与排名，列在最后并写明原因）"),
     ("高分低支出", "30", "总分 ≥ 90 而支出进度 < 80%"),
     ("人工评分全部满分且均无说明", "20", "全部人工评分指标为满分，且都没有评价说明"),
     ("人工评分全部满分、部分无说明", "10", "全部人工评分指标为满分，其中部分没有评价说明"),
@@ -220,9 +220,9 @@ def _pct(v: Any) -> str:
     return f"{v:.2%}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
 
 
-def _batch_signals(rows: Sequence[Mapping[str, Any]], year: int | None) -> list[list[tuple[str, int, str]]]:
+def _batch_signals(rows: Sequence[Mapping[str, Any]]) -> list[list[tuple[str, int, str]]]:
     """Signals that only the whole batch shows: the same department twice, a 年度 unlike the
-    rest (or unlike ``year``)."""
+    rest."""
     from collections import Counter
 
     out: list[list[tuple[str, int, str]]] = [[] for _ in rows]
@@ -237,13 +237,12 @@ def _batch_signals(rows: Sequence[Mapping[str, Any]], year: int | None) -> list[
             for j in idx:
                 out[j].append(("duplicate", 50, f"同一部门在本批报送了 {len(idx)} 份：{files}"))
     years = [r.get("年度") for r in rows if isinstance(r.get("年度"), int)]
-    expected = year if year is not None else (Counter(years).most_common(1)[0][0] if years else None)
-    if expected is not None and (year is not None or len(set(years)) > 1):
+    expected = Counter(years).most_common(1)[0][0] if years else None
+    if expected is not None and len(set(years)) > 1:
         for i, r in enumerate(rows):
             y = r.get("年度")
             if isinstance(y, int) and y != expected:
-                whose = "指定年度" if year is not None else "本批多数工作簿"
-                out[i].append(("year", 40, f"年度 {y} 与{whose}的 {expected} 年度不同"))
+                out[i].append(("year", 40, f"年度 {y} 与本批多数工作簿的 {expected} 年度不同"))
     return out
 
 
@@ -261,13 +260,43 @@ def common_reasons(rows: Iterable[Mapping[str, Any]]) -> set[str]:
     return set.intersection(*keys) - {"over-points", "unreadable-number"}
 
 
+def year_mismatch(row: Mapping[str, Any], year: int | None) -> str | None:
+    """'年度不符：工作簿年度为 2022，应为 2023' when ``row``'s 年度 is not the reviewed ``year``;
+    None when it is, when no year is given, or when the workbook could not be read (that is
+    its own reason)."""
+    if year is None or row.get("状态") in (UNREADABLE, FAILED):
+        return None
+    found = row.get("年度")
+    if found == year:
+        return None
+    what = f"工作簿年度为 {found}" if found is not None else "工作簿未填写年度"
+    return f"年度不符：{what}，应为 {year}"
+
+
+def with_year(rows: Iterable[Mapping[str, Any]], year: int | None) -> list[dict[str, Any]]:
+    """``rows`` (same order) with each one's :func:`year_mismatch` put first in 原因."""
+    out = []
+    for r in rows:
+        d, why = dict(r), year_mismatch(r, year)
+        if why and not str(r.get("原因") or "").startswith(why):
+            d["原因"] = "；".join(x for x in (why, r.get("原因")) if x)
+        out.append(d)
+    return out
+
+
 def review_ranking(rows: Iterable[Mapping[str, Any]], year: int | None = None) -> list[dict[str, Any]]:
     """Rows ranked by risk points (then higher total first), each with 风险分 and 抽查理由.
-    ``year``: the 年度 every workbook should have (default: the batch's most common)."""
+
+    ``year``: the 年度 under review.  Only workbooks of that year are ranked and compared with
+    each other; the others follow, unranked (排名 and 风险分 empty), their 抽查理由 saying
+    年度不符 with the year found and the year expected.  Without it, a 年度 unlike the batch's
+    most common one is a risk signal."""
     rows = list(rows)
+    off = sorted((r for r in rows if year_mismatch(r, year)), key=lambda r: r.get("文件") or "")
+    rows = [r for r in rows if not year_mismatch(r, year)]
     common = common_reasons(rows)
     ranked = []
-    for row, extra in zip(rows, _batch_signals(rows, year)):
+    for row, extra in zip(rows, _batch_signals(rows)):
         sig = [s for s in _signals(row) if s[0] not in common] + extra
         why = [t for _, _, t in sig]
         ranked.append({"部门名称": row.get("部门名称"), "文件": row.get("文件"), "状态": row.get("状态"),
@@ -276,7 +305,10 @@ def review_ranking(rows: Iterable[Mapping[str, Any]], year: int | None = None) -
     ranked.sort(key=lambda r: (-r["风险分"], -(r["总分"] or 0), r["文件"] or ""))
     for i, r in enumerate(ranked, 1):
         r["排名"] = i
-    return [{"排名": r.pop("排名"), **r} for r in ranked]
+    apart = [{"排名": None, "部门名称": r.get("部门名称"), "文件": r.get("文件"), "状态": r.get("状态"),
+              "风险分": None, "抽查理由": f"{year_mismatch(r, year)}，未参与排名", "总分": r.get("总分"),
+              "支出进度": r.get("支出进度")} for r in off]
+    return [{"排名": r.pop("排名"), **r} for r in ranked] + apart
 
 
 _COMMON_TEXT = {"consistency": "正文与表格等前后不一致", "errors": "校验错误", "warnings": "校验警告",
@@ -342,7 +374,8 @@ def csv_bytes(rows: Sequence[Mapping[str, Any]], cols: tuple[str, ...], year: in
 def json_bytes(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], year: int | None = None) -> bytes:
     ranking = [{**r, "支出进度": None if r.get("支出进度") is None else _pct(r["支出进度"])}
                for r in review_ranking(rows, year)]
-    doc = {"meta": {**dict(meta), "共性问题（不计入风险分）": common_text(rows)},
+    reviewed = [r for r in rows if not year_mismatch(r, year)]
+    doc = {"meta": {**dict(meta), "共性问题（不计入风险分）": common_text(reviewed)},
            "rows": _with_risk(rows, year), "抽查建议": ranking}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
@@ -470,8 +503,10 @@ def _notes(ws, meta: Mapping[str, Any]) -> None:
         r += 1
 
 
-def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[str, Any]) -> bytes:
-    """汇总表.xlsx: 汇总 (filterable table, frozen header), 抽查建议, 得分分布 (charts), 说明."""
+def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[str, Any],
+               year: int | None = None) -> bytes:
+    """汇总表.xlsx: 汇总 (filterable table, frozen header), 抽查建议, 得分分布 (charts), 说明.
+    ``year``: the 年度 under review (:func:`review_ranking`); 得分分布 counts only that year."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -488,21 +523,22 @@ def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[
     _printable(ws)
 
     rs = wb.create_sheet("抽查建议")
-    ranking = review_ranking(rows)
+    ranking = review_ranking(rows, year)
+    reviewed = [r for r in rows if not year_mismatch(r, year)]
     rcols = ("排名", "部门名称", "文件", "状态", "风险分", "抽查理由", "总分", "支出进度")
     _sheet_table(rs, "tbl_review", rcols, ranking, {"排名": "0", "风险分": "0", "总分": "0.00", "支出进度": "0.00%"},
                  {"排名": 6, "部门名称": 24, "文件": 30, "状态": 9, "风险分": 8, "抽查理由": 60})
     rs.freeze_panes = "C2"
     _printable(rs)
     rs.cell(1, 10, "风险计分规则（风险分为各项之和，按风险分从高到低排列，同分时总分高者在前）").font = Font(bold=True)
-    common = common_text(rows)
+    common = common_text(reviewed)
     if common:
         rs.cell(len(RISK_RULES) + 4, 10, f"本批每份工作簿都有、不计入风险分的问题：{common}")
     _sheet_table(rs, "tbl_risk_rules", ("规则", "分值", "说明"),
                  [{"规则": a, "分值": b, "说明": c} for a, b, c in RISK_RULES], {},
                  {"规则": 26, "分值": 16, "说明": 60}, first_row=2, first_col=10, style="TableStyleLight1")
 
-    _distribution(wb.create_sheet("得分分布"), rows, grades=[g for g, _ in pack.grades])
+    _distribution(wb.create_sheet("得分分布"), reviewed, grades=[g for g, _ in pack.grades])
     _notes(wb.create_sheet("说明"), meta)
     wb.properties.creator = "perfxl"
     wb.properties.title = "部门整体支出绩效自评 批量汇总表"
@@ -512,12 +548,16 @@ def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[
 
 
 def write_all(outdir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], pack: RulePack,
-              meta: Mapping[str, Any]) -> list[Path]:
-    """Write 汇总表.xlsx / .csv / .json into ``outdir`` (each atomically); rows sorted by file."""
+              meta: Mapping[str, Any], year: int | None = None) -> list[Path]:
+    """Write 汇总表.xlsx / .csv / .json into ``outdir`` (each atomically); rows sorted by file.
+    ``year``: the 年度 under review: rows of another year say 年度不符 in 原因 and are not ranked."""
     outdir = Path(outdir)
-    rows = sorted(rows, key=lambda r: r["文件"])
+    rows = with_year(sorted(rows, key=lambda r: r["文件"]), year)
     cols = columns(pack)
     meta = {"生成时间": dt.datetime.now().isoformat(timespec="seconds"), **meta, "统计": counts(rows)}
-    return [atomic_write_bytes(outdir / SUMMARY_XLSX, xlsx_bytes(rows, pack, meta)),
-            atomic_write_bytes(outdir / SUMMARY_CSV, csv_bytes(rows, cols)),
-            atomic_write_bytes(outdir / SUMMARY_JSON, json_bytes(rows, meta))]
+    if year is not None:
+        meta["指定年度"] = year
+        meta["年度不符"] = sum(1 for r in rows if year_mismatch(r, year))
+    return [atomic_write_bytes(outdir / SUMMARY_XLSX, xlsx_bytes(rows, pack, meta, year)),
+            atomic_write_bytes(outdir / SUMMARY_CSV, csv_bytes(rows, cols, year)),
+            atomic_write_bytes(outdir / SUMMARY_JSON, json_bytes(rows, meta, year))]

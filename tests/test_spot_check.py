@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from conftest import ROOT
-from perfxl import batch, summary
+from perfxl import batch
 from perfxl.rulepack import load as load_rules
 from perfxl.template import build_workbook
 
@@ -86,10 +86,3 @@ def test_csv_carries_risk_and_percent(ranked):
     assert by["4-单位.xlsx"]["支出进度"] == ""  # not computable: empty, not 0
     assert int(by["3-超分.xlsx"]["风险分"]) > int(by["1-普通甲.xlsx"]["风险分"])
     assert by["3-超分.xlsx"]["超出分值指标数"] == "1" and by["4-单位.xlsx"]["无法读取数值数"] == "1"
-
-
-def test_explicit_year():
-    rows = [{"文件": f"{i}.xlsx", "部门名称": f"局{i}", "状态": "成功", "年度": 2023} for i in range(3)]
-    assert all(r["风险分"] == 0 for r in summary.review_ranking(rows))
-    got = summary.review_ranking(rows, year=2024)
-    assert all(r["风险分"] == 40 and "指定年度的 2024" in r["抽查理由"] for r in got)
