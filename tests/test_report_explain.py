@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import re
 from types import SimpleNamespace
 
 import docx
@@ -256,9 +257,23 @@ def _paragraphs(path) -> list[str]:
     return [p.text for p in docx.Document(path).paragraphs]
 
 
-def _input_figures(model, scores, rd: formulas.RateDef) -> list[str]:
-    """What the paragraph must hold for each input of ``rd``: its label with its figure."""
+def _aggregates(node) -> list[formulas.TableAgg]:
+    if isinstance(node, formulas.TableAgg):
+        return [node]
+    if isinstance(node, (formulas.BinOp, formulas.Compare)):
+        return _aggregates(node.a) + _aggregates(node.b)
+    if isinstance(node, formulas.Call):
+        return [a for arg in node.args for a in _aggregates(arg)]
+    return []
+
+
+def _input_figures(model, pack, rd: formulas.RateDef) -> list[str]:
+    """What the paragraph must hold for each input of ``rd``: its label with its figure (a
+    table-based input: the column it sums or counts, then its figure)."""
     out = []
+    for agg in _aggregates(rd.numerator) + _aggregates(rd.denominator):
+        header = agg.target or next(h for h, c in agg.criteria if c == "<>")
+        out.append(re.compile(re.escape(header) + r"数?" + re.escape(nf.integer(evaluate(agg, scoring._Env(model, pack))))))
     for n in rd.inputs:
         fd = schema.FIELD_BY_NAME[n]
         v = model.get(n)
@@ -292,5 +307,19 @@ def test_every_automatic_indicator_is_explained_in_the_report(name, tmp_path, sa
         for r in rates:
             rd = formulas.RATE_BY_NAME[r]
             assert f"{rate_label(r)} =" in text and f"= {nf.pct(scores.rates[r]).replace('-', '−')}。" in text, (ind.id, r)
-            for figure in _input_figures(model, scores, rd):
-                assert figure in text, (ind.id, figure)
+            for figure in _input_figures(model, pack, rd):
+                assert (figure.search(text) if isinstance(figure, re.Pattern) else figure in text), (ind.id, figure)
+
+
+def test_a_blank_input_in_the_rendered_report(tmp_path, sample_data):
+    """The national pack's 上年“三公”经费 left blank: named in 三、绩效分析, never a 0 and no rule applied."""
+    pack = rulepack.load("national-framework")
+    data = copy.deepcopy(sample_data)
+    data["tables"]["tbl_scores"] = [{"指标编号": i.id, "自评得分": i.points} for i in pack.indicators if i.manual]
+    path = tmp_path / "wb.xlsx"
+    path.write_bytes(build_workbook(data, pack=pack))
+    model = reader.read(path)
+    scores = scoring.score(model, pack)
+    paras = _paragraphs(render_report(model, scores, tmp_path / "r.docx", pack=pack, charts=False))
+    assert ("上年“三公”经费实际支出数未填写，“三公”经费变动率无法计算。"
+            "该项尚未评分（自评得×\u2060×分，相关数据未填写或无法计算）。") in paras

@@ -145,9 +145,11 @@ def _words(f: Facts, node: Expr) -> str:
         if node.fn in ("MIN", "MAX") and args:
             return f"{'、'.join(args)}中的{'较小' if node.fn == 'MIN' else '较大'}值"
         return f"{node.fn}（{'，'.join(args)}）"
-    if isinstance(node, (Compare, Cell)):  # not used by rates; shown rather than hidden
-        return formulas.render(node, None)  # type: ignore[arg-type]
-    return str(node)
+    if isinstance(node, Compare):  # not used by rates today; shown rather than hidden
+        return f"{_words(f, node.a)} {node.op} {_words(f, node.b)}"
+    if isinstance(node, Cell):
+        return f"{node.sheet}!{node.cell}"
+    return type(node).__name__
 
 
 # ---------------------------------------------------------------- why a rate is empty
