@@ -278,7 +278,7 @@ def _rewrite_package(data: bytes, customui: bytes, rows: list[tuple[str, object]
     if main is None or main.get("ContentType") != ADDIN_CONTENT_TYPE:
         raise PerfxlError("xlwings 加载项模板的 xl/workbook.xml 不是加载项类型，无法生成 .xlam。")
     root_rels = ET.fromstring(parts["_rels/.rels"])
-    if not any(r.get("Type") in _CUSTOMUI_RELS and r.get("Target").lstrip("/") == _CUSTOMUI_PART
+    if not any(r.get("Type") in _CUSTOMUI_RELS and (r.get("Target") or "").lstrip("/") == _CUSTOMUI_PART
                for r in root_rels.findall("pr:Relationship", _NS)):
         raise PerfxlError("xlwings 加载项模板中没有功能区（customUI）部件。")
     parts[_CUSTOMUI_PART] = customui
@@ -291,7 +291,10 @@ def _rewrite_package(data: bytes, customui: bytes, rows: list[tuple[str, object]
     workbook = workbook.replace(f'name="{conf.get("name")}"', f'name="{CONF_SHEET}"', 1)
     parts["xl/workbook.xml"] = workbook.encode("utf-8")
     rels = ET.fromstring(parts["xl/_rels/workbook.xml.rels"])
-    target = next(r.get("Target") for r in rels.findall("pr:Relationship", _NS) if r.get("Id") == conf.get(_RID))
+    target = next((r.get("Target") for r in rels.findall("pr:Relationship", _NS) if r.get("Id") == conf.get(_RID)),
+                  None)
+    if not target:
+        raise PerfxlError("xlwings 加载项模板中设置表（*.conf）的部件找不到。")
     sheet_part = "xl/" + target.lstrip("/").removeprefix("xl/")
     strings: list[str] = []
     parts[sheet_part] = _conf_sheet_xml(rows, strings)

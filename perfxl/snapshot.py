@@ -67,11 +67,16 @@ class SnapshotSource:
         self._names = {str(k): str(v) for k, v in names.items() if isinstance(v, str)}
         self._tables: dict[str, TableRef] = {}
         for tname, t in tables.items():
-            if not isinstance(t, dict) or not isinstance(t.get("sheet"), str) or not isinstance(t.get("ref"), str):
+            if not isinstance(t, dict):
+                raise bad
+            sheet, ref, totals = t.get("sheet"), t.get("ref"), t.get("totals")
+            if not isinstance(sheet, str) or not isinstance(ref, str):
                 raise bad
             headers = tuple("" if h is None else str(h).strip() for h in t.get("headers") or ())
-            totals = t.get("totals") if isinstance(t.get("totals"), int) else 0
-            self._tables[str(tname)] = TableRef(t["sheet"], without_totals_row(t["ref"].replace("$", ""), totals), headers)
+            ref = ref.replace("$", "")
+            # without_totals_row gives None only for None: a text range stays a text range
+            data_ref = without_totals_row(ref, totals if isinstance(totals, int) else 0) or ref
+            self._tables[str(tname)] = TableRef(sheet, data_ref, headers)
 
     def sheet_names(self) -> list[str]:
         return list(self._sheets)

@@ -27,7 +27,10 @@ import shutil
 import subprocess
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
 
 from . import numfmt as nf
 
@@ -180,10 +183,13 @@ def cjk_font() -> str | None:
 
 
 @functools.lru_cache(maxsize=16)  # opens the font file: without it every miss of _glyphs/_width would
-def _font(size: int):  # reopen it (0 calls a workbook once those two are warm, bench_memos.py)
+def _font(size: int) -> FreeTypeFont:  # reopen it (0 calls a workbook once those two are warm, bench_memos.py)
     from PIL import ImageFont
 
-    path, index = cjk_font_file()
+    found = cjk_font_file()
+    if found is None:  # the chart functions return no chart without a font before drawing
+        raise RuntimeError("no CJK font for the charts")
+    path, index = found
     return ImageFont.truetype(path, size * SCALE, index=index, layout_engine=ImageFont.Layout.BASIC)
 
 
@@ -193,7 +199,8 @@ def _glyphs(text: str, size: int, anchor: str):
     from PIL import Image, ImageDraw
 
     font = _font(size)
-    left, top, right, bottom = font.getbbox(text, anchor=anchor)
+    # Pillow annotates the box as floats; FreeType's boxes are whole pixels (ints)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text, anchor=anchor))
     mask = Image.new("L", (max(right - left, 1), max(bottom - top, 1)), 0)
     ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=font, anchor=anchor)
     return mask, left, top
@@ -299,7 +306,7 @@ def _bars(rows: Sequence[tuple[str, float, str]], unit: str, legend: Sequence[tu
         else:
             c.text(WIDTH - 2, y1 + 5, label, SMALL_PT, "rt")
     c.text(12, top_pad / 2 + 1, f"单位：{unit}", SMALL_PT, "lm")
-    lx = x1
+    lx: float = x1
     for color, name in reversed(legend):
         lx -= _width(name, SMALL_PT)
         c.text(lx, top_pad / 2 + 1, name, SMALL_PT, "lm")

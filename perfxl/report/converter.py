@@ -37,6 +37,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import IO
 
 from ..errors import PerfxlError
 from ..oserrors import describe
@@ -111,10 +112,11 @@ class Converter:
         self.start_timeout = start_timeout or _env_float("PERFXL_PDF_START_TIMEOUT", START_TIMEOUT_S)
         self._lock = threading.Lock()
         self._dir: Path | None = None
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._buf = b""
         self._pythons: list[str] | None = None  # None: not looked for yet; []: no uno → one-off calls
         self._soffice: str | None = None
+        self._env: dict[str, str] = {}
         self.office_pid: int | None = None     # the started soffice (its soffice.bin is a child)
         self.starts = 0                        # LibreOffice starts so far (restarts included)
         self._seq = 0
@@ -199,22 +201,36 @@ class Converter:
             self._load_profile_template()
         return self._dir
 
+    def _ready(self) -> tuple[Path, str]:
+        """The work folder and the LibreOffice executable (found by :meth:`_workdir`)."""
+        if self._dir is None or self._soffice is None:
+            raise RuntimeError("Converter: _workdir() must run first")
+        return self._dir, self._soffice
+
+    def _driver(self) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes]]:
+        """The running driver with its input and output pipes."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("Converter: the LibreOffice driver is not running")
+        return proc, proc.stdin, proc.stdout
+
     def _use_uno(self) -> bool:
         if self._pythons is None:
-            self._pythons = uno_python_candidates(self._soffice)
+            self._pythons = uno_python_candidates(self._ready()[1])
         return bool(self._pythons)
 
     def _spawn(self) -> bool:
         """Start the driver (and so LibreOffice) without waiting; False when no Python is left."""
+        work, soffice = self._ready()
         env = {k: v for k, v in self._env.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
-        profile = (self._dir / "profile").as_uri()
+        profile = (work / "profile").as_uri()
         while self._pythons:
             pipe = f"perfxl-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-            log = open(self._dir / "bridge.log", "ab")
+            log = open(work / "bridge.log", "ab")
             try:
                 self._proc = subprocess.Popen(
-                    [self._pythons[0], str(BRIDGE), self._soffice, profile, pipe, str(self.start_timeout)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=self._dir,
+                    [self._pythons[0], str(BRIDGE), soffice, profile, pipe, str(self.start_timeout)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, cwd=work,
                     start_new_session=True)  # its own process group: a time-out kills it all
             except OSError:
                 self._pythons.pop(0)
@@ -236,7 +252,7 @@ class Converter:
                 self.office_pid, self._served = msg.get("pid"), 0
                 return
             self._stop(graceful=False)
-            if msg.get("no_uno"):  # this Python has no uno module: try the next, else one-off calls
+            if msg.get("no_uno") and self._pythons:  # this Python has no uno: try the next, else one-off calls
                 self._pythons.pop(0)
                 continue
             raise PerfxlError(f"LibreOffice 无法启动，未生成 PDF（{msg.get('error', '原因不明')}）。")
@@ -250,9 +266,10 @@ class Converter:
             self._start()
             if not self._pythons:  # no uno after all: the caller converts with soffice --convert-to
                 return
+        _, stdin, _ = self._driver()
         try:
-            self._proc.stdin.write((json.dumps({"in": str(src), "out": str(dst)}) + "\n").encode())
-            self._proc.stdin.flush()
+            stdin.write((json.dumps({"in": str(src), "out": str(dst)}) + "\n").encode())
+            stdin.flush()
         except OSError:
             self._stop(graceful=False)
             raise PerfxlError("LibreOffice 意外退出，未生成 PDF；已重新启动 LibreOffice 处理其余文件。") from None
@@ -269,9 +286,9 @@ class Converter:
 
     def _reply(self, limit: float, starting: bool = False) -> dict:
         """The driver's next JSON line; kills it and raises when it takes longer than ``limit``."""
-        proc = self._proc
+        _, _, stdout = self._driver()
         deadline = time.monotonic() + limit
-        fd = proc.stdout.fileno()
+        fd = stdout.fileno()
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buf:
@@ -296,7 +313,7 @@ class Converter:
 
     def _log_tail(self) -> str:
         try:
-            lines = (self._dir / "bridge.log").read_text("utf-8", "replace").strip().splitlines()
+            lines = (self._ready()[0] / "bridge.log").read_text("utf-8", "replace").strip().splitlines()
         except OSError:
             return ""
         return lines[-1][:200] if lines else ""
@@ -309,7 +326,8 @@ class Converter:
         clean = False
         if graceful and proc.poll() is None:
             try:
-                proc.stdin.close()  # end of input: the driver terminates LibreOffice and exits
+                if proc.stdin is not None:
+                    proc.stdin.close()  # end of input: the driver terminates LibreOffice and exits
                 proc.wait(CLOSE_WAIT_S)
                 clean = proc.returncode == 0
             except (OSError, subprocess.TimeoutExpired):
@@ -321,7 +339,8 @@ class Converter:
         proc.wait()
         for f in (proc.stdin, proc.stdout):
             try:
-                f.close()
+                if f is not None:
+                    f.close()
             except OSError:
                 pass
         return clean
@@ -329,7 +348,8 @@ class Converter:
     # -- one-off calls (no uno module) ----------------------------------------------------
 
     def _convert_cli(self, src: Path, dst: Path, limit: float) -> None:
-        cmd = [self._soffice, f"-env:UserInstallation={(self._dir / 'profile').as_uri()}", "--headless",
+        work, soffice = self._ready()
+        cmd = [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
                "--norestore", "--nologo", "--nodefault", "--nolockcheck", "--convert-to", "pdf",
                "--outdir", str(dst.parent), str(src)]
         try:
@@ -352,16 +372,18 @@ class Converter:
     # -- the profile template -------------------------------------------------------------
 
     def _load_profile_template(self) -> None:
-        cache = _profile_cache(self._soffice)
+        work, soffice = self._ready()
+        cache = _profile_cache(soffice)
         if cache is not None and cache.is_dir():
             try:
-                shutil.copytree(cache, self._dir / "profile")
+                shutil.copytree(cache, work / "profile")
             except OSError:
-                shutil.rmtree(self._dir / "profile", ignore_errors=True)
+                shutil.rmtree(work / "profile", ignore_errors=True)
 
     def _save_profile_template(self) -> None:
-        cache = _profile_cache(self._soffice)
-        profile = self._dir / "profile"
+        work, soffice = self._ready()
+        cache = _profile_cache(soffice)
+        profile = work / "profile"
         if cache is None or cache.exists() or not (profile / "user").is_dir():
             return
         tmp = cache.with_name(f".{cache.name}-{uuid.uuid4().hex[:8]}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Sequence
 
 from docx import Document
 from docx.enum.section import WD_SECTION
@@ -294,7 +295,7 @@ def _tag(doc, tag: str) -> None:
     _p(doc, tag)
 
 
-def _table(doc, widths_mm: list[float], header: list[str] | None, *, description: str = "",
+def _table(doc, widths_mm: Sequence[float], header: list[str] | None, *, description: str = "",
            size: float | None = None):
     """A full-bordered table of fixed column widths; the header row repeats on every page."""
     rows = 1 if header else 0
