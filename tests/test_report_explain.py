@@ -83,7 +83,7 @@ def _rule(pack, rates: dict) -> str:
 def test_a_negative_change_rate_states_both_years():
     f = _facts({"sangong_actual": 12.3, "sangong_prev": 13.5})
     assert explain.rate_sentence(f, "rate_sangong_change") == (
-        "“三公”经费变动率 =（“三公”经费实际支出数12.30万元 − 上年“三公”经费实际支出数13.50万元）÷ "
+        "“三公”经费变动率 =（本年“三公”经费实际支出数12.30万元 − 上年“三公”经费实际支出数13.50万元）÷ "
         "上年“三公”经费实际支出数13.50万元 = −8.89%。")
 
 
@@ -323,3 +323,19 @@ def test_a_blank_input_in_the_rendered_report(tmp_path, sample_data):
     paras = _paragraphs(render_report(model, scores, tmp_path / "r.docx", pack=pack, charts=False))
     assert ("上年“三公”经费实际支出数未填写，“三公”经费变动率无法计算。"
             "该项尚未评分（自评得×\u2060×分，相关数据未填写或无法计算）。") in paras
+
+
+def test_a_method_without_wording_is_named_by_its_label(monkeypatch):
+    """A scoring method added later still gets a rule sentence (its label and the rate)."""
+    monkeypatch.delitem(explain.RULE_WORDS, "ratio")
+    assert _rule(_pack("ratio", "{}"), {"rate_sangong_change": 0.8956}) == "按评分标准（按比率计分），“三公”经费变动率为89.56%。"
+
+
+def test_report_wording_is_checked_where_it_is_written():
+    good = '[pack]\nid = "t"\nname = "t"\ntotal_points = 5\nreport_wording = "{}"\n' \
+           '[[indicator]]\nid = "m"\npath = "a/b"\nname = "人工"\npoints = 5\nmethod = "manual"\n[[grade]]\nname = "优"\nmin = 0\n'
+    assert rulepack.loads(good.replace("{}", "reference")).report_wording == "reference"
+    assert rulepack.loads(good.replace('report_wording = "{}"\n', "")).report_wording == "explained"
+    with pytest.raises(rulepack.RulesError, match="第 5 行.*report_wording"):
+        rulepack.loads(good.replace("{}", "原文"), "t.toml")
+    assert rulepack.load().report_wording == "reference"  # the default pack reproduces the reference report

@@ -6,7 +6,7 @@ explained without a line of code here:
 - :func:`rate_sentence` — the rate's definition (:class:`perfxl.formulas.RateDef`, an expression
   tree over the contract's names and tables) in words, each input under its Chinese label
   (:mod:`perfxl.schema`) with its value formatted as the report formats figures, then the result:
-  "“三公”经费变动率 =（“三公”经费实际支出数13.85万元 − 上年“三公”经费实际支出数13.50万元）÷
+  "“三公”经费变动率 =（本年“三公”经费实际支出数13.85万元 − 上年“三公”经费实际支出数13.50万元）÷
   上年“三公”经费实际支出数13.50万元 = 2.59%。"  A rate that could not be computed says why
   ("上年“三公”经费实际支出数未填写，“三公”经费变动率无法计算。") — a blank never reads as zero.
 - :func:`rule_sentence` — the indicator's method (:data:`perfxl.formulas.METHODS`) applied to the
@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 from .. import formulas, schema
 from ..formulas import (BinOp, Call, Cell, Compare, Expr, Name, Num, TableAgg, Text, XlError, approx_equal,
                         evaluate, excel_round, param_name)
+from ..model import Value
 from . import numfmt as nf
 from .sentences import Facts, as_number, indicator_rates, rate_label
 
@@ -43,6 +44,16 @@ def _minus(s: str) -> str:
 
 # ---------------------------------------------------------------- figures of the inputs
 
+def _seen(v: Value | None) -> Any:
+    """What a formula sees in a cell (as the scoring engine reads it): a number typed as text
+    stays text, so SUMIFS skips it here as Excel does and the figure matches the rate."""
+    if v is None:
+        return None
+    if v.raw is None or v.raw == "":
+        return float(v.value) if as_number(v.value) is not None else None
+    return float(v.raw) if as_number(v.raw) is not None else v.raw
+
+
 class _ModelEnv:
     """What :func:`perfxl.formulas.evaluate` needs to compute a table aggregate from the model."""
 
@@ -50,8 +61,7 @@ class _ModelEnv:
         self.f = f
 
     def name(self, name: str) -> Any:
-        v = self.f.model.get(name)
-        return float(v) if as_number(v) is not None else v
+        return _seen(self.f.model.fields.get(name))
 
     def cell(self, sheet: str, cell: str) -> Any:  # rates never address single cells
         return None
@@ -60,7 +70,7 @@ class _ModelEnv:
         t = self.f.model.table(table)
         if t is None or header not in t.columns:
             raise KeyError(header)
-        return [r.get(header) for r in t.rows]
+        return [_seen(r.cells.get(header)) for r in t.rows]
 
 
 def _figure(value: float | None, kind: str, unit: str) -> str:
@@ -73,13 +83,13 @@ def _figure(value: float | None, kind: str, unit: str) -> str:
     return _minus(nf.points(value)) + unit
 
 
-def _name_words(f: Facts, name: str) -> str:
+def _name_words(f: Facts, name: str, labels: Mapping[str, str]) -> str:
     """'上年“三公”经费实际支出数13.50万元'; an input not filled says so (never 0)."""
     if name in formulas.RATE_BY_NAME:
         rate = f.rate(name)
         return f"{rate_label(name)}{_minus(nf.pct(rate))}" if rate is not None else f"{rate_label(name)}（无法计算）"
     fd = schema.FIELD_BY_NAME.get(name)
-    label, kind, unit = (fd.label, fd.kind, fd.unit) if fd else (name, schema.NUMBER, "")
+    label, kind, unit = (labels.get(name, fd.label), fd.kind, fd.unit) if fd else (name, schema.NUMBER, "")
     value = f.model.fields.get(name)
     if value is None or value.empty:
         return f"{label}（未填写）"
@@ -117,10 +127,10 @@ def _agg_words(f: Facts, node: TableAgg) -> str:
     return label + _figure(float(value), kind, unit)
 
 
-def _words(f: Facts, node: Expr) -> str:
+def _words(f: Facts, node: Expr, labels: Mapping[str, str]) -> str:
     """An expression in words: labels with figures, + − × ÷ and full-width parentheses."""
     if isinstance(node, Name):
-        return _name_words(f, node.name)
+        return _name_words(f, node.name, labels)
     if isinstance(node, Num):
         return _minus(nf.points(node.value))
     if isinstance(node, Text):
@@ -129,7 +139,7 @@ def _words(f: Facts, node: Expr) -> str:
         return _agg_words(f, node)
     if isinstance(node, BinOp) and node.op in _PREC:
         p = _PREC[node.op]
-        left, right = _words(f, node.a), _words(f, node.b)
+        left, right = _words(f, node.a, labels), _words(f, node.b, labels)
         if isinstance(node.a, BinOp) and _PREC.get(node.a.op, 3) < p:
             left = f"{_OPEN}{left}{_CLOSE}"
         if isinstance(node.b, BinOp) and (_PREC.get(node.b.op, 3) < p or
@@ -137,7 +147,7 @@ def _words(f: Facts, node: Expr) -> str:
             right = f"{_OPEN}{right}{_CLOSE}"
         return left + _OP_WORDS[node.op] + right
     if isinstance(node, Call):
-        args = [_words(f, a) for a in node.args]
+        args = [_words(f, a, labels) for a in node.args]
         if node.fn == "SUM":
             return _OPEN + " + ".join(args) + _CLOSE
         if node.fn in ("ROUND", "IFERROR") and args:
@@ -146,7 +156,7 @@ def _words(f: Facts, node: Expr) -> str:
             return f"{'、'.join(args)}中的{'较小' if node.fn == 'MIN' else '较大'}值"
         return f"{node.fn}（{'，'.join(args)}）"
     if isinstance(node, Compare):  # not used by rates today; shown rather than hidden
-        return f"{_words(f, node.a)} {node.op} {_words(f, node.b)}"
+        return f"{_words(f, node.a, labels)} {node.op} {_words(f, node.b, labels)}"
     if isinstance(node, Cell):
         return f"{node.sheet}!{node.cell}"
     return type(node).__name__
@@ -197,6 +207,14 @@ def _why_empty(f: Facts, rate: formulas.RateDef) -> str:
     return ""
 
 
+def _year_labels(expr: Expr) -> dict[str, str]:
+    """Labels that name the year when the formula compares two years: beside
+    “上年“三公”经费实际支出数”, “三公”经费实际支出数 reads 本年“三公”经费实际支出数."""
+    labels = {n: schema.FIELD_BY_NAME[n].label for n in formulas.names_used(expr) if n in schema.FIELD_BY_NAME}
+    prior = {v[2:] for v in labels.values() if v.startswith("上年")}
+    return {n: "本年" + v for n, v in labels.items() if v in prior}
+
+
 def rate_sentence(f: Facts, rate: str) -> str:
     """The rate's formula with its inputs' labels and figures and the result, or why it has none."""
     label = rate_label(rate)
@@ -207,7 +225,8 @@ def rate_sentence(f: Facts, rate: str) -> str:
     if value is None:
         why = _why_empty(f, rd)
         return f"{why}，{label}无法计算。" if why else f"{label}无法计算。"
-    text = f"{label} = {_words(f, rd.numerator / rd.denominator)} = {_minus(nf.pct(value))}。"
+    expr = rd.numerator / rd.denominator
+    text = f"{label} = {_words(f, expr, _year_labels(expr))} = {_minus(nf.pct(value))}。"
     return _GROUPS.sub(lambda m: "（" if _OPEN in m.group() else "）", text)
 
 
