@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Iterable
 
+from .cellerrors import error_of
 from .errors import PerfxlError
 from .markstyle import SCHEME, SEVERITY_KINDS  # one look per severity, shared with the file writer
 from .reader import TableRef, without_totals_row
@@ -98,6 +99,9 @@ class XlwingsSource:
     """An open xlwings Book seen as a :class:`perfxl.reader.GridSource`.
 
     Values are what Excel shows (formula results included), read one used range per sheet.
+    Error cells are read as their literal (xlwings' ``err_to_str``; without it they would be
+    None, a blank) and become the :class:`~perfxl.formulas.XlError` a file gives
+    (:func:`perfxl.cellerrors.error_of`), so they are ``cell-error`` findings on this path too.
     """
 
     def __init__(self, book: Any):
@@ -133,8 +137,19 @@ class XlwingsSource:
             sht = self.book.sheets[sheet]
             last = sht.used_range.last_cell
             rng = sht.range((1, 1), (last.row, last.column))
-            self._grids[sheet] = rng.options(ndim=2, err_to_str=True).value
+            values = rng.options(ndim=2, err_to_str=True).value
+            self._grids[sheet] = [[_cell(v) for v in row] for row in values]
         return self._grids[sheet]
+
+
+def _cell(v: Any) -> Any:
+    """One value from xlwings; an error value (its literal, or a COM HRESULT should xlwings pass
+    one through) as the file reader gives it."""
+    if isinstance(v, (str, int)) and not isinstance(v, bool):
+        err = error_of(v)
+        if err is not None:
+            return err
+    return v
 
 
 

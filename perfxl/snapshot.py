@@ -11,13 +11,16 @@ The WPS add-in sends this when it cannot read the open workbook's bytes (see
      "grids": {"封面与基本信息": [[null, "部门名称", …], …], …}}   # values from A1 (Value2)
 
 Values are what the object model's ``Value2`` gives: numbers (dates as serial numbers, which the
-date parser accepts), text, booleans, null.  An error cell comes as its COM error number
-(-2146826281 …) and is read as its literal (``#DIV/0!``), as python-calamine reads it from a file.
+date parser accepts), text, booleans, null.  An error cell comes marked ``{"error": "#DIV/0!"}``
+by ``snapshot.js``, or, from an add-in that did not recognise it, as its COM error number
+(-2146826281 …) or its literal text; each is read as the :class:`~perfxl.formulas.XlError` the
+file reader gives for that cell (:func:`perfxl.cellerrors.error_of`), so it is a ``cell-error``.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from .cellerrors import error_of
 from .errors import WorkbookError
 from .reader import TableRef, without_totals_row
 
@@ -25,16 +28,15 @@ VERSION = 1
 MAX_SHEETS = 255
 MAX_CELLS = 2_000_000
 
-# Value2 of an error cell: the HRESULT of the CVErr value (xlErrDiv0 = 2007 → -2146826281 …).
-_COM_ERRORS = {-2146826281: "#DIV/0!", -2146826246: "#N/A", -2146826259: "#NAME?", -2146826288: "#NULL!",
-               -2146826252: "#NUM!", -2146826265: "#REF!", -2146826273: "#VALUE!"}
-
 
 def _cell(v: Any) -> Any:
-    if isinstance(v, bool) or v is None or isinstance(v, str):
+    if isinstance(v, bool) or v is None:
         return v
-    if isinstance(v, int) and v in _COM_ERRORS:
-        return _COM_ERRORS[v]
+    err = error_of(v)
+    if err is not None:
+        return err
+    if isinstance(v, str):
+        return v
     if isinstance(v, (int, float)):
         return float(v)  # as python-calamine gives numbers
     return str(v)

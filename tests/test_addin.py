@@ -15,6 +15,7 @@ import pytest
 
 from perfxl import addin, excel
 from perfxl.errors import PerfxlError
+from perfxl.formulas import XlError
 from perfxl.reader import FileSource, parse
 from perfxl.edits import (ClearMarks, DefineName, DeleteSheet, EnsureSheet, Hyperlink, MarkCell,
                               ResizeTable, SetCell)
@@ -367,12 +368,23 @@ class FakeRange:
     def last_cell(self):
         return FakeRange(self.sheet, self.last, self.last)
 
+    err_to_str = False  # xlwings' option: error cells as their literal ("#N/A"), else None
+
     def options(self, **kwargs):
-        return self
+        view = FakeRange(self.sheet, self.first, self.last)
+        view.err_to_str = bool(kwargs.get("err_to_str", False))
+        return view
+
+    def _shown(self, v):
+        """A stored cell as xlwings gives it: an error value (stored as XlError) becomes its
+        literal with err_to_str, None without (both platforms, xlwings 0.28+)."""
+        if isinstance(v, XlError):
+            return v.code if self.err_to_str else None
+        return v
 
     @property
     def value(self):
-        rows = [[self.sheet.values.get((r, c)) for c in range(self.first[1], self.last[1] + 1)]
+        rows = [[self._shown(self.sheet.values.get((r, c))) for c in range(self.first[1], self.last[1] + 1)]
                 for r in range(self.first[0], self.last[0] + 1)]
         return rows[0][0] if self.first == self.last else rows[0] if len(rows) == 1 else rows
 

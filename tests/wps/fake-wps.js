@@ -34,6 +34,18 @@ function parseRange(a) {
 
 const addr = (r, c) => numToCol(c) + r;
 
+// An error cell ({e: "#N/A"} in a dump) as the object model may hand it over, by book.errorsAs:
+// "com": Value2 is the CVErr value's HRESULT, as Excel's COM gives it (-2146826246 for #N/A);
+// "text": Value2 is the literal "#N/A"; "object": Value2 is an opaque object (JSON gives {}).
+// Text is the literal in every case, as the cell shows it.
+const ERROR_NUMBERS = { "#NULL!": 2000, "#DIV/0!": 2007, "#VALUE!": 2015, "#REF!": 2023, "#NAME?": 2029, "#NUM!": 2036,
+                        "#N/A": 2042 };
+function errorValue(code, mode) {
+  if (mode === "text") return code;
+  if (mode === "object") return { opaque: true };
+  return -2146828288 + ERROR_NUMBERS[code];
+}
+
 /** A dumped cell as the object model holds it: a date is its serial number (what Value2 gives). */
 function serial(iso) {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2}))?/.exec(iso);
@@ -85,7 +97,11 @@ class Range {
     return this.sheet.cells.get(k);
   }
   get Value2() {
-    if (this.single) { const c = this.cell(false); return c && c.v !== undefined ? c.v : undefined; }
+    if (this.single) {
+      const c = this.cell(false);
+      if (c && c.e !== undefined) return errorValue(c.e, this.sheet.book.errorsAs);
+      return c && c.v !== undefined ? c.v : undefined;
+    }
     const out = [];
     for (let r = this.r1; r <= this.r2; r++) {
       const row = [];
@@ -94,10 +110,16 @@ class Range {
     }
     return out;
   }
+  get Text() {
+    const c = this.cell(false);
+    if (!c) return "";
+    return c.e !== undefined ? c.e : c.v === undefined ? "" : String(c.v);
+  }
   set Value2(v) {
     if (!this.single) throw new Error("fake: multi-cell assignment not supported");
     const c = this.cell(true);
     delete c.f;
+    delete c.e;
     if (typeof v === "string" && v.startsWith("'")) c.v = v.slice(1);
     else if (typeof v === "string" && v.startsWith("=")) { c.f = v.slice(1); delete c.v; }
     else if (typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v))) c.v = Number(v);
@@ -111,12 +133,12 @@ class Range {
   }
   set Formula(text) {
     const c = this.cell(true);
-    if (typeof text === "string" && text.startsWith("=")) { c.f = text.slice(1); delete c.v; }  // not computed here
+    if (typeof text === "string" && text.startsWith("=")) { c.f = text.slice(1); delete c.v; delete c.e; }  // not computed here
     else this.Value2 = text;
   }
   get NumberFormat() { const c = this.cell(false); return (c && c.nf) || "General"; }
   set NumberFormat(nf) { this.cell(true).nf = nf; }
-  ClearContents() { const c = this.cell(false); if (c) { delete c.v; delete c.f; } }
+  ClearContents() { const c = this.cell(false); if (c) { delete c.v; delete c.f; delete c.e; } }
   get Comment() { return this.sheet.comments.get(this.key) ?? null; }
   AddComment(text) {
     if (this.sheet.comments.has(this.key)) throw new Error("fake: cell already has a comment");
@@ -189,7 +211,7 @@ class ListObject {
 
 class Workbook {
   constructor(dump, file) {
-    this.Name = dump.name; this.Path = dump.path || ""; this.Saved = true;
+    this.Name = dump.name; this.Path = dump.path || ""; this.Saved = true; this.errorsAs = "com";
     this.file = file;  // what SaveCopyAs copies: the workbook as it was loaded
     this.sheets = []; this.names = new Map();
     for (const s of dump.sheets) {
@@ -244,8 +266,8 @@ class Workbook {
       name: this.Name,
       sheets: this.sheets.map((ws) => ({
         name: ws.Name, visible: ws.Visible !== 0, protected: ws.ProtectContents,
-        cells: Object.fromEntries([...ws.cells].filter(([, c]) => c.v !== undefined || c.f !== undefined)
-          .map(([k, c]) => [k, c.f !== undefined ? { f: c.f } : { v: c.v }])),
+        cells: Object.fromEntries([...ws.cells].filter(([, c]) => c.v !== undefined || c.f !== undefined || c.e !== undefined)
+          .map(([k, c]) => [k, c.f !== undefined ? { f: c.f } : c.e !== undefined ? { e: c.e } : { v: c.v }])),
         comments: Object.fromEntries([...ws.comments].map(([k, c]) => [k, c.text])),
         marks: ws.conditions.filter((fc) => String(fc.Formula1).startsWith('="perfxl-'))
           .map((fc) => ({ ref: fc.ref, formula: fc.Formula1, color: fc.Interior.Color })),

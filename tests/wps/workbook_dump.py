@@ -3,7 +3,7 @@
     python tests/wps/workbook_dump.py dump FILE            # the file as it is
     python tests/wps/workbook_dump.py expected FILE OUTDIR # copy, `perfxl check --mark`, `perfxl score`
 
-Prints {"name", "path", "sheets": [{name, visible, cells: {A1: {v}|{f}}, comments, marks, links}],
+Prints {"name", "path", "sheets": [{name, visible, cells: {A1: {v}|{f}|{e}}, comments, marks, links}],
 "names", "tables"}; marks are perfxl's conditional formats, one per cell, with the fill as RRGGBB.
 Read with openpyxl (formulas as written, not values), so the comparison is cell by cell.
 """
@@ -50,8 +50,11 @@ def dump(path: Path) -> dict:
                 if c.value is None or c.value == "":
                     continue
                 if c.data_type == "f":
-                    shown = cached[ws.title][c.coordinate].value
-                    cells[c.coordinate] = {"f": str(c.value).removeprefix("="), "v": _value(shown)}
+                    got = cached[ws.title][c.coordinate]
+                    cells[c.coordinate] = ({"f": str(c.value).removeprefix("="), "e": got.value} if got.data_type == "e"
+                                           else {"f": str(c.value).removeprefix("="), "v": _value(got.value)})
+                elif c.data_type == "e":  # an error value (#N/A …): the fake hands it over as WPS would
+                    cells[c.coordinate] = {"e": c.value}
                 else:
                     cells[c.coordinate] = {"v": _value(c.value)}
         for cf in ws.conditional_formatting:

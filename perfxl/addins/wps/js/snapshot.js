@@ -10,16 +10,38 @@
 
   var SNAPSHOT_VERSION = 1;
 
+  // Excel's error numbers (xlErrDiv0 = 2007 …); Value2 of an error cell may be the CVErr value's
+  // HRESULT, 0x800A0000 + the number (as Excel's COM gives it), or the error's text.
+  var ERROR_NUMBERS = { 2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 2029: "#NAME?",
+                        2036: "#NUM!", 2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!",
+                        2047: "#BLOCKED!", 2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!" };
+  var HRESULT_BASE = -2146828288;
+  var LITERALS = Object.keys(ERROR_NUMBERS).map(function (n) { return ERROR_NUMBERS[n]; });
+
   function noDollar(address) { return String(address).replace(/\$/g, ""); }
+
+  /** One Value2 as the snapshot carries it: an error value marked {error: "#N/A"} (never a
+   *  blank, a zero or text), anything else not a number, text or boolean by the cell's Text. */
+  function cellValue(x, ws, r, c) {
+    if (x === undefined || x === null) return null;
+    if (typeof x === "number") {
+      var n = x - HRESULT_BASE;
+      return Object.prototype.hasOwnProperty.call(ERROR_NUMBERS, n) && x < 0 ? { error: ERROR_NUMBERS[n] } : x;
+    }
+    if (typeof x === "string") return LITERALS.indexOf(x.trim()) >= 0 ? { error: x.trim() } : x;
+    if (typeof x === "boolean") return x;
+    var text = String(ws.Cells.Item(r, c).Text || "").trim();  // an error object of the host: as shown
+    return LITERALS.indexOf(text) >= 0 ? { error: text } : text;
+  }
 
   function grid(ws) {
     var used = ws.UsedRange;
     var lastRow = used.Row + used.Rows.Count - 1;
     var lastCol = used.Column + used.Columns.Count - 1;
     var v = ws.Range(ws.Cells.Item(1, 1), ws.Cells.Item(lastRow, lastCol)).Value2;
-    if (!Array.isArray(v)) return [[v === undefined ? null : v]];
-    return v.map(function (row) {
-      return (Array.isArray(row) ? row : [row]).map(function (x) { return x === undefined ? null : x; });
+    if (!Array.isArray(v)) return [[cellValue(v, ws, 1, 1)]];
+    return v.map(function (row, i) {
+      return (Array.isArray(row) ? row : [row]).map(function (x, j) { return cellValue(x, ws, i + 1, j + 1); });
     });
   }
 
