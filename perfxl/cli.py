@@ -174,12 +174,12 @@ def cmd_addin(args) -> int:
     elif args.action == "wps-zip":
         from . import wpsaddin
 
-        out = args.output or f"perfxl-wps-{__version__}.zip"
-        check_output(out, (".zip",))
-        path = wpsaddin.write_zip(out)
+        zip_out = args.output or f"perfxl-wps-{__version__}.zip"
+        check_output(zip_out, (".zip",))
+        path = wpsaddin.write_zip(zip_out)
         _out(f"已生成 WPS 加载项离线安装包：{path}（安装步骤见包内“安装说明.txt”）")
     else:
-        _out(addin.install())
+        _out(f"已安装 Excel 加载项：{addin.install()}（重新打开 Excel 后生效）")
     return EXIT_OK
 
 

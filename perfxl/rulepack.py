@@ -12,13 +12,14 @@ The format is described in docs/rules-guangdong-2023.md and commented in rules/g
 from __future__ import annotations
 
 import math
+import os
 import re
 from functools import lru_cache
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from . import formulas, schema
 from .errors import RulesError
@@ -160,7 +161,7 @@ def shipped() -> tuple[tuple[str, RulePack], ...]:
     return tuple((n, load(n)) for n in names)
 
 
-def load(path: str | Path | None = None) -> RulePack:
+def load(path: str | os.PathLike[str] | None = None) -> RulePack:
     """Load and check a rule pack: the default pack when ``path`` is None.
 
     Raises :class:`RulesError` (Chinese, with file and line) for anything malformed.
@@ -244,7 +245,7 @@ def loads(text: str, source: str = "<规则包>") -> RulePack:
                     source, params, total_points, wording)
 
 
-def _is_num(v: Any) -> bool:
+def _is_num(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

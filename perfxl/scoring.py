@@ -83,6 +83,8 @@ def excel_serial(v: dt.date | dt.time | dt.timedelta) -> float:
     try:
         return to_serial(v)
     except ValueError:  # before 1899-12-31: no date cell holds it; count days as for later dates
+        if not isinstance(v, dt.date):  # only dates are refused
+            raise
         return float((dt.date(v.year, v.month, v.day) - dt.date(1899, 12, 30)).days)
 
 
@@ -274,10 +276,13 @@ def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], pr
             env.values[f"score_{ind.id}"] = raw
             indicators[ind.id] = _manual_score(ind, raw, cell, problems)
             continue
-        v = evaluate(formulas.indicator_expr(ind), env)
+        score_expr, computed_expr = formulas.indicator_expr(ind), formulas.computed_expr(ind)
+        if score_expr is None or computed_expr is None:  # only the manual method has none
+            raise RuntimeError(f"indicator {ind.id}: method {ind.method} has no formula")
+        v = evaluate(score_expr, env)
         env.values[f"score_{ind.id}"] = v
         indicators[ind.id] = _kept(f"ind:{ind.id}", v, errors)
-        computed[ind.id] = _kept(f"calc:{ind.id}", evaluate(formulas.computed_expr(ind), env), errors)
+        computed[ind.id] = _kept(f"calc:{ind.id}", evaluate(computed_expr, env), errors)
         if indicators[ind.id] is None:
             missing = [r for r in formulas.METHODS[ind.method].inputs(ind) if rates.get(r) is None]
             facts = tuple((_label(r), *(reasons[r][:2] if r in reasons else ("", ()))) for r in missing)
@@ -315,7 +320,7 @@ def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Prob
         if kind == "减分":
             cell = row.cells.get("自评得分")
             raw = _raw(cell)
-            if isinstance(raw, float):
+            if isinstance(raw, float) and cell is not None:  # a number comes from a cell
                 deductions.append((row.row, raw))
                 if raw < 0:
                     problems.append(Problem.of("deduction-negative", "加减分", sheet=cell.sheet, cell=cell.cell,
@@ -333,7 +338,8 @@ def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Prob
         if isinstance(v, XlError):
             errors[f"award:{row.row}"] = v.code
         if kind == "加分":
-            awards.append((row.row, result(v)))
+            points = result(v)  # a number, or None: ROUND gives no text
+            awards.append((row.row, points if isinstance(points, float) else None))
             lv = _raw(level)
             if not any(isinstance(lv, str) and lv.casefold() == x.casefold() for x in levels):
                 problems.append(Problem.of("award-level-unknown", "加减分", table="tbl_awards", row=row.row,

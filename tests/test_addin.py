@@ -724,3 +724,14 @@ def test_protected_sheets_are_unprotected_while_writing_and_protected_again(book
                         ("protect", (("AllowFormattingColumns", True), ("AllowFormattingRows", True),
                                      ("Contents", True)))]
     assert book.sheets["评分表"].api.ProtectContents
+
+
+def test_addin_install_prints_where_the_addin_went(monkeypatch, capsys, tmp_path):
+    """On Windows/Mac ``perfxl addin install`` ends by naming the installed file (it handed a
+    Path to the text printer and failed with a TypeError after installing; found by mypy)."""
+    from perfxl import cli
+
+    target = tmp_path / "XLSTART" / addin.ADDIN_NAME
+    monkeypatch.setattr(addin, "install", lambda **kw: target)
+    assert cli.main(["addin", "install"]) == 0
+    assert f"已安装 Excel 加载项：{target}" in capsys.readouterr().out

@@ -46,7 +46,7 @@ def build_context(model, scores, pack=None, findings: Iterable[Any] | None = Non
     return context.build(model, scores, _pack_for(scores, pack), findings)
 
 
-def report_bytes(model, scores, template: str | os.PathLike | None = None, findings=None, *,
+def report_bytes(model, scores, template: str | os.PathLike[str] | None = None, findings=None, *,
                  pack=None, charts: bool = True) -> bytes:
     """The .docx report as bytes (nothing written to disk); arguments as :func:`render_report`.
     About 15 ms warm with charts on the sample (the template's fixed work is cached per process)."""
@@ -64,7 +64,7 @@ def report_bytes(model, scores, template: str | os.PathLike | None = None, findi
 
         images = ch.render_all(context.chart_data(model, scores, pack))
     ctx["captions"] = {**ctx["captions"], **context.figure_captions(images)}  # 图1, 图2 … without gaps
-    body = render.render_bytes(_unbreakable(ctx), template, images)
+    body = render.render_bytes(_unbreakable(ctx), None if template is None else os.fspath(template), images)
     from .draft import mark_draft
 
     return mark_draft(body, findings)  # 错误 findings: a draft, never a final report
