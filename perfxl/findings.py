@@ -119,6 +119,8 @@ _ENTRIES = (
     ("targets-exceed-projects", _E, "设置绩效目标的项目数大于项目总数",
      "设置绩效目标的项目数不应大于项目总数。"),
     ("asset-net-exceeds-original", _E, "资产净值大于原值", "资产净值不应大于资产原值。"),
+    ("key-spending-exceeds-project", _E, "重点项目支出大于项目支出", "重点项目支出是项目支出的一部分，不应大于项目支出。"),
+    ("assets-in-use-exceed-total", _E, "在用固定资产大于固定资产合计", "在用固定资产原值不应大于固定资产原值合计。"),
     # Scoring table
     ("indicator-missing", _E, "评分表缺少指标", "评分规则包中的指标在评分表中找不到。"),
     ("indicator-unknown", _E, "评分表中有未知指标", "评分表中的指标编号不在评分规则包中，不会被计分。"),

@@ -99,11 +99,26 @@ RATES: tuple[RateDef, ...] = (
             ("budget_executed", "budget_annual"), "全年预算数"),
     RateDef("rate_sangong_change", _N("sangong_actual") - _N("sangong_prev"), _N("sangong_prev"),
             ("sangong_actual", "sangong_prev"), "上年“三公”经费实际支出数"),
+    # The national framework's ratios (财预〔2013〕53号).  预算数 is budget_annual, as in
+    # rate_budget_completion; 项目总支出 is exp_project; 实际采购金额 is the three procurement
+    # parts, each required (a blank is not a zero: a department without works enters 0).
+    RateDef("rate_key_spending", _N("key_project_exp"), _N("exp_project"),
+            ("key_project_exp", "exp_project"), "项目支出"),
+    RateDef("rate_budget_adjust", _N("budget_adjustment"), _N("budget_annual"),
+            ("budget_adjustment", "budget_annual"), "全年预算数"),
+    RateDef("rate_procurement", _N("proc_goods") + _N("proc_works") + _N("proc_services"), _N("proc_budget"),
+            ("proc_goods", "proc_works", "proc_services", "proc_budget"), "政府采购预算数"),
+    RateDef("rate_fixed_asset_use", _N("fixed_assets_in_use"), _N("fixed_assets_total"),
+            ("fixed_assets_in_use", "fixed_assets_total"), "固定资产原值合计"),
+    RateDef("rate_carryover_change", _N("carryover_balance") - _N("carryover_prev"), _N("carryover_prev"),
+            ("carryover_balance", "carryover_prev"), "上年结转结余资金"),
 )
 RATE_BY_NAME = {r.name: r for r in RATES}
 # Rates added for other shipped packs (national-framework): empty is a finding only when the pack
 # in use scores with them, so a workbook for the default pack need not fill their inputs.
-OPTIONAL_RATES = frozenset({"rate_budget_completion", "rate_sangong_change"})
+OPTIONAL_RATES = frozenset({"rate_budget_completion", "rate_sangong_change", "rate_key_spending",
+                            "rate_budget_adjust", "rate_procurement", "rate_fixed_asset_use",
+                            "rate_carryover_change"})
 
 
 def pack_rates(pack) -> frozenset[str]:
@@ -181,16 +196,26 @@ def _check_linear(ind) -> str | None:
     return None
 
 
+def _band_edges(ind) -> tuple[str, Any]:
+    """("upper", ascending edges: first band with rate ≤ edge) or ("lower", descending edges:
+    first band with rate ≥ edge)."""
+    key = "lower" if "lower" in ind.params else "upper"
+    return key, ind.params.get(key)
+
+
 def _check_bands(ind) -> str | None:
-    up, sc, other = ind.params.get("upper"), ind.params.get("score"), ind.params.get("else")
-    if not isinstance(up, list) or not isinstance(sc, list) or not up:
-        return "upper 与 score 应为非空列表"
-    if len(up) != len(sc):
-        return f"upper 有 {len(up)} 个上限而 score 有 {len(sc)} 个得分，个数应相同"
-    if not _num_ok(*up, *sc, other):
-        return "upper、score、else 应为数字"
-    if any(b <= a for a, b in zip(up, up[1:])):
+    key, edges = _band_edges(ind)
+    sc, other = ind.params.get("score"), ind.params.get("else")
+    if not isinstance(edges, list) or not isinstance(sc, list) or not edges:
+        return f"{key} 与 score 应为非空列表"
+    if len(edges) != len(sc):
+        return f"{key} 有 {len(edges)} 个{'上限' if key == 'upper' else '下限'}而 score 有 {len(sc)} 个得分，个数应相同"
+    if not _num_ok(*edges, *sc, other):
+        return f"{key}、score、else 应为数字"
+    if key == "upper" and any(b <= a for a, b in zip(edges, edges[1:])):
         return "upper 上限应从小到大排列"
+    if key == "lower" and any(b >= a for a, b in zip(edges, edges[1:])):
+        return "lower 下限应从大到小排列"
     if any(s < 0 or s > ind.points for s in (*sc, other)):
         return f"各档得分应在 0 与分值 {ind.points:g} 之间"
     return None
@@ -256,11 +281,13 @@ def _specs_linear(ind):
 
 
 def _specs_bands(ind):
+    key, edges = _band_edges(ind)
+    word, cmp, rest = ("上限", "≤", "高于最后一档上限") if key == "upper" else ("下限", "≥", "低于最后一档下限")
     out = [_points(ind)]
-    for k, (u, s) in enumerate(zip(ind.params["upper"], ind.params["score"]), start=1):
-        out.append(ParamSpec(f"upper_{k}", f"第 {k} 档上限", u, f"比率 ≤ 该值（{_pct(u)}）"))
+    for k, (u, s) in enumerate(zip(edges, ind.params["score"]), start=1):
+        out.append(ParamSpec(f"{key}_{k}", f"第 {k} 档{word}", u, f"比率 {cmp} 该值（{_pct(u)}）"))
         out.append(ParamSpec(f"score_{k}", f"第 {k} 档得分", s, f"落入第 {k} 档的得分"))
-    out.append(ParamSpec("else", "其余情况得分", ind.params["else"], "高于最后一档上限时的得分"))
+    out.append(ParamSpec("else", "其余情况得分", ind.params["else"], f"{rest}时的得分"))
     return out
 
 
@@ -299,9 +326,11 @@ def _body_linear(ind, P, x):
 
 
 def _body_bands(ind, P, x):
+    key, edges = _band_edges(ind)
     expr: Expr = P("else")
-    for k in range(len(ind.params["upper"]), 0, -1):
-        expr = IF(x.le(P(f"upper_{k}")), P(f"score_{k}"), expr)
+    for k in range(len(edges), 0, -1):
+        edge = P(f"{key}_{k}")
+        expr = IF(x.le(edge) if key == "upper" else x.ge(edge), P(f"score_{k}"), expr)
     return expr
 
 
@@ -347,7 +376,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("ratio", "按比率计分", specs=_specs_ratio, body=_body_ratio),
     Method("linear", "线性计分", frozenset({"zero_at", "full_at"}), check=_check_linear,
            specs=_specs_linear, body=_body_linear),
-    Method("bands", "分档计分", frozenset({"upper", "score", "else"}), check=_check_bands,
+    Method("bands", "分档计分", frozenset({"score", "else"}), one_of=frozenset({"upper", "lower"}), check=_check_bands,
            specs=_specs_bands, body=_body_bands),
     Method("threshold", "达标计分", one_of=frozenset({"at_most", "at_least"}), check=_check_threshold,
            specs=_specs_threshold, body=_body_threshold),

@@ -362,6 +362,14 @@ def check_budget(ctx: Ctx) -> Iterator[Finding]:
     if net is not None and orig is not None and net > orig + TOLERANCE:
         yield _at("asset-net-exceeds-original", ctx.value("asset_net"),
                   f"资产净值为 {money(net)}，大于资产原值 {money(orig)}。", "请核对资产原值与净值（净值 = 原值 − 累计折旧）。")
+    for part, whole, code, hint in (
+            ("key_project_exp", "exp_project", "key-spending-exceeds-project",
+             "重点项目支出是项目支出的一部分，请核对两项金额（口径应一致：同为当年实际支出或同为预算安排数）。"),
+            ("fixed_assets_in_use", "fixed_assets_total", "assets-in-use-exceed-total",
+             "在用固定资产是全部固定资产的一部分，请核对两项原值。")):
+        p, w = ctx.num(part), ctx.num(whole)
+        if p is not None and w is not None and p > w + TOLERANCE:
+            yield _at(code, ctx.value(part), f"“{ctx.label(part)}”为 {money(p)}，大于“{ctx.label(whole)}”{money(w)}。", hint)
 
 
 # Rates bounded by 100 %, and the input check that already explains an out-of-range value.
@@ -372,6 +380,11 @@ _RATE_BOUNDS = {
     "rate_spending_incl_payable": (0, None, None), "rate_carryover": (0, None, None),
     "rate_staff_control": (0, None, None), "rate_sangong": (0, None, None), "rate_public": (0, None, None),
     "rate_stock_change": (-1, None, None),
+    "rate_key_spending": (0, 1, "key-spending-exceeds-project"),
+    "rate_fixed_asset_use": (0, 1, "assets-in-use-exceed-total"),
+    "rate_budget_adjust": (0, None, None), "rate_procurement": (0, None, None),
+    "rate_carryover_change": (-1, None, None), "rate_sangong_change": (-1, None, None),
+    "rate_budget_completion": (0, None, None),
 }
 
 

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from perfxl import reader, rulepack, schema, scoring
+from perfxl import formulas, reader, rulepack, schema, scoring
 from perfxl.report import render_report
 from perfxl.template import build_workbook
 
@@ -86,19 +86,54 @@ def test_sample_figures_score_and_report(name, tmp_path, sample_data):
 OTHER = [n for n in NAMES if n != rulepack.DEFAULT_PACK]
 
 
+# Inputs the seed lacks, placed on and around every edge of the shipped packs' rules (None: left
+# blank).  Each list is cycled with its own length, so the options meet in many combinations.
+_KEY_PROJECT = (9000, 8999, 8000, 7999, 7000, 6999, 6000, 5999, 9500, None)  # of 项目支出 10000
+_ADJUSTMENT = (0, 1, 1000, 1001, 2000, 2001, 3000, 3001, 500, None)         # of 全年预算数 10000
+_IN_USE = (950, 949, 750, 749, 850, 1000, None)                              # of 固定资产 1000
+_PREV_FACTOR = (1.0, 0.98, 1.05, 0.9, None)          # 上年“三公”经费 / 上年结转结余, × this year's
+_PROC_FACTOR = (1.0, 1.02, 0.99, 0.9, 1.2, None)     # 政府采购预算数 × 实际采购金额
+
+
+def _scaled(value, factor):
+    return value * factor if isinstance(value, (int, float)) and factor is not None else None
+
+
 def _pack_cases(pack, n: int) -> list[tuple[str, dict]]:
     from test_formulas_libreoffice import generated_cases
 
     out = []
     for k, (name, data) in enumerate(generated_cases(n)):
         data["tables"]["tbl_scores"] = _manual_rows(pack, (0.6, 0.85, 1.0, 0.95)[k % 4])
-        # inputs the seed lacks (上年“三公”经费): at, below and above this year's figure, or empty
-        actual = data["fields"].get("sangong_actual")
-        factor = (1.0, 0.98, 1.05, 0.9, None)[k % 5]
-        if isinstance(actual, (int, float)) and factor is not None:
-            data["fields"]["sangong_prev"] = actual * factor
+        f = data["fields"]
+        extra = {
+            "sangong_prev": _scaled(f.get("sangong_actual"), _PREV_FACTOR[k % 5]),
+            # 本年结转结余 0 (the generator's co=0) needs a non-zero 上年 to read as “无结余”
+            "carryover_prev": (_scaled(f.get("carryover_balance"), _PREV_FACTOR[(k // 2) % 5]) or
+                               (500.0 if _PREV_FACTOR[(k // 2) % 5] is not None else None)),
+            "key_project_exp": _KEY_PROJECT[k % 10], "budget_adjustment": _ADJUSTMENT[(k + 3) % 10],
+            "fixed_assets_in_use": _IN_USE[k % 7], "fixed_assets_total": 1000,
+        }
+        parts = [f.get(p) for p in ("proc_goods", "proc_works", "proc_services")]
+        if all(isinstance(p, (int, float)) for p in parts):  # the sum as the engines compute it
+            extra["proc_budget"] = _scaled(parts[0] + parts[1] + parts[2], _PROC_FACTOR[k % 6]) or None
+        if extra["key_project_exp"] is not None:
+            f["exp_project"] = 10000
+        if extra["budget_adjustment"] is not None:
+            f["budget_annual"] = 10000
+        f.update({key: v for key, v in extra.items() if v is not None})
         out.append((name, data))
     return out
+
+
+def _edges(ind) -> list[tuple[float, float]]:
+    """(rate, score) pairs a rule fixes exactly: a line or full_at gives full points, a band
+    edge gives its band's score."""
+    p = ind.params
+    if "line" in p or "full_at" in p:
+        return [(p.get("line", p.get("full_at")), ind.points)]
+    key = "lower" if "lower" in p else "upper" if "upper" in p else None
+    return list(zip(p[key], p["score"])) if key else []
 
 
 @pytest.mark.slow
@@ -121,12 +156,14 @@ def test_pack_recalculated_by_libreoffice_matches_python(name, tmp_path):
     for ind in pack.automatic:
         values = {s.indicators[ind.id] for s in all_scores} - {None}
         assert len(values) >= 2 and ind.points in values and min(values) < ind.points, (ind.id, values)
-    # … and the variants sit on the deduction lines (rate exactly at the line: still full marks).
+    # … and the variants sit on every line and band edge (a rate exactly at a line still takes
+    # full marks; exactly at a band edge, that band's score).
     for ind in pack.automatic:
-        line = ind.params.get("line", ind.params.get("full_at"))
-        if line is not None:
-            at = [s for s in all_scores if s.rates[ind.input] is not None and abs(s.rates[ind.input] - line) < 1e-12]
-            assert at and all(s.indicators[ind.id] == ind.points for s in at), ind.id
+        for edge, score in _edges(ind):
+            at = [s for s in all_scores if s.rates[ind.input] is not None and abs(s.rates[ind.input] - edge) < 1e-12]
+            assert at and all(s.indicators[ind.id] == score for s in at), (ind.id, edge)
+    for rate in formulas.pack_rates(pack) & formulas.OPTIONAL_RATES:  # a blank input leaves it empty
+        assert any(s.rates[rate] is None for s in all_scores), rate
 
 
 # --- the national-framework sample --------------------------------------------------------------
@@ -178,22 +215,3 @@ def test_national_sample_recalculated_by_libreoffice_matches_python(tmp_path):
     lo_model = reader.read(out)
     assert lo_model.outputs["score_total"].value == pytest.approx(s.score_total)
 
-
-def test_new_input_is_required_only_by_the_pack_that_reads_it(tmp_path):
-    """A workbook made before sangong_prev existed (the contract layout) passes the default pack's
-    check; under national-framework the missing name is an error naming it."""
-    from contract_workbook import build_contract_workbook
-
-    from perfxl import validate
-
-    src = tmp_path / "旧工作簿.xlsx"
-    build_contract_workbook(path=src)
-    model = reader.read(src)
-    assert "sangong_prev" in model.missing
-
-    def missing_names(pack):
-        return [f for f in validate.check(model, pack) if f.code == "name-missing"]
-
-    assert missing_names(rulepack.load()) == []
-    [f] = missing_names(rulepack.load("national-framework"))
-    assert "sangong_prev" in f.message

@@ -53,7 +53,7 @@ def test_carries_every_contract_name_and_table(path):
     pack = rulepack.load()
     expected = {f.name for f in schema.FIELDS} | set(contract_output_names()) | {
         f"score_{i.id}" for i in pack.indicators}
-    assert len(contract_output_names()) == len(schema.RATE_OUTPUTS) + len(schema.TOTAL_OUTPUTS) == 18
+    assert len(contract_output_names()) == len(schema.RATE_OUTPUTS) + len(schema.TOTAL_OUTPUTS) == 23
     assert expected <= names, expected - names
     for n in expected:  # every name points at a real sheet
         sheet, _ = reader.parse_sheet_ref(wb.defined_names[n].attr_text)

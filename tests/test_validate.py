@@ -231,6 +231,8 @@ def _shrink_scores_table(body: bytes) -> bytes:
 
 
 _SCORE_I = {ind.id: i for i, ind in enumerate(PACK.indicators)}
+# Where the standard template puts a field (fake scoring problems name a cell, as scoring does).
+_TEMPLATE_CELL = {n: v.cell for n, v in reader.read(template.TEMPLATE_PATH).fields.items()}
 _N5 = narrative_index("五、存在问题")
 _N6 = narrative_index("六、改进措施")
 
@@ -306,6 +308,10 @@ CASES = [
          fset("fields", "projects_with_targets", 12)),
     Case("asset-net-exceeds-original", "asset-net-exceeds-original", at_field("asset_net"),
          fset("fields", "asset_net", 400.0)),
+    Case("key-spending-exceeds-project", "key-spending-exceeds-project", at_field("key_project_exp"),
+         fset("fields", "key_project_exp", 12000.0)),
+    Case("assets-in-use-exceed-total", "assets-in-use-exceed-total", at_field("fixed_assets_in_use"),
+         lambda d: d["fields"].update(fixed_assets_total=300.0, fixed_assets_in_use=300.5)),
     # scoring table
     Case("indicator-missing: row cut off the table", "indicator-missing", at_header("tbl_scores", "指标编号"),
          post=_shrink_scores_table),
@@ -368,12 +374,13 @@ CASES = [
          scores=fake_scores(problems=[Problem.of("rate-undefined", "rate_target_coverage", label="绩效目标覆盖率",
                                                  reason="denominator-zero", reason_params=(("den_label", "项目总数"),))])),
     Case("rate-undefined: a structured problem at its cell", "rate-undefined", at_field("stock_prev"),
-         scores=fake_scores(problems=[Problem.of("rate-undefined", "rate_stock", sheet=schema.S_BUDGET, cell="C22",
+         scores=fake_scores(problems=[Problem.of("rate-undefined", "rate_stock", sheet=schema.S_BUDGET, cell=_TEMPLATE_CELL["stock_prev"],
                                                  label="存量资金比率", reason="denominator-zero",
                                                  reason_params=(("den_label", "上年末存量资金"),))])),
     Case("scoring-problem", "scoring-problem", at_field("carryover_balance"),
          scores=fake_scores(problems=[Problem.of("input-is-text", "carryover_balance", sheet=schema.S_BUDGET,
-                                                 cell="C19", label="结转结余", ref=f"{schema.S_BUDGET}!C19", raw="1,0")])),
+                                                 cell=_TEMPLATE_CELL["carryover_balance"], label="结转结余",
+                                                 ref=f"{schema.S_BUDGET}!{_TEMPLATE_CELL['carryover_balance']}", raw="1,0")])),
 ]
 
 
