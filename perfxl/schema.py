@@ -78,7 +78,7 @@ FIELDS: tuple[Field, ...] = (
     F("exp_total", "财政拨款支出合计", MONEY, S_FINANCE, "支出", parts=("exp_basic", "exp_project"),
       unit="万元", help="自动合计"),
     F("exp_project_desc", "项目支出主要用途", TEXT, S_FINANCE, "支出", help="写入报告“项目支出”一段"),
-    F("key_project_exp", "其中：重点项目支出", MONEY, S_FINANCE, "支出", unit="万元",
+    F("key_project_exp", "重点项目支出", MONEY, S_FINANCE, "支出", unit="万元",
       help="项目支出中与履职密切相关、党委政府关心的重点项目支出；全国框架“重点支出安排率” = 重点项目支出 ÷ 项目支出 用"),
     F("overall_goal", "部门整体支出总体绩效目标", TEXT, S_TARGETS, "总体目标", True),
     F("projects_total", "项目总数", INT, S_TARGETS, "目标覆盖", True, unit="个"),

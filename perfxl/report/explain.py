@@ -306,6 +306,14 @@ def _rule_linear(P: _Rule, x: float, score: float) -> str:
 
 
 def _rule_bands(P: _Rule, x: float, score: float) -> str:
+    if "lower" in P.ind.params:  # descending lower edges: first band with rate ≥ edge
+        n = len(P.ind.params["lower"])
+        lowers = [P(f"lower_{k}") for k in range(1, n + 1)]
+        for k, low in enumerate(lowers, start=1):
+            if _le(low, x):
+                where = f"达到{_pct(low)}" if k == 1 else f"达到{_pct(low)}、低于{_pct(lowers[k - 2])}"
+                return f"{where}，得{_pts(P(f'score_{k}'))}分"
+        return f"低于{_pct(lowers[-1])}，得{_pts(P('else'))}分"
     n = len(P.ind.params.get("upper", ()))
     uppers = [P(f"upper_{k}") for k in range(1, n + 1)]
     for k, up in enumerate(uppers, start=1):
