@@ -137,7 +137,7 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
     row["人工指标数"], row["人工满分数"], row["人工满分无说明数"] = _manual_facts(model, pack)
     row["一致性问题数"] = sum(1 for f in findings if f.code in CONSISTENCY_CODES)
     row["超出分值指标数"] = sum(1 for i in pack.indicators
-                         if isinstance(ind.get(i.id), (int, float)) and ind[i.id] > i.points + 1e-9)
+                         if isinstance(got := ind.get(i.id), (int, float)) and got > i.points + 1e-9)
     row["无法读取数值数"] = sum(1 for f in findings if f.code in UNREADABLE_NUMBER_CODES)
     used = {r for i in pack.indicators for r in _rates_of(i)}
     row["未能计算比率数"] = sum(1 for r in used if scores.rates.get(r) is None)
@@ -295,7 +295,7 @@ def review_ranking(rows: Iterable[Mapping[str, Any]], year: int | None = None) -
     off = sorted((r for r in rows if year_mismatch(r, year)), key=lambda r: r.get("文件") or "")
     rows = [r for r in rows if not year_mismatch(r, year)]
     common = common_reasons(rows)
-    ranked = []
+    ranked: list[dict[str, Any]] = []
     for row, extra in zip(rows, _batch_signals(rows)):
         sig = [s for s in _signals(row) if s[0] not in common] + extra
         why = [t for _, _, t in sig]
