@@ -1,7 +1,8 @@
 """The library API: one function per job, each a thin layer over :mod:`perfxl.pipeline`.
 
-``rules``: a :class:`~perfxl.rulepack.RulePack`, a rule pack file, or None for the bundled
-default pack — in which case the workbook's own 评分参数 cells win over the pack's defaults
+``rules``: a :class:`~perfxl.rulepack.RulePack`, a rule pack file or a shipped pack's name, or
+None for the pack the workbook records (``rule_pack`` on 评分参数; the default pack when it
+records none) — in which case the workbook's own 评分参数 cells win over the pack's defaults
 (as ``perfxl score`` without ``--rules``); ``explicit`` overrides that choice.  An output
 that would overwrite an input, or of the wrong kind, is refused with a
 :class:`~perfxl.errors.WorkbookError` before any work (:func:`perfxl.outnames.check_output`).  Every function returns a
@@ -25,10 +26,12 @@ from .scoring import Scores
 Pathish = str | os.PathLike
 
 
-def _pack(rules: RulePack | Pathish | None, explicit: bool | None) -> tuple[RulePack, bool]:
+def _pack(rules: RulePack | Pathish | None, explicit: bool | None) -> tuple[RulePack | None, bool]:
+    """The pack the caller chose (None: the workbook's own, see :mod:`perfxl.packchoice`) and
+    whether its parameter values override the workbook's 评分参数 cells."""
     from .rulepack import load
 
-    pack = rules if isinstance(rules, RulePack) else load(None if rules is None else Path(rules))
+    pack = rules if isinstance(rules, RulePack) or rules is None else load(Path(rules))
     return pack, (rules is not None) if explicit is None else explicit
 
 

@@ -6,9 +6,10 @@ book) and returns an :class:`Outcome`: the Chinese message for the clerk, the
 saves the workbook; the clerk decides when to save.  ``perfxl.excel`` is the thin xlwings shell
 around these functions; tests call them directly.
 
-The rule pack is the bundled default unless the environment variable ``PERFXL_RULES`` names
-another pack file (a bureau's IT sets it once per machine); the workbook's own 评分参数 cells
-still win over the pack's defaults, as with ``perfxl score`` without ``--rules``.
+The rule pack is the one the workbook records (``rule_pack``, see :mod:`perfxl.packchoice`;
+the bundled default for older workbooks) unless the environment variable ``PERFXL_RULES``
+names a pack (a bureau's IT sets it once per machine); the workbook's own 评分参数 cells still
+win over the pack's defaults, as with ``perfxl score`` without ``--rules``.
 """
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def run_action(action: str, source: GridSource, book_path: str, pack: RulePack |
     from .rulepack import load as load_rules
 
     try:
-        pack = pack or load_rules(os.environ.get("PERFXL_RULES") or None)
+        env = os.environ.get("PERFXL_RULES")
+        pack = pack or (load_rules(env) if env else None)  # None: the workbook's own pack
     except PerfxlError as e:
         return Outcome(False, str(e))
     name = Path(book_path).name or "工作簿"

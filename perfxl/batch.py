@@ -67,8 +67,11 @@ class Outcome:
     timings: dict = field(default_factory=dict)
 
 
-def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool = True) -> Outcome:
-    """Process one workbook given as bytes (:func:`perfxl.pipeline.process`); never raises."""
+def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool = True,
+         forced: bool = True) -> Outcome:
+    """Process one workbook given as bytes (:func:`perfxl.pipeline.process`); never raises.
+    ``forced``: ``pack`` scores every workbook (the bureau's --rules); otherwise each workbook
+    is scored by the pack it records (:mod:`perfxl.packchoice`), ``pack`` when it records none."""
     from .pipeline import process
 
     name = PurePosixPath(file).name
@@ -77,8 +80,9 @@ def work(data: bytes, file: str, pack: RulePack, pdf: bool = False, charts: bool
         from .report.converter import shared
 
         shared().keep = True
-    # the bureau's pack is authoritative: edited 评分参数 cells are reported, not used
-    p = process(data, name, pack, explicit=True, score=True, mark=True, report=True, pdf=pdf, charts=charts)
+    # the pack's parameters are authoritative: edited 评分参数 cells are reported, not used
+    p = process(data, name, pack if forced else None, explicit=True, score=True, mark=True, report=True,
+                pdf=pdf, charts=charts)
     row = sm.row_for(file, p, pack)
     files = {kind: body for kind in ("workbook", "report", "pdf") if p.ok and (body := getattr(p, kind))}
     files["findings"] = findings_document(file, row, list(p.findings))
@@ -477,9 +481,9 @@ class _Run:
     def __init__(self, src: Path, dst: Path, files: list[Path], names: dict, pack: RulePack,
                  opts: tuple, progress: bool):
         self.src, self.dst, self.files, self.names, self.pack = src, dst, files, names, pack
-        pdf, charts = opts
-        self.pdf = pdf
-        options = {"pdf": pdf, "charts": charts, "mark": True, "report": True}
+        pdf, charts, forced = opts
+        self.pdf, self.forced = pdf, forced
+        options = {"pdf": pdf, "charts": charts, "mark": True, "report": True, "forced": forced}
         self.salt = hashlib.sha256(json.dumps([__version__, pack_hash(pack), options]).encode()).digest()
         self.cache_path = dst / CACHE_NAME
         # An entry's key covers the file's content, the rule pack, perfxl's version and the
@@ -581,7 +585,9 @@ class _Run:
         _save_cache(self.cache_path, {**kept, **self.cache}, self.unsynced)
         r = self.result
         r.rows = sm.with_year(sorted(self.rows.values(), key=lambda row: row["文件"]), r.year)
-        meta = {"perfxl 版本": __version__, "评分规则包": f"{self.pack.name}（{self.pack.id}）",
+        used = (f"{self.pack.name}（{self.pack.id}，财政局指定）" if self.forced else
+                f"各工作簿记录的规则包（未记录的按默认规则包 {self.pack.name}）")
+        meta = {"perfxl 版本": __version__, "评分规则包": used,
                 "输入文件夹": str(self.src), "工作簿总数": len(self.files), "本次处理": r.processed,
                 "沿用上次结果": r.skipped, "已中断": "是" if r.interrupted else "否"}
         r.summary_files = sm.write_all(self.dst, r.rows, self.pack, meta, r.year)
@@ -593,7 +599,9 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         scheduler_timeout: float = 10.0, year: int | None = None) -> BatchResult:
     """Check, score, write back and report every workbook of ``indir``; write the summary.
 
-    ``pack``: a RulePack, a rule pack file, or None for the default pack.  ``jobs``: worker
+    ``pack``: a RulePack, a rule pack file or a shipped pack's name, scoring every workbook;
+    None: each workbook by the pack it records (the default pack for those recording none; the
+    summary's 评分规则包 column says which, and notes when the batch mixes packs).  ``jobs``: worker
     processes (default ``os.cpu_count()``); with ``scheduler``, workbooks running at once
     (default: the cluster's worker threads).  ``scheduler``: a dask.distributed scheduler
     address, or a ``Client`` (left open), to run on instead of local processes.  ``progress``:
@@ -621,6 +629,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         raise BatchError("不能在处理进程启动时调用 perfxl.batch.run：请把调用放在 if __name__ == \"__main__\": 之下。")
     t_start = time.perf_counter()
     src, dst = _check_dirs(indir, outdir)
+    forced = pack is not None
     if not isinstance(pack, RulePack):
         pack = load_rules(pack)
     files, names = _plan(src, dst, recursive)
@@ -635,7 +644,7 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
     except OSError as e:
         raise BatchError(f"无法创建输出文件夹 {dst}：{describe(e)}") from None
     engine, close_client = _engine(jobs, scheduler, executor, scheduler_timeout, pack)
-    opts = (pdf, charts)
+    opts = (pdf, charts, forced)
     state = _Run(src, dst, files, names, pack, opts, progress)
     result = state.result
     result.year = year

@@ -111,12 +111,21 @@ def carry_data(prev: WorkbookModel, year: int | None = None, dept: str | None = 
 def carry_forward(prev: str | os.PathLike | bytes, year: int | None = None, *, dept: str | None = None,
                   pack: RulePack | None = None, name: str = "上年工作簿.xlsx") -> Carried:
     """Build next year's workbook from ``prev`` (a path, or the bytes of an uploaded file named
-    ``name``).  Raises :class:`~perfxl.errors.WorkbookError` when ``prev`` cannot be read."""
+    ``name``), for ``pack`` (default: the rule pack ``prev`` records).  Raises :class:`~perfxl.errors.WorkbookError` when ``prev`` cannot be read."""
     from .reader import read
     from .template import build_workbook
 
     model = read(name, prev) if isinstance(prev, bytes) else read(prev)
     data, notes = carry_data(model, year, dept)
+    if pack is None:  # last year's pack (perfxl.packchoice), unless the caller chose one
+        from .packchoice import choose
+
+        pack, why = choose(model)
+        if why:
+            from .rulepack import pack_key
+
+            notes.append(f"注意：上年工作簿 {why[0].ref} 记录的评分规则包无法识别，新工作簿按默认规则包"
+                         f"“{pack_key(pack)}”生成；如需其他规则包，请加 --rules。")
     body = build_workbook(data, pack=pack)
     rows = {t: len(r) for t, r in data["tables"].items()}
     return Carried(body, data["fields"]["fiscal_year"], rows, data["fields"].get("stock_prev"), tuple(notes))

@@ -15,9 +15,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_FAIL = 0, 1, 2
 
 
 def _pack(args):
+    """The pack named by --rules; None without it (each workbook's own, else the default)."""
     from .rulepack import load
 
-    return load(getattr(args, "rules", None))
+    rules = getattr(args, "rules", None)
+    return None if rules is None else load(rules)
 
 
 def _out(text: str) -> None:
@@ -95,7 +97,7 @@ def cmd_score(args) -> int:
         _out(json.dumps(writeback.scores_json(scores), ensure_ascii=False, indent=1))
     else:
         dst = args.file if args.in_place else (args.output or runone.default_output(Path(args.file)))
-        _out(writeback.format_scores_text(scores, _pack(args), str(dst)))
+        _out(writeback.format_scores_text(scores, result.analysis.pack, str(dst)))
     return _gate(result)
 
 
@@ -198,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     def rules(sp):
-        sp.add_argument("--rules", help="评分规则包：随附规则包的名称（见 perfxl packs）或 .toml 文件路径（默认：广东 2023）")
+        sp.add_argument("--rules", help="评分规则包：随附规则包的名称（见 perfxl packs）或 .toml 文件路径"
+                                        "（默认：工作簿“评分参数”表记录的规则包，未记录时为广东 2023）")
 
     sp = add("new", cmd_new, "生成一份空白标准工作簿")
     sp.add_argument("path")

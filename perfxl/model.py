@@ -100,6 +100,8 @@ class WorkbookModel:
     names → Table.  ``names``: every defined name found → (sheet, A1 ref), including output and
     parameter names, for writers.  ``missing``: contract names/tables the file lacks.
     ``scoped``: names of ``names`` that the file defines with sheet scope only.
+    ``rule_pack``: the cell under ``rule_pack`` (the pack the workbook was made for; text as
+    typed, never a path perfxl opens), ``None`` when the workbook has no such name.
     """
 
     path: str
@@ -110,6 +112,7 @@ class WorkbookModel:
     missing: tuple[str, ...] = ()
     outputs: Mapping[str, Value] = field(default_factory=dict)
     scoped: frozenset[str] = frozenset()  # names the file defines for one sheet only (write-back defines them workbook-wide)
+    rule_pack: Value | None = None
 
     def get(self, name: str) -> Any:
         """Parsed value of a single-cell field, ``None`` when empty or absent."""

@@ -108,15 +108,25 @@ def effective_pack(model: WorkbookModel, pack: RulePack | None = None, explicit:
 
 
 def analyse(model: WorkbookModel, pack: RulePack | None = None, explicit: bool = False) -> Analysis:
-    """Score, then validate (validation sees the scores: plausibility checks use the total).
-    Raises whatever scoring raises: :func:`process` is the caller that applies the policy."""
+    """Choose the pack (:func:`perfxl.packchoice.choose`: ``pack`` if given, else the one the
+    workbook records, else the default), score, then validate (validation sees the scores:
+    plausibility checks use the total).  Raises whatever scoring raises: :func:`process` is
+    the caller that applies the policy."""
+    from .packchoice import choose
+
+    chosen, notes = choose(model, pack)
+    return _analyse(model, chosen, explicit, notes)
+
+
+def _analyse(model: WorkbookModel, pack: RulePack, explicit: bool, notes: tuple[Finding, ...]) -> Analysis:
     from . import scoring, validate
 
-    pack = pack or load_rules()
     used = effective_pack(model, pack, explicit)
     scores = scoring.score(model, used)
-    findings = tuple(validate.check(model, pack, scores))
-    return Analysis(model, scores, findings, used)
+    findings = validate.check(model, pack, scores)
+    if notes:
+        findings = validate.sort_findings([*notes, *findings], model.sheets)
+    return Analysis(model, scores, tuple(findings), used)
 
 
 def workbook_edits(analysis: Analysis, pack: RulePack | None = None, *, score: bool = True,
@@ -203,7 +213,8 @@ def _guard(name: str, stage: str, fn, *args, **kwargs):
         raise _internal(name, stage, e) from e
 
 
-def _scoring_failed(model: WorkbookModel, pack: RulePack, exc: BaseException) -> tuple[Finding, ...]:
+def _scoring_failed(model: WorkbookModel, pack: RulePack, notes: tuple[Finding, ...],
+                    exc: BaseException) -> tuple[Finding, ...]:
     """Findings when scoring raised: every check that does not need scores, and the failure."""
     from . import schema, validate
 
@@ -216,7 +227,7 @@ def _scoring_failed(model: WorkbookModel, pack: RulePack, exc: BaseException) ->
     except Exception:  # validation itself broken: the failure finding alone
         log.exception("validation failed too")
         found = []
-    return tuple(validate.sort_findings([*found, failed], model.sheets))
+    return tuple(validate.sort_findings([*notes, *found, failed], model.sheets))
 
 
 def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
@@ -228,8 +239,9 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
 
     ``data``: the workbook's bytes (``source``: an open book instead, e.g. Excel's; then the
     edits are returned in ``Result.edits`` and not applied).  ``name``: the file name used in
-    messages.  ``explicit``: the pack was chosen on purpose (the workbook's 评分参数 cells do
-    not override it).  ``score``/``mark``: write the scoring formulas / mark the findings into
+    messages.  ``pack``: the pack chosen on purpose (``--rules``); None: the pack the workbook
+    records, else the default (:mod:`perfxl.packchoice`).  ``explicit``: the pack's parameter
+    values are authoritative (the workbook's 评分参数 cells do not override them).  ``score``/``mark``: write the scoring formulas / mark the findings into
     ``Result.workbook`` (``apply=False``: only list them in ``Result.edits``, for a client that
     applies them itself); ``report``: the Word report (``pdf``: also as PDF, LibreOffice;
     ``charts``: with its charts; ``template``: a bureau's .docx template).  ``prev``: last
@@ -247,10 +259,6 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
 
         shared().prestart()
     try:
-        try:
-            pack = pack or load_rules()
-        except PerfxlError as e:
-            raise _Failed("read", str(e)) from e
         t0 = time.perf_counter()
         try:
             if source is not None:
@@ -266,10 +274,13 @@ def process(data: bytes | None, name: str, pack: RulePack | None = None, *,
         t["read"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
+        from .packchoice import choose
+
+        chosen, notes = _guard(name, "read", choose, model, pack)
         try:
-            analysis = analyse(model, pack, explicit)
+            analysis = _analyse(model, chosen, explicit, notes)
         except Exception as e:
-            findings = _scoring_failed(model, pack, e)
+            findings = _scoring_failed(model, chosen, notes, e)
             if isinstance(e, PerfxlError):
                 raise _Failed("score", f"{name}：{e}") from e
             raise _internal(name, "score", e) from e

@@ -472,7 +472,10 @@ def parse(source: GridSource) -> WorkbookModel:
             kind = "text" if name == "grade" or isinstance(raw, str) and name.startswith("p_") else "number"
             outputs[name] = _value(kind, raw, *loc)
     scoped = frozenset(getattr(source, "scoped_only", ())) & set(locs)
-    return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs, scoped)
+    pack_loc = locs.get(schema.RULE_PACK)
+    rule_pack = _value("text", _cell(source.grid(pack_loc[0]), pack_loc[1]), *pack_loc) if pack_loc else None
+    return WorkbookModel(source.path, fields, model_tables, locs, tuple(sheets), tuple(missing), outputs, scoped,
+                         rule_pack)
 
 
 _OUTPUT_PREFIXES = ("rate_", "score_", "grade", "p_")

@@ -161,6 +161,21 @@ def shipped() -> tuple[tuple[str, RulePack], ...]:
     return tuple((n, load(n)) for n in names)
 
 
+def shipped_pack(key: str) -> RulePack | None:
+    """The shipped pack called ``key`` (its file name, as ``--rules`` takes it, or the ``id`` of
+    its [pack] section); None for anything else.  ``key`` is never used as a path."""
+    names = shipped_names()
+    if key in names:
+        return _shipped(key)
+    return next((p for n in names if (p := _shipped(n)).id == key), None)
+
+
+def pack_key(pack: RulePack) -> str:
+    """What a workbook records for ``pack``: a shipped pack's name (``national-framework``),
+    else the pack's own ``id``."""
+    return next((n for n in shipped_names() if _shipped(n).id == pack.id), pack.id)
+
+
 def load(path: str | os.PathLike[str] | None = None) -> RulePack:
     """Load and check a rule pack: the default pack when ``path`` is None.
 

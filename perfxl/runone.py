@@ -80,6 +80,10 @@ def run_one(path: str | os.PathLike, outdir: str | os.PathLike | None = None,
     total = "—" if s.score_total is None else f"{s.score_total:.2f}".rstrip("0").rstrip(".")
     lines = [f"{a.model.get('dept_name') or src.name} {a.model.get('fiscal_year') or ''}年度：总分 {total} 分，等级 {s.grade or '—'}；"
              f"校验发现 错误 {a.errors} 条、警告 {a.warnings} 条、提示 {len(a.findings) - a.errors - a.warnings} 条。"]
+    if a.pack is not None:
+        from .rulepack import pack_key
+
+        lines.append(f"评分规则包：{pack_key(a.pack)}（{a.pack.name}）")
     if a.errors:
         lines.append(f"注意：有 {a.errors} 个错误，自评报告是草稿（每页标有“草稿 — 校验未通过”，文末列出各错误），"
                      "不得盖章报送；请改正后重新运行。")

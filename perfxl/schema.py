@@ -27,6 +27,10 @@ S_TEXT = "报告正文"
 S_FINDINGS = "校验结果"
 S_RESULTS = "计算结果"  # created by perfxl only when the workbook lacks rate_* / score_* names
 
+# The rule pack the workbook was made for (optional: older workbooks lack it): the pack's
+# name as ``--rules`` takes it, in a locked cell of 评分参数 (perfxl.packchoice reads it).
+RULE_PACK = "rule_pack"
+
 SHEET_ORDER = (S_HELP, S_COVER, S_DUTIES, S_STAFF, S_FINANCE, S_TARGETS, S_BUDGET, S_TASKS,
                S_AWARDS, S_SCORES, S_PARAMS, S_TEXT)
 

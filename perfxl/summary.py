@@ -30,7 +30,7 @@ from .rulepack import RulePack
 OK, HAS_ERRORS, UNREADABLE, FAILED = (s.value for s in Status)
 STATUSES = (OK, HAS_ERRORS, UNREADABLE, FAILED)
 
-HEAD_COLUMNS = ("部门名称", "年度", "文件", "状态", "原因")
+HEAD_COLUMNS = ("部门名称", "年度", "文件", "状态", "原因", "评分规则包")
 TAIL_COLUMNS = ("基础得分", "加减分", "总分", "等级", "支出进度", "错误数", "警告数",
                 "人工指标数", "人工满分数", "人工满分无说明数", "一致性问题数", "超出分值指标数",
                 "无法读取数值数", "未能计算比率数")
@@ -56,9 +56,36 @@ def level1_names(pack: RulePack) -> tuple[str, ...]:
     return tuple(names)
 
 
-def columns(pack: RulePack) -> tuple[str, ...]:
-    """Every column of the summary, in order."""
-    return HEAD_COLUMNS + level1_names(pack) + TAIL_COLUMNS
+def columns(pack: RulePack, rows: Iterable[Mapping[str, Any]] = ()) -> tuple[str, ...]:
+    """Every column of the summary, in order: the 一级指标 of ``pack``, then those of any
+    other pack a row was scored with (a batch of workbooks made for different packs)."""
+    from .rulepack import shipped_pack
+
+    level1 = list(level1_names(pack))
+    for key in packs_used(rows):
+        other = shipped_pack(key)
+        level1 += [n for n in (level1_names(other) if other else ()) if n not in level1]
+    return HEAD_COLUMNS + tuple(level1) + TAIL_COLUMNS
+
+
+def packs_used(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """评分规则包 → number of rows scored with it (rows not scored are not counted)."""
+    out: dict[str, int] = {}
+    for r in rows:
+        if r.get("评分规则包"):
+            out[r["评分规则包"]] = out.get(r["评分规则包"], 0) + 1
+    return out
+
+
+def mixed_note(rows: Iterable[Mapping[str, Any]]) -> str:
+    """A warning when the rows were scored with more than one pack ('' otherwise): their totals
+    come from different indicator systems and are not directly comparable."""
+    used = packs_used(rows)
+    if len(used) < 2:
+        return ""
+    return ("本批工作簿按不同的评分规则包评分（" + "，".join(f"{k} {n} 份" for k, n in used.items())
+            + "）：各规则包的指标、分值和等级标准不同，总分和一级指标得分只宜在同一规则包内比较；"
+            "“评分规则包”列标明各工作簿所用的规则包。")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,8 +126,13 @@ def empty_row(pack: RulePack, file: str, status: str, reason: str = "") -> dict[
 
 
 def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
-    """The summary row of one processed workbook (a :class:`perfxl.pipeline.Result`)."""
+    """The summary row of one processed workbook (a :class:`perfxl.pipeline.Result`); its
+    一级指标 columns are those of the pack that scored it (``pack`` when it was not scored)."""
+    from .rulepack import pack_key
+
     analysis = processed.analysis
+    if analysis is not None and analysis.pack is not None:
+        pack = analysis.pack
     if not processed.ok or analysis is None:
         status = UNREADABLE if processed.status == UNREADABLE else FAILED
         row = empty_row(pack, file, status, processed.error or "无法读取。")
@@ -120,6 +152,7 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
     if processed.pdf_error:  # asked for, not made: the report is there, the reason here
         reason = "；".join(x for x in (reason, processed.pdf_error) if x)
     row = empty_row(pack, file, status, reason)
+    row["评分规则包"] = pack_key(pack)
     year = model.get("fiscal_year")
     row["部门名称"] = model.get("dept_name")
     row["年度"] = int(year) if isinstance(year, (int, float)) and not isinstance(year, bool) else None
@@ -301,13 +334,13 @@ def review_ranking(rows: Iterable[Mapping[str, Any]], year: int | None = None) -
         why = [t for _, _, t in sig]
         ranked.append({"部门名称": row.get("部门名称"), "文件": row.get("文件"), "状态": row.get("状态"),
                        "风险分": sum(p for _, p, _ in sig), "抽查理由": "；".join(why) if why else "未发现明显风险",
-                       "总分": row.get("总分"), "支出进度": row.get("支出进度")})
+                       "总分": row.get("总分"), "支出进度": row.get("支出进度"), "评分规则包": row.get("评分规则包")})
     ranked.sort(key=lambda r: (-r["风险分"], -(r["总分"] or 0), r["文件"] or ""))
     for i, r in enumerate(ranked, 1):
         r["排名"] = i
     apart = [{"排名": None, "部门名称": r.get("部门名称"), "文件": r.get("文件"), "状态": r.get("状态"),
               "风险分": None, "抽查理由": f"{year_mismatch(r, year)}，未参与排名", "总分": r.get("总分"),
-              "支出进度": r.get("支出进度")} for r in off]
+              "支出进度": r.get("支出进度"), "评分规则包": r.get("评分规则包")} for r in off]
     return [{"排名": r.pop("排名"), **r} for r in ranked] + apart
 
 
@@ -375,7 +408,8 @@ def json_bytes(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], year:
     ranking = [{**r, "支出进度": None if r.get("支出进度") is None else _pct(r["支出进度"])}
                for r in review_ranking(rows, year)]
     reviewed = [r for r in rows if not year_mismatch(r, year)]
-    doc = {"meta": {**dict(meta), "共性问题（不计入风险分）": common_text(reviewed)},
+    doc = {"meta": {**dict(meta), "共性问题（不计入风险分）": common_text(reviewed)}
+           | ({"规则包说明": note} if (note := mixed_note(rows)) else {}),
            "rows": _with_risk(rows, year), "抽查建议": ranking}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
@@ -497,6 +531,7 @@ def _notes(ws, meta: Mapping[str, Any]) -> None:
                  ("状态：无法读取", "文件不是可读取的标准工作簿（损坏、空文件、改了扩展名等），原因见“原因”列。"),
                  ("状态：处理失败", "读取成功，但写回或生成报告时失败，原因见“原因”列。"),
                  ("支出进度", "已下达用款计划 ÷ 指标数（总预算口径）。"),
+                 ("评分规则包", "评分所用的规则包：财政局指定了 --rules 时为该规则包，否则为工作簿自己记录的规则包。"),
                  ("一级指标得分", "该一级指标下各三级指标自评得分之和。")):
         _put(ws, r, 1, k).font = Font(bold=True)
         _put(ws, r, 2, v)
@@ -510,12 +545,12 @@ def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    level1 = level1_names(pack)
-    cols = columns(pack)
+    cols = columns(pack, rows)
+    level1 = tuple(c for c in cols if c not in HEAD_COLUMNS and c not in TAIL_COLUMNS)
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总"
-    widths = {"部门名称": 24, "文件": 30, "状态": 9, "原因": 40, "等级": 6, "支出进度": 10}
+    widths = {"部门名称": 24, "文件": 30, "状态": 9, "原因": 40, "等级": 6, "支出进度": 10, "评分规则包": 18}
     widths.update({c: 12 for c in level1})
     _sheet_table(ws, "tbl_summary", cols, rows, {c: _fmt(c, level1) for c in cols}, widths)
     ws.freeze_panes = "B2"
@@ -525,7 +560,7 @@ def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[
     rs = wb.create_sheet("抽查建议")
     ranking = review_ranking(rows, year)
     reviewed = [r for r in rows if not year_mismatch(r, year)]
-    rcols = ("排名", "部门名称", "文件", "状态", "风险分", "抽查理由", "总分", "支出进度")
+    rcols = ("排名", "部门名称", "文件", "状态", "风险分", "抽查理由", "总分", "支出进度", "评分规则包")
     _sheet_table(rs, "tbl_review", rcols, ranking, {"排名": "0", "风险分": "0", "总分": "0.00", "支出进度": "0.00%"},
                  {"排名": 6, "部门名称": 24, "文件": 30, "状态": 9, "风险分": 8, "抽查理由": 60})
     rs.freeze_panes = "C2"
@@ -534,12 +569,16 @@ def xlsx_bytes(rows: Sequence[Mapping[str, Any]], pack: RulePack, meta: Mapping[
     common = common_text(reviewed)
     if common:
         rs.cell(len(RISK_RULES) + 4, 10, f"本批每份工作簿都有、不计入风险分的问题：{common}")
+    if mixed_note(rows):
+        rs.cell(len(RISK_RULES) + 5, 10, mixed_note(rows)).font = Font(bold=True, color="C00000")
     _sheet_table(rs, "tbl_risk_rules", ("规则", "分值", "说明"),
                  [{"规则": a, "分值": b, "说明": c} for a, b, c in RISK_RULES], {},
                  {"规则": 26, "分值": 16, "说明": 60}, first_row=2, first_col=10, style="TableStyleLight1")
 
-    _distribution(wb.create_sheet("得分分布"), reviewed, grades=[g for g, _ in pack.grades])
-    _notes(wb.create_sheet("说明"), meta)
+    grades = list(dict.fromkeys([g for g, _ in pack.grades] + [r["等级"] for r in rows if r.get("等级")]))
+    _distribution(wb.create_sheet("得分分布"), reviewed, grades=grades)
+    note = mixed_note(rows)
+    _notes(wb.create_sheet("说明"), {**meta, "规则包说明": note} if note else meta)
     wb.properties.creator = "perfxl"
     wb.properties.title = "部门整体支出绩效自评 批量汇总表"
     buf = io.BytesIO()
@@ -553,7 +592,7 @@ def write_all(outdir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], pack
     ``year``: the 年度 under review: rows of another year say 年度不符 in 原因 and are not ranked."""
     outdir = Path(outdir)
     rows = with_year(sorted(rows, key=lambda r: r["文件"]), year)
-    cols = columns(pack)
+    cols = columns(pack, rows)
     meta = {"生成时间": dt.datetime.now().isoformat(timespec="seconds"), **meta, "统计": counts(rows)}
     if year is not None:
         meta["指定年度"] = year

@@ -322,11 +322,27 @@ def _params_sheet(ws, pack: RulePack) -> None:
         dim = ws.column_dimensions[get_column_letter(2 + i)]
         dim.width = width
         dim.alignment = Alignment(wrap_text=True, vertical="top")
+    _pack_record(ws, pack)
     for r, p in enumerate(pack.params, start=5):
         lines = max(pagesetup.wrapped_lines(str(text or ""), width)
                     for text, width in zip((p.label, p.value, p.name, p.indicator, p.note), _PARAM_WIDTHS))
         if lines > 1:
             ws.row_dimensions[r].height = lines * pagesetup.LINE_HEIGHT + 4
+
+
+def _pack_record(ws, pack: RulePack) -> None:
+    """Row 3: the rule pack this workbook is made for (``rule_pack``: its name as ``--rules``
+    takes it; beside it the pack's full name).  Locked: scoring follows it (perfxl.packchoice)."""
+    from .rulepack import pack_key
+
+    label = ws.cell(3, 2, "评分规则包（请勿修改）")
+    label.font, label.border = Font(bold=True), BORDER
+    key = _put(ws, "C3", pack_key(pack))
+    name = _put(ws, "E3", pack.name)
+    for c in (key, name):
+        _style_input(c, schema.TEXT, fixed=True)
+    ws.merge_cells("C3:D3")
+    ws.merge_cells("E3:F3")
 
 
 def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) -> Workbook:
@@ -377,6 +393,7 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
             row = _outputs_block(wb, ws, schema.TOTAL_OUTPUTS, row, "得分汇总（自动计算）", 5, 9)
         if sheet == schema.S_PARAMS:
             _params_sheet(ws, pack)
+            _define(wb, schema.RULE_PACK, sheet, "C3")
             title_rows = "4:4"
         rules.apply(ws)
         pagesetup.fit(ws)

@@ -172,8 +172,8 @@ def test_summary_workbook_shape(ran):
     assert ws.freeze_panes == "B2"
     assert "tbl_summary" in ws.tables and ws.tables["tbl_summary"].ref == f"A1:{ws.cell(1, ws.max_column).column_letter}6"
     head = [c.value for c in ws[1]]
-    assert head[:5] == ["部门名称", "年度", "文件", "状态", "原因"]
-    assert head[5:8] == ["预算编制情况", "预算执行情况", "资金使用效益"]
+    assert head[:6] == ["部门名称", "年度", "文件", "状态", "原因", "评分规则包"]
+    assert head[6:9] == ["预算编制情况", "预算执行情况", "资金使用效益"]
     col = {h: i + 1 for i, h in enumerate(head)}
     good_row = next(r for r in range(2, 7) if ws.cell(r, col["文件"]).value == GOOD)
     assert ws.cell(good_row, col["支出进度"]).number_format == "0.00%"

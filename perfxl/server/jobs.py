@@ -37,6 +37,7 @@ def _findings(findings: Sequence[Finding]) -> list[dict[str, Any]]:
 
 
 def _result(analysis: Analysis) -> dict[str, Any]:
+    from ..rulepack import pack_key
     from ..writeback import scores_json
 
     s = scores_json(analysis.scores)
@@ -50,6 +51,7 @@ def _result(analysis: Analysis) -> dict[str, Any]:
         "score_bonus": s["score_bonus"], "indicators": s["indicators"], "rates": s["rates"],
         "errors": analysis.errors, "warnings": analysis.warnings, "infos": infos,
         "findings": _findings(analysis.findings),
+        "pack": pack_key(analysis.pack) if analysis.pack is not None else None,
     })
 
 

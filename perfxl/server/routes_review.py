@@ -48,10 +48,10 @@ async def review(request: Request) -> Response:
     if status:
         rows = [r for r in rows if r.get("状态") == status]
     years = await run_in_threadpool(db.years, st.engine)
-    level1 = [c for c in sm.columns(_pack()) if c not in sm.HEAD_COLUMNS and c not in sm.TAIL_COLUMNS]
+    level1 = [c for c in sm.columns(_pack(), rows) if c not in sm.HEAD_COLUMNS and c not in sm.TAIL_COLUMNS]
     return render(request, "review.html", user=user, rows=rows, ranking=sm.review_ranking(rows),
                   counts=sm.counts(rows), chart=chart(rows), years=years, year=year, grade=grade, status=status,
-                  statuses=sm.STATUSES, grades=("优", "良", "中", "差"), level1=level1,
+                  statuses=sm.STATUSES, grades=("优", "良", "中", "差"), level1=level1, mixed=sm.mixed_note(rows),
                   query=request.url.query)
 
 
