@@ -65,9 +65,10 @@ def _watch_parent(parent):
 
 
 def _start(soffice, profile_url, pipe, timeout):
+    """(the started soffice process, its Desktop)."""
     global OFFICE
     accept = f"pipe,name={pipe};urp;StarOffice.ComponentContext"
-    OFFICE = subprocess.Popen(
+    OFFICE = office = subprocess.Popen(
         [soffice, f"-env:UserInstallation={profile_url}", "--headless", "--invisible", "--norestore",
          "--nologo", "--nodefault", "--nolockcheck", "--nofirststartwizard", f"--accept={accept}"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -79,12 +80,12 @@ def _start(soffice, profile_url, pipe, timeout):
             ctx = resolver.resolve(f"uno:{accept}")
             break
         except NoConnectException:
-            if OFFICE.poll() is not None:
-                raise RuntimeError(f"soffice exited with code {OFFICE.returncode} while starting")
+            if office.poll() is not None:
+                raise RuntimeError(f"soffice exited with code {office.returncode} while starting")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"soffice did not accept a connection within {timeout:.0f} s")
             time.sleep(0.05)
-    return ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    return office, ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 
 
 def _convert(desktop, src, dst):
@@ -101,9 +102,9 @@ def _convert(desktop, src, dst):
             doc.dispose()
 
 
-def _office_ok(desktop):
+def _office_ok(office, desktop):
     """Whether LibreOffice still answers (after a failed document: was it the document or it?)."""
-    if OFFICE.poll() is not None:
+    if office.poll() is not None:
         return False
     try:
         desktop.getFrames()  # a round trip over the bridge
@@ -119,31 +120,31 @@ def main(argv):
         return 3
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     try:
-        desktop = _start(soffice, profile_url, pipe, timeout)
+        office, desktop = _start(soffice, profile_url, pipe, timeout)
     except Exception as e:
         _kill_office()
         _say({"ready": False, "error": f"{type(e).__name__}: {e}"})
         return 1
-    _say({"ready": True, "pid": OFFICE.pid})
+    _say({"ready": True, "pid": office.pid})
     for line in sys.stdin:
         if not line.strip():
             continue
         req = json.loads(line)
-        if OFFICE.poll() is not None:  # died between two documents: the caller restarts and resends
+        if office.poll() is not None:  # died between two documents: the caller restarts and resends
             _say({"ok": False, "error": "soffice is gone", "fatal": True, "resend": True})
             return 1
         try:
             _convert(desktop, req["in"], req["out"])
             _say({"ok": True})
         except Exception as e:
-            fatal = not _office_ok(desktop)
+            fatal = not _office_ok(office, desktop)
             _say({"ok": False, "error": f"{type(e).__name__}: {e}", "fatal": fatal})
             if fatal:
                 _kill_office()
                 return 1
     try:
         desktop.terminate()
-        OFFICE.wait(10)
+        office.wait(10)
     except Exception:
         pass
     _kill_office()
