@@ -6,6 +6,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pipeline import Result
+    from .rulepack import RulePack
 
 from . import __version__
 from .errors import PerfxlError
@@ -14,7 +19,7 @@ from .outnames import check_output
 EXIT_OK, EXIT_FINDINGS, EXIT_FAIL = 0, 1, 2
 
 
-def _pack(args):
+def _pack(args: argparse.Namespace) -> RulePack | None:
     """The pack named by --rules; None without it (each workbook's own, else the default)."""
     from .rulepack import load
 
@@ -29,7 +34,7 @@ def _out(text: str) -> None:
     write_stdout(text)
 
 
-def cmd_new(args) -> int:
+def cmd_new(args: argparse.Namespace) -> int:
     from .template import write_new
 
     check_output(args.path, (".xlsx",), (args.rules, args.from_), option="perfxl new")
@@ -45,7 +50,7 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from .export import model_json
     from .reader import read
 
@@ -54,7 +59,7 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
-def _failed(result) -> int:
+def _failed(result: Result) -> int:
     """Report a result that could not finish (UNREADABLE/FAILED) on stderr; its exit code."""
     from .termtext import printable
 
@@ -64,7 +69,7 @@ def _failed(result) -> int:
     return result.exit_code
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     from . import api, marks, validate
 
     if args.unmark:
@@ -86,7 +91,7 @@ def cmd_check(args) -> int:
     return result.exit_code if result.ok else _failed(result)
 
 
-def cmd_score(args) -> int:
+def cmd_score(args: argparse.Namespace) -> int:
     from . import api, runone, writeback
 
     result = api.score(args.file, args.output, rules=args.rules, in_place=args.in_place)
@@ -101,7 +106,7 @@ def cmd_score(args) -> int:
     return _gate(result)
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
     from . import api
 
     result = api.make_report(args.file, args.output, rules=args.rules, pdf=args.pdf,
@@ -119,7 +124,7 @@ def cmd_report(args) -> int:
     return _gate(result)
 
 
-def _gate(result) -> int:
+def _gate(result: Result) -> int:
     """Exit 1 whenever the workbook has 错误 findings (README's promise), saying so on stderr:
     a report made then is a draft (:mod:`perfxl.report.draft`), never one to seal."""
     if not result.errors:
@@ -129,7 +134,7 @@ def _gate(result) -> int:
     return EXIT_FINDINGS
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     """The main job for one workbook: check, score, mark, report — outputs beside it or in -o."""
     from .runone import run_one
 
@@ -147,7 +152,7 @@ def _year(text: str) -> int:
     return int(text)
 
 
-def cmd_batch(args) -> int:
+def cmd_batch(args: argparse.Namespace) -> int:
     from . import batch
 
     result = batch.run(args.dir, args.output, pack=_pack(args), pdf=args.pdf, jobs=args.jobs,
@@ -158,14 +163,14 @@ def cmd_batch(args) -> int:
     return result.exit_code
 
 
-def cmd_codes(args) -> int:
+def cmd_codes(args: argparse.Namespace) -> int:
     from .findings import catalogue_table
 
     _out(catalogue_table())
     return EXIT_OK
 
 
-def cmd_addin(args) -> int:
+def cmd_addin(args: argparse.Namespace) -> int:
     from . import addin
 
     if args.action == "build":

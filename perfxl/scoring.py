@@ -27,7 +27,7 @@ from . import formulas, schema
 from .formulas import NAME, XlError, evaluate, result
 from .model import Row, Value, WorkbookModel
 from .problems import Problem
-from .rulepack import RulePack
+from .rulepack import Indicator, RulePack
 from .xlsx.dates import to_serial
 
 _LABELS = {f.name: f.label for f in schema.FIELDS} | {o.name: o.label for o in schema.RATE_OUTPUTS}
@@ -293,7 +293,7 @@ def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], pr
     return indicators, computed, rows
 
 
-def _manual_score(ind, raw: Any, cell: Value | None, problems: list[Problem]) -> float | None:
+def _manual_score(ind: Indicator, raw: Any, cell: Value | None, problems: list[Problem]) -> float | None:
     at: dict[str, Any] = {"sheet": cell.sheet, "cell": cell.cell, "ref": cell.ref} if cell is not None else {}
     if raw is None:
         problems.append(Problem.of("manual-empty", ind.id, name=ind.name, **at))

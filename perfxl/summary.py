@@ -21,7 +21,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from .fileio import atomic_write_bytes
 from .findings import CATALOGUE, Severity
 from .pipeline import Result, Status
-from .rulepack import RulePack
+from .model import WorkbookModel
+from .rulepack import Indicator, RulePack
 
 # Row statuses.  成功: processed, no 错误; 有错误: processed, findings of severity 错误;
 # 无法读取: the file is not a readable standard workbook; 处理失败: read, but a later stage
@@ -99,7 +100,7 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def _manual_facts(model: Any, pack: RulePack) -> tuple[int, int, int]:
+def _manual_facts(model: WorkbookModel, pack: RulePack) -> tuple[int, int, int]:
     """(manual indicators, of which at full marks, of which at full marks with no 评价说明)."""
     points = {i.id: i.points for i in pack.indicators if i.manual}
     table = model.table("tbl_scores")
@@ -177,7 +178,7 @@ def row_for(file: str, processed: Result, pack: RulePack) -> dict[str, Any]:
     return row
 
 
-def _rates_of(ind: Any) -> list[str]:
+def _rates_of(ind: Indicator) -> list[str]:
     from .report.sentences import indicator_rates
 
     return indicator_rates(ind)

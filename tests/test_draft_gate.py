@@ -123,3 +123,15 @@ def test_app_buttons_say_draft(bad):
     out = app.run_action("report", FileSource(bad), str(bad))
     assert "草稿" in out.message and "不得盖章" in out.message
     assert draft_state(out.report.read_bytes())["draft"]
+
+
+def test_findings_given_as_a_generator_still_make_a_draft(bad):
+    """report_bytes reads the findings twice (context, draft gate): a generator used to be spent
+    by the first, and the report of a workbook with 错误 came out final."""
+    from perfxl.pipeline import analyse, load
+    from perfxl.report import report_bytes
+
+    a = analyse(load(bad))
+    assert a.errors
+    data = report_bytes(a.model, a.scores, findings=(f for f in a.findings), pack=a.pack, charts=False)
+    assert draft_state(data)["draft"]

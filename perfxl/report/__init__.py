@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..fileio import write_output
 
 if TYPE_CHECKING:
+    from ..findings import Finding
+    from ..model import WorkbookModel
     from ..rulepack import RulePack
     from ..scoring import Scores
 
@@ -39,15 +41,17 @@ def _pack_for(scores: Scores, pack: RulePack | None) -> RulePack:
     return default
 
 
-def build_context(model, scores, pack=None, findings: Iterable[Any] | None = None) -> dict:
+def build_context(model: WorkbookModel, scores: Scores, pack: RulePack | None = None,
+                  findings: Iterable[Finding] | None = None) -> dict[str, Any]:
     """The report's context (a plain dict of formatted Chinese strings); see :mod:`.context`."""
     from . import context
 
     return context.build(model, scores, _pack_for(scores, pack), findings)
 
 
-def report_bytes(model, scores, template: str | os.PathLike[str] | None = None, findings=None, *,
-                 pack=None, charts: bool = True) -> bytes:
+def report_bytes(model: WorkbookModel, scores: Scores, template: str | os.PathLike[str] | None = None,
+                 findings: Iterable[Finding] | None = None, *, pack: RulePack | None = None,
+                 charts: bool = True) -> bytes:
     """The .docx report as bytes (nothing written to disk); arguments as :func:`render_report`.
     About 15 ms warm with charts on the sample (the template's fixed work is cached per process)."""
     from . import context, render
@@ -57,8 +61,9 @@ def report_bytes(model, scores, template: str | os.PathLike[str] | None = None, 
         from ..validate import check
 
         findings = check(model, pack, scores)
+    findings = list(findings)  # read twice: by the context and by the draft gate
     ctx = context.build(model, scores, pack, findings)
-    images = {}
+    images: dict[str, bytes] = {}
     if charts:
         from . import charts as ch
 
@@ -73,7 +78,7 @@ def report_bytes(model, scores, template: str | os.PathLike[str] | None = None, 
 _RUN_OF_X = re.compile("×(?=×)")
 
 
-def _unbreakable(value):
+def _unbreakable(value: Any) -> Any:
     """The context with a WORD JOINER (U+2060) between the × of every "××" placeholder, so a
     line never breaks inside one (CJK text may otherwise break between any two characters)."""
     if isinstance(value, str):
@@ -85,8 +90,9 @@ def _unbreakable(value):
     return value
 
 
-def render_report(model, scores, out_path: str | os.PathLike, template: str | os.PathLike | None = None,
-                  pdf: bool = False, findings: Iterable[Any] | None = None, *, pack=None,
+def render_report(model: WorkbookModel, scores: Scores, out_path: str | os.PathLike[str],
+                  template: str | os.PathLike[str] | None = None, pdf: bool = False,
+                  findings: Iterable[Finding] | None = None, *, pack: RulePack | None = None,
                   charts: bool = True) -> Path:
     """Write the report of ``model`` scored as ``scores`` to ``out_path``; return that path.
 

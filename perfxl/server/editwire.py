@@ -36,7 +36,7 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def to_json(edit: Any) -> dict:
+def to_json(edit: E.Edit) -> dict[str, Any]:
     """One edit as a JSON-ready dict."""
     name = type(edit).__name__
     if name not in OPS:
@@ -50,7 +50,7 @@ def to_json(edit: Any) -> dict:
     return out
 
 
-def from_json(d: dict) -> Any:
+def from_json(d: dict[str, Any]) -> E.Edit:
     """The edit a :func:`to_json` dict stands for (dates restored)."""
     cls = OPS[d["op"]]
     kw = {f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d}
@@ -62,13 +62,13 @@ def from_json(d: dict) -> Any:
     return cls(**kw)
 
 
-def _wired(edits: Iterable[Any]) -> list[Any]:
+def _wired(edits: Iterable[E.Edit]) -> list[E.Edit]:
     """The edits an add-in applies: presentation edits (formats, widths, page setup of the
     校验结果 sheet) are for the saved file only."""
     return [e for e in edits if not isinstance(e, E.PRESENTATION)]
 
 
-def edits_json(edits: Iterable[Any]) -> list[dict]:
+def edits_json(edits: Iterable[E.Edit]) -> list[dict[str, Any]]:
     return [to_json(e) for e in _wired(edits)]
 
 
@@ -119,7 +119,7 @@ def _untyped(s: str) -> Any:
     return _unesc(body)
 
 
-def to_line(edit: Any) -> str:
+def to_line(edit: E.Edit) -> str:
     name = type(edit).__name__
     if name not in OPS:
         raise TypeError(f"not a perfxl edit: {edit!r}")
@@ -137,7 +137,7 @@ def to_line(edit: Any) -> str:
     return "\t".join(parts)
 
 
-def edits_lines(edits: Iterable[Any], messages: dict[str, str] | None = None) -> str:
+def edits_lines(edits: Iterable[E.Edit], messages: dict[str, str] | None = None) -> str:
     """The whole line document (header first, LF line ends, trailing LF); ``messages``
     (button kind → text) become ``#msg`` lines after the header."""
     body = [to_line(e) for e in _wired(edits)]
@@ -155,13 +155,13 @@ def line_messages(text: str) -> dict[str, str]:
     return out
 
 
-def parse_lines(text: str) -> list[Any]:
+def parse_lines(text: str) -> list[E.Edit]:
     """The edits of a line document (what a VBA client does, in Python, for tests)."""
     lines = text.split("\n")
     head = lines[0].split("\t")
     if head[0] != "#perfxl-edits":
         raise ValueError("not a perfxl edit document")
-    out = []
+    out: list[E.Edit] = []
     for line in lines[1:]:
         if not line or line.startswith("#"):
             continue
