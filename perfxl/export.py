@@ -17,7 +17,8 @@ def _plain(v: Any) -> Any:
 
 def model_json(model: WorkbookModel) -> dict:
     """``{"file", "fields": {name: value}, "cells": {name: "sheet!cell"}, "tables": {name: [row…]},
-    "outputs": {name: value}, "missing": [...]}``; values are the parsed ones (dates ISO)."""
+    "outputs": {name: value}, "missing": [...], "rule_pack": text or None}``; values are the parsed
+    ones (dates ISO); ``rule_pack``: the pack the workbook records (None when it has no such name)."""
     return {
         "file": model.path,
         "fields": {k: _plain(v.value) for k, v in model.fields.items()},
@@ -26,4 +27,5 @@ def model_json(model: WorkbookModel) -> dict:
                    for name, t in model.tables.items()},
         "outputs": {k: _plain(v.value) for k, v in model.outputs.items()},
         "missing": list(model.missing),
+        "rule_pack": None if model.rule_pack is None else _plain(model.rule_pack.value),
     }

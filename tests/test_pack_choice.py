@@ -88,6 +88,8 @@ def test_templates_record_their_pack(tmp_path):
         assert rulepack.load(name).name in _sheet_text(out, schema.S_PARAMS)  # visible beside it
     assert reader.read(GD_XLSX).rule_pack.value == rulepack.DEFAULT_PACK
     assert reader.read(NAT_XLSX).rule_pack.value == "national-framework"
+    exported = perfxl("export", NAT_XLSX)
+    assert exported.returncode == 0 and json.loads(exported.stdout)["rule_pack"] == "national-framework"
 
 
 def _sheet_text(path: Path, sheet: str) -> str:

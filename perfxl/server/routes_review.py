@@ -55,10 +55,11 @@ async def review(request: Request) -> Response:
                   query=request.url.query)
 
 
-def _pack():
-    from ..rulepack import load
+def _pack(key: str | None = None):
+    """The shipped pack a stored result names (``result["pack"]``), else the default."""
+    from ..rulepack import load, shipped_pack
 
-    return load()
+    return (shipped_pack(key) if key else None) or load()
 
 
 async def dept_page(request: Request) -> Response:
@@ -95,7 +96,7 @@ async def diff_page(request: Request) -> Response:
         raise ApiError(404, "找不到要比较的版本。")
     if (old["created_at"], old["id"]) > (new["created_at"], new["id"]):
         old, new = new, old
-    names = {i.id: i.name for i in _pack().indicators}
+    names = {i.id: i.name for i in _pack(new["result"].get("pack")).indicators}
     d = diff.compare(old["result"], new["result"])
     for ind in d["indicators"]:
         ind["name"] = names.get(ind["id"], ind["id"])

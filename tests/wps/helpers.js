@@ -25,14 +25,14 @@ function dumpFile(mode, file, outdir) {
   return JSON.parse(execFileSync(python(), args, { env: pyEnv(), maxBuffer: 64 << 20 }).toString("utf8"));
 }
 
-/** The sample copied into ``dir``, opened in a fake application. */
-let sampleDump = null;
+/** The sample (or another workbook ``sample``) copied into ``dir``, opened in a fake application. */
+const sampleDumps = new Map();
 
-function openSample(dir) {
-  const file = path.join(dir, path.basename(SAMPLE));
-  fs.copyFileSync(SAMPLE, file);
-  sampleDump = sampleDump || dumpFile("dump", SAMPLE);
-  const book = new Workbook({ ...sampleDump, path: dir }, file);
+function openSample(dir, sample = SAMPLE) {
+  const file = path.join(dir, path.basename(sample));
+  fs.copyFileSync(sample, file);
+  if (!sampleDumps.has(sample)) sampleDumps.set(sample, dumpFile("dump", sample));
+  const book = new Workbook({ ...sampleDumps.get(sample), path: dir }, file);
   return { app: application(book), book, file };
 }
 

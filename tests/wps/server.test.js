@@ -135,6 +135,22 @@ test("the snapshot path checks what is on screen when the bytes cannot be read",
   assert.deepEqual(viaSnapshot.edits, viaFile.edits);
 });
 
+test("a national-framework workbook is scored by its own pack, from the file and from the screen", async () => {
+  const national = path.join(ROOT, "samples", "乐昌市民政局-2023-national.xlsx");
+  const out = path.join(fs.mkdtempSync(path.join(tmp, "nat-cli-")), "scored.xlsx");
+  const want = JSON.parse(perfxl(["score", national, "-o", out, "--json"]));  // the CLI, no --rules
+  const shownTotal = want.score_total.toFixed(2).replace(/\.?0+$/, "");
+  const { app } = openSample(fs.mkdtempSync(path.join(tmp, "nat-")), national);
+  assert.match(await Actions.run(env(app), "perfxlScore"), new RegExp("总分 " + shownTotal.replace(".", "\\.") + " 分"));
+  const snap = require(path.join(ADDIN, "snapshot.js")).readSnapshot(openSample(fs.mkdtempSync(path.join(tmp, "nat2-")), national).book);
+  const res = await freshFetch(base + "/api/check-snapshot", { method: "POST", headers: { Authorization: "Bearer " + token },
+                                                           body: JSON.stringify(snap) });
+  const viaSnapshot = await res.json();
+  assert.equal(viaSnapshot.pack, "national-framework");
+  assert.equal(viaSnapshot.total, want.score_total);
+  assert.deepEqual(Object.keys(viaSnapshot.indicators).sort(), Object.keys(want.indicators).sort());
+});
+
 test("生成报告 writes beside the workbook, or into the temporary folder when it was never saved", async () => {
   const dir = fs.mkdtempSync(path.join(tmp, "rep-"));
   const { app, book } = openSample(dir);
