@@ -38,6 +38,7 @@ from .pipeline import Status
 from .runone import findings_document, output_names
 from .rulepack import RulePack
 from .rulepack import load as load_rules
+from .rulepack import shipped
 
 SUFFIXES = (".xlsx", ".xlsm")
 CACHE_NAME = ".perfxl-cache.json"
@@ -484,7 +485,9 @@ class _Run:
         pdf, charts, forced = opts
         self.pdf, self.forced = pdf, forced
         options = {"pdf": pdf, "charts": charts, "mark": True, "report": True, "forced": forced}
-        self.salt = hashlib.sha256(json.dumps([__version__, pack_hash(pack), options]).encode()).digest()
+        # without --rules a workbook may be scored by any shipped pack: each one's content counts
+        packs = [pack_hash(pack)] + ([] if forced else [pack_hash(p) for _, p in shipped()])
+        self.salt = hashlib.sha256(json.dumps([__version__, packs, options]).encode()).digest()
         self.cache_path = dst / CACHE_NAME
         # An entry's key covers the file's content, the rule pack, perfxl's version and the
         # options; an entry with another key still tells which outputs are ours to replace.
