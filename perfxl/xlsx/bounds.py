@@ -28,7 +28,7 @@ _PARSED_SUFFIXES = (".xml", ".rels", ".vml")
 _DEFLATE_MAX_RATIO = 1032  # deflate never expands a stream by more than this (RFC 1951 length codes)
 
 
-def oversized_part(data, infos, part_limit: int = MAX_PART_BYTES,
+def oversized_part(data: bytes | memoryview, infos: list[zipfile.ZipInfo], part_limit: int = MAX_PART_BYTES,
                    total_limit: int = MAX_PACKAGE_BYTES) -> tuple[str, int] | None:
     """(name, bytes it inflates to, at least) of the first XML entry beyond ``part_limit``, or of
     the one that takes the total beyond ``total_limit``; None when all is within bounds.
@@ -52,7 +52,7 @@ def oversized_part(data, infos, part_limit: int = MAX_PART_BYTES,
     return None
 
 
-def check_part_sizes(data, zf: zipfile.ZipFile, filename: str | None = None) -> None:
+def check_part_sizes(data: bytes | memoryview, zf: zipfile.ZipFile, filename: str | None = None) -> None:
     """Raise :class:`WorkbookError` (one Chinese sentence naming the sheet when the part is a
     worksheet) if a part of the package would inflate beyond the bounds above."""
     found = oversized_part(data, zf.infolist())
@@ -74,7 +74,7 @@ def _mb(n: int) -> str:
     return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, n >> 10)} KB"
 
 
-def _sheet_label(data, zf: zipfile.ZipFile, part: str) -> str | None:
+def _sheet_label(data: bytes | memoryview, zf: zipfile.ZipFile, part: str) -> str | None:
     """'工作表“评分表”' when ``part`` is the worksheet of a sheet named in workbook.xml."""
     from lxml import etree
 
@@ -96,7 +96,7 @@ def _sheet_label(data, zf: zipfile.ZipFile, part: str) -> str | None:
     return None
 
 
-def _inflated_size(data, info: zipfile.ZipInfo, stop: int) -> int:
+def _inflated_size(data: bytes | memoryview, info: zipfile.ZipInfo, stop: int) -> int:
     """How many bytes a deflated entry inflates to, counting no further than ``stop``."""
     try:
         raw = raw_entry(data, info)
@@ -104,6 +104,7 @@ def _inflated_size(data, info: zipfile.ZipInfo, stop: int) -> int:
         return 0
     d = zlib.decompressobj(-15)
     n, pos, step = 0, 0, 64 * 1024
+    chunk: bytes | memoryview
     try:
         while n < stop:
             if d.unconsumed_tail:

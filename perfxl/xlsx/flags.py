@@ -18,6 +18,7 @@ from lxml import etree
 from .errors import InvalidEditError
 from .ns import CT_CUSTOM_XML_PROPS, CT_XML, NS_DS, RT_COMMENTS, RT_CUSTOM_XML, RT_CUSTOM_XML_PROPS, RT_WORKSHEET, STYLE_ORDER, WS_ORDER, M
 from .notes import Notes
+from .ops import CellFormat
 from .package import Package
 from .scheme import FlagScheme
 from .sheet import Sheet
@@ -96,7 +97,7 @@ class Flagger:
         self.dirty = True
         return n - 1
 
-    def format_id(self, fmt) -> int:
+    def format_id(self, fmt: CellFormat) -> int:
         """xf index of cell format ``fmt``, appended to styles.xml and recorded, so that
         :meth:`clear` takes it out again once no cell uses it."""
         st = self.state()
@@ -218,7 +219,7 @@ class Flagger:
         self._drop_state_part()
         self.dirty = True
 
-    def _remove_formats(self, rec) -> None:
+    def _remove_formats(self, rec: FormatRecord) -> None:
         part, root = styles_part(self.pkg, self.wb)
         if remove_formats(root, rec):
             self.pkg.touch(part)

@@ -8,13 +8,14 @@ from perfxl.cellref import col_to_index, index_to_col
 
 from .errors import SheetNotFoundError
 from .ns import WS_ORDER, M
+from .ops import LayoutSheet
 from .sheet import Sheet
 from .views import activate
 from .workbook import Workbook
 from .xmlutil import child, insert_ordered, parse_cell, parse_range, range_ref
 
 
-def layout_sheet(sh: Sheet, wb: Workbook, e) -> None:
+def layout_sheet(sh: Sheet, wb: Workbook, e: LayoutSheet) -> None:
     """Apply a :class:`~.ops.LayoutSheet` to sheet ``sh`` (named ``e.sheet`` in ``wb``)."""
     root = sh.root
     if e.widths:
@@ -66,7 +67,7 @@ def _absolute(r1: int, c1: int, r2: int, c2: int) -> str:
     return f"${index_to_col(c1)}${r1}:${index_to_col(c2)}${r2}"
 
 
-def _set_widths(root, widths: dict[int, float]) -> None:
+def _set_widths(root: etree._Element, widths: dict[int, float]) -> None:
     cols = child(root, "cols")
     if cols is None:
         cols = insert_ordered(root, "cols", WS_ORDER)
@@ -78,7 +79,7 @@ def _set_widths(root, widths: dict[int, float]) -> None:
         cols.append(c)  # moves it: the children end up in column order
 
 
-def _freeze(root, top_left: str) -> None:
+def _freeze(root: etree._Element, top_left: str) -> None:
     """Freeze the rows above and the columns left of ``top_left``."""
     row, col = parse_cell(top_left)
     views = child(root, "sheetViews")

@@ -116,7 +116,7 @@ class Notes:
             self._runs(text, header, note, first=not _note_text(existing).strip())
         pkg.touch(comments)
 
-    def _runs(self, text, header: str, note: str, first: bool) -> None:
+    def _runs(self, text: etree._Element, header: str, note: str, first: bool) -> None:
         """Append a bold ``header`` run and a ``note`` run to a comment's ``<text>``."""
         anchor = None
         for ch in text:
@@ -126,7 +126,7 @@ class Notes:
         plain = main_ns_default(text)
         font = self.scheme.font
 
-        def run(s: str, bold: bool):
+        def run(s: str, bold: bool) -> None:
             if plain:  # a copy of the template, whose namespace declaration is dropped on insert
                 r = copy.deepcopy(self._runs_tpl[bold])
                 set_text(r[1], xstring(s))
@@ -143,7 +143,7 @@ class Notes:
         run(("" if first else "\n") + header, True)
         run("\n" + note, False)
 
-    def _add_shape(self, sh: Sheet, sst: SheetMarkState, st: MarkState, vml: str | None, rownum, col) -> None:
+    def _add_shape(self, sh: Sheet, sst: SheetMarkState, st: MarkState, vml: str | None, rownum: int, col: int) -> None:
         pkg = self.pkg
         if vml is None:
             vml = pkg.unique_name(posixpath.join(posixpath.dirname(posixpath.dirname(sh.part)), "drawings", "vmlDrawing{n}.vml"))
@@ -352,7 +352,7 @@ NOTE_SHAPE = etree.fromstring(
 )
 
 
-def standard_vml_prefixes(root) -> bool:
+def standard_vml_prefixes(root: etree._Element) -> bool:
     """Whether the VML namespaces are in scope at ``root`` as v, o and x, each under no other
     prefix: then a copy of a template declaring those three prefixes, appended to ``root``,
     serialises exactly as the same elements created under ``root`` one by one."""
@@ -362,13 +362,13 @@ def standard_vml_prefixes(root) -> bool:
     ) == 3
 
 
-def _note_text(comment) -> str:
+def _note_text(comment: etree._Element) -> str:
     """The text a note shows (its ``<text>``; not the anchor numbers of an ``mc:AlternateContent``)."""
     text = child(comment, "text")
     return "".join(text.itertext()) if text is not None else ""
 
 
-def _fill_run(r, font: NoteFont, bold: bool):
+def _fill_run(r: etree._Element, font: NoteFont, bold: bool) -> etree._Element:
     """Give a comment text run ``r`` its ``<rPr>`` (``font``, bold or not) and an empty ``<t>``;
     returns the ``<t>``."""
     pr = etree.SubElement(r, M + "rPr")
@@ -383,14 +383,14 @@ def _fill_run(r, font: NoteFont, bold: bool):
     return etree.SubElement(r, M + "t")
 
 
-def _run_template(font: NoteFont, bold: bool):
+def _run_template(font: NoteFont, bold: bool) -> etree._Element:
     """A comment text run ``<r><rPr>…</rPr><t/></r>`` in the main namespace (prefix-less)."""
     r = etree.Element(M + "r", nsmap={None: NS_MAIN})
     _fill_run(r, font, bold)
     return r
 
 
-def strip_note_runs(comment, scheme: FlagScheme) -> bool:
+def strip_note_runs(comment: etree._Element, scheme: FlagScheme) -> bool:
     """Remove the runs ``scheme`` appended to someone else's note; True if anything changed.
 
     Our runs come in pairs: a bold header (e.g. "perfxl 错误：") and the note text. A note that was
@@ -422,7 +422,7 @@ def strip_note_runs(comment, scheme: FlagScheme) -> bool:
     return changed
 
 
-def cut_note_text(text, scheme: FlagScheme) -> bool:
+def cut_note_text(text: etree._Element, scheme: FlagScheme) -> bool:
     """Marks added in Excel through an add-in are plain text ("…\n<header>\n…"): cut there."""
     ts = [t for t in text.iter(M + "t") if t.getparent() is text or local(t.getparent()) == "r"]
     full = "".join(t.text or "" for t in ts)

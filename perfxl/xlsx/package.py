@@ -125,7 +125,7 @@ class Package:
         if real.endswith(".rels"):
             self._rels_cache.pop(real, None)
 
-    def create_xml(self, part: str, root, decl: bytes | None = XML_DECL) -> None:
+    def create_xml(self, part: str, root: etree._Element, decl: bytes | None = XML_DECL) -> None:
         real = self.name(part) or part
         if real not in self._entries:
             self._entries[real] = None
@@ -182,7 +182,7 @@ class Package:
             w.add(real, payload, info)
         return w.finish()
 
-    def _raw_entry(self, info: zipfile.ZipInfo) -> bytes:
+    def _raw_entry(self, info: zipfile.ZipInfo) -> bytes | memoryview:
         return raw_entry(self._src, info)
 
     # -- relationships ------------------------------------------------------------------------
@@ -204,7 +204,7 @@ class Package:
         self._rels_cache[rn] = out
         return out
 
-    def _rel(self, el, base: str) -> Rel:
+    def _rel(self, el: etree._Element, base: str) -> Rel:
         """A ``<Relationship>`` of the part in folder ``base``, its target resolved."""
         ext = (el.get("TargetMode") or "").lower() == "external"
         target = None
@@ -256,17 +256,17 @@ class Package:
             self.delete(rn)
 
     # -- content types ------------------------------------------------------------------------
-    def _ct(self):
+    def _ct(self) -> etree._Element:
         return self.xml(CONTENT_TYPES)
 
-    def _overrides(self) -> dict[str, list]:
+    def _overrides(self) -> dict[str, list[etree._Element]]:
         """Lower-cased "/part/name" → its ``Override`` elements in document order, built once
         per parsed ``[Content_Types].xml`` and kept up to date by the methods below (the only
         ones that add or remove an Override)."""
         root = self._ct()
         got = self._override_index
         if got is None or got[0] is not root:
-            index: dict[str, list] = {}
+            index: dict[str, list[etree._Element]] = {}
             for el in root:
                 if local(el) == "Override":
                     index.setdefault((el.get("PartName") or "").lower(), []).append(el)

@@ -33,7 +33,8 @@ class Patcher:
         self._sheets: dict[str, Sheet] = {}
         self.needs_recalc = False
         self._flagger: Flagger | None = None
-        self._hyperlinks: dict[str, tuple[object, dict[str, list], dict[str, int]]] = {}  # by sheet part
+        # by sheet part: (<hyperlinks>, its <hyperlink>s by ref, r:id → how many use it)
+        self._hyperlinks: dict[str, tuple[etree._Element, dict[str, list[etree._Element]], dict[str, int]]] = {}
         self._sheet_by_name: dict[str, Sheet] = {}  # valid for one wb.generation
         self._sheet_gen = self.wb.generation
         self._formats = FormatRecord()  # formats appended without a scheme (not recorded)
@@ -278,7 +279,7 @@ class Patcher:
         got = self._hyperlinks.get(sh.part)
         if got is None or got[0] is not hls:
             # ref -> its <hyperlink>s in document order; r:id -> how many children of hls use it
-            by_ref: dict[str, list] = {}
+            by_ref: dict[str, list[etree._Element]] = {}
             for hl in hls.iterchildren(M + "hyperlink"):
                 by_ref.setdefault((hl.get("ref") or "").upper(), []).append(hl)
             rids: dict[str, int] = {}
@@ -323,7 +324,7 @@ class Patcher:
         self.flagger().clear()
 
 
-def where_of(edit) -> str:
+def where_of(edit: Op) -> str:
     """Where an edit applies, for error messages: 评分表!H5, 评分表, tbl_scores, score_total."""
     sheet, cell = getattr(edit, "sheet", None), getattr(edit, "cell", None)
     if sheet and cell:

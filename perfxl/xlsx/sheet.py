@@ -13,6 +13,7 @@ from perfxl.errors import WorkbookError
 
 from .dates import to_serial
 from .errors import InvalidEditError
+from .ops import SetCell
 from .ns import ERROR_LITERALS, NS_MAIN, TAG_F, TAG_IS, TAG_T, TAG_V, WS_ORDER, XML_SPACE, M
 from .package import Package
 from .xmlutil import (ILLEGAL_XML, cell_ref, child, insert_ordered, local, main_ns_default, num_text, parse_range,
@@ -148,7 +149,7 @@ class Sheet:
             self.touch()
         return c
 
-    def unchanged(self, c, t_attr: str | None, f_text: str | None, v_text: str | None, inline: bool) -> bool:
+    def unchanged(self, c: etree._Element, t_attr: str | None, f_text: str | None, v_text: str | None, inline: bool) -> bool:
         """True when cell ``c`` already is exactly what :meth:`write_cell` would build
         (same attributes in the same order, same children, texts, no tails), so it can stay."""
         if self._plain_ns is None:
@@ -201,7 +202,7 @@ class Sheet:
             return False
         return sum(1 for v in self.root.nsmap.values() if v == NS_MAIN) == 1
 
-    def _widen_spans(self, row, col: int) -> None:
+    def _widen_spans(self, row: etree._Element, col: int) -> None:
         spans = row.get("spans")
         if not spans:
             return
@@ -214,7 +215,7 @@ class Sheet:
         if col < lo or col > hi:
             row.set("spans", f"{min(lo, col)}:{max(hi, col)}")
 
-    def default_style(self, row, col: int) -> str | None:
+    def default_style(self, row: etree._Element, col: int) -> str | None:
         if (row.get("customFormat") or "").lower() in ("1", "true") and row.get("s"):
             return row.get("s")
         return self.col_style(col)
@@ -364,7 +365,7 @@ class Sheet:
             f.text = text[1:] if text.startswith("=") else text
         self.touch()
 
-    def write_cell(self, c, content: tuple[str | None, str | None, str | None, bool]) -> None:
+    def write_cell(self, c: etree._Element, content: tuple[str | None, str | None, str | None, bool]) -> None:
         """Give cell element ``c`` the ``content`` :func:`cell_content` made (other children and
         attributes stay)."""
         t_attr, f_text, v_text, inline = content
@@ -383,7 +384,7 @@ class Sheet:
             if c.get(a) is not None:
                 del c.attrib[a]
 
-        def add(tag: str):
+        def add(tag: str) -> etree._Element:
             el = etree.SubElement(c, tag)
             if first is not None:
                 first.addprevious(el)
@@ -397,7 +398,7 @@ class Sheet:
             c.set("t", t_attr)
 
 
-def cell_content(value, formula: str | None, where: str, date1904: bool) -> tuple[str | None, str | None, str | None, bool]:
+def cell_content(value: object, formula: str | None, where: str, date1904: bool) -> tuple[str | None, str | None, str | None, bool]:
     """What a written cell holds: (``t`` attribute, ``<f>`` text, value text, inline) —
     ``inline``: the value text goes in ``<is><t>``, else in ``<v>``; None: no such part."""
     if formula is not None:
@@ -435,14 +436,14 @@ def cell_content(value, formula: str | None, where: str, date1904: bool) -> tupl
     raise InvalidEditError(f"不支持的单元格值类型 {type(value).__name__}：{where}")
 
 
-def _serial(value, date1904: bool) -> float:
+def _serial(value: _dt.date, date1904: bool) -> float:
     try:
         return to_serial(value, date1904)
     except ValueError:
         raise InvalidEditError(f"日期早于 Excel 支持的最早日期：{value!r}") from None
 
 
-def formula_text(e) -> str:
+def formula_text(e: SetCell) -> str:
     """The formula of a SetCell as written in ``<f>``: stripped, without its leading ``=``."""
     formula = e.formula
     if not isinstance(formula, str):

@@ -38,7 +38,7 @@ class MarkState:
         return not self.dxf_ids and not self.sheets and not self.vml_default_added and not self.formats.ids
 
 
-def load_state(root, ns: str) -> MarkState:
+def load_state(root: etree._Element, ns: str) -> MarkState:
     S = f"{{{ns}}}"
     st = MarkState()
     sty = root.find(S + "styles")
@@ -71,7 +71,7 @@ def load_state(root, ns: str) -> MarkState:
     return st
 
 
-def dump_state(st: MarkState, ns: str):
+def dump_state(st: MarkState, ns: str) -> etree._Element:
     S = f"{{{ns}}}"
     root = etree.Element(S + "marks", {"version": "1"}, nsmap={None: ns})
     if st.dxf_ids:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from lxml import etree
 
 from .ns import CT_STYLES, NS_MAIN, RT_STYLES, STYLE_ORDER, M
+from .ops import CellFormat
 from .package import Package
+from .state import FormatRecord
 from .workbook import Workbook
 from .xmlutil import child, graft, insert_ordered
 
@@ -40,7 +42,7 @@ def styles_part(pkg: Package, wb: Workbook) -> tuple[str, etree._Element]:
     return part, root
 
 
-def solid_fill_dxf(rgb: str):
+def solid_fill_dxf(rgb: str) -> etree._Element:
     """A differential format that is a solid ``rgb`` (ARGB) fill and nothing else."""
     dxf = etree.Element(M + "dxf", nsmap={None: NS_MAIN})
     pf = etree.SubElement(etree.SubElement(dxf, M + "fill"), M + "patternFill", {"patternType": "solid"})
@@ -52,7 +54,7 @@ def solid_fill_dxf(rgb: str):
 _LISTS = ("fonts", "fills", "cellXfs")
 
 
-def add_format(root, fmt, rec) -> int:
+def add_format(root: etree._Element, fmt: CellFormat, rec: FormatRecord) -> int:
     """Index in ``<cellXfs>`` of an xf with format ``fmt`` (a :class:`~.ops.CellFormat`), appended
     (with its font and fill) unless ``rec`` (a :class:`~.state.FormatRecord`) already has it.
 
@@ -71,7 +73,7 @@ def add_format(root, fmt, rec) -> int:
             rec.bases[name] = len(el)
             rec.counts[name] = el.get("count")
 
-    def append(name: str, el) -> int:
+    def append(name: str, el: etree._Element) -> int:
         lst = lists[name]
         graft(lst, el)
         lst.set("count", str(len(lst)))
@@ -110,14 +112,15 @@ def add_format(root, fmt, rec) -> int:
     return rec.ids[key]
 
 
-def remove_formats(root, rec) -> bool:
+def remove_formats(root: etree._Element, rec: FormatRecord) -> bool:
     """Take out what :func:`add_format` appended, if the lists still end with exactly that many
     entries; True when it did."""
-    lists = {name: child(root, name) for name in _LISTS}
+    lists: dict[str, etree._Element] = {}
     for name, n in rec.added.items():
-        el = lists.get(name)
+        el = child(root, name) if name in _LISTS else None
         if el is None or len(el) != rec.bases[name] + n:
             return False
+        lists[name] = el
     for name, n in rec.added.items():
         el = lists[name]
         for item in list(el)[rec.bases[name]:]:

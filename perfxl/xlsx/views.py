@@ -7,18 +7,31 @@ removed again leaves the workbook opening where it did before.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, overload
+
 from lxml import etree
 
 from .errors import InvalidEditError
 from .ns import WB_ORDER, WS_ORDER, M
 from .xmlutil import child, insert_ordered
 
+if TYPE_CHECKING:
+    from .workbook import SheetRef, Workbook
+
 # Hidden, local to the activated sheet: '"<activeTab given: 1|0>:<active sheet>:<firstSheet's sheet>:<selected>/…"'
 RECORD = "_PriorView"
 _SEP, _LIST = ":", "/"  # neither may appear in a sheet name
 
 
-def _view(root, create: bool):
+@overload
+def _view(root: etree._Element, create: Literal[True]) -> etree._Element: ...
+
+
+@overload
+def _view(root: etree._Element, create: bool) -> etree._Element | None: ...
+
+
+def _view(root: etree._Element, create: bool) -> etree._Element | None:
     """The first sheetView of a worksheet or chartsheet root (created when asked)."""
     views = child(root, "sheetViews")
     if views is None:
@@ -31,7 +44,15 @@ def _view(root, create: bool):
     return view
 
 
-def _book_view(wb, create: bool):
+@overload
+def _book_view(wb: Workbook, create: Literal[True]) -> etree._Element: ...
+
+
+@overload
+def _book_view(wb: Workbook, create: bool) -> etree._Element | None: ...
+
+
+def _book_view(wb: Workbook, create: bool) -> etree._Element | None:
     bv = child(wb.root, "bookViews")
     if bv is None:
         if not create:
@@ -43,12 +64,12 @@ def _book_view(wb, create: bool):
     return v
 
 
-def _selected(wb) -> list:
+def _selected(wb: Workbook) -> list[SheetRef]:
     """The sheets whose first sheetView is tabSelected (parts without the word are not parsed)."""
     return [ref for ref in wb.sheets() if is_selected(wb, ref)]
 
 
-def _set_selected(wb, ref, on: bool) -> None:
+def _set_selected(wb: Workbook, ref: SheetRef, on: bool) -> None:
     if ref.part is None or not wb.pkg.exists(ref.part):
         return
     view = _view(wb.pkg.xml(ref.part), create=on)
@@ -61,7 +82,7 @@ def _set_selected(wb, ref, on: bool) -> None:
     wb.pkg.touch(ref.part)
 
 
-def activate(wb, name: str) -> None:
+def activate(wb: Workbook, name: str) -> None:
     """Make sheet ``name`` the active tab and the only selected one, remembering the view it
     replaces (unless this sheet is already the one remembered for)."""
     ref = wb.find(name)
@@ -89,7 +110,7 @@ def activate(wb, name: str) -> None:
     wb.touch(sheets=False)
 
 
-def prior_view(wb, index: int) -> str | None:
+def prior_view(wb: Workbook, index: int) -> str | None:
     """The view remembered by the sheet at ``index`` (the text of its :data:`RECORD`), or None."""
     dns = child(wb.root, "definedNames")
     if dns is None:
@@ -102,7 +123,7 @@ def prior_view(wb, index: int) -> str | None:
     return None
 
 
-def restore(wb, record: str | None, removed_selected: bool) -> None:
+def restore(wb: Workbook, record: str | None, removed_selected: bool) -> None:
     """After a sheet was removed: give back the view it remembered (``record``), or, when it
     remembered none but was selected, select the tab that is now active."""
     view = _book_view(wb, create=False)
@@ -137,7 +158,7 @@ def restore(wb, record: str | None, removed_selected: bool) -> None:
             _set_selected(wb, sheets[idx], True)
 
 
-def is_selected(wb, ref) -> bool:
+def is_selected(wb: Workbook, ref: SheetRef) -> bool:
     """Whether sheet ``ref``'s first sheetView is tabSelected."""
     if ref.part is None or not wb.pkg.exists(ref.part) or not wb.pkg.contains(ref.part, b"tabSelected"):
         return False

@@ -95,9 +95,10 @@ class Workbook:
         self.generation = 0  # bumped whenever the sheet list may have changed
         self._date1904: bool | None = None
         self._names: NameIndex | None = None  # workbook-scope defined names, built on first use
-        self.sheets_el = child(self.root, "sheets")
-        if self.sheets_el is None:
+        sheets_el = child(self.root, "sheets")
+        if sheets_el is None:
             raise WorkbookError("工作簿没有任何工作表，文件可能已损坏")
+        self.sheets_el: etree._Element = sheets_el
 
     def sheets(self) -> list[SheetRef]:
         if self._sheet_cache is not None:
@@ -323,7 +324,8 @@ class Workbook:
         views.restore(self, prior, was_selected)  # the tab it took over when activated, or the new active one
         return ref
 
-    def _app_vectors(self):
+    def _app_vectors(self) -> tuple[str, etree._Element, etree._Element,
+                                    list[tuple[etree._Element, etree._Element, str, etree._Element]]] | None:
         part = None
         for r in self.pkg.rels(""):
             if r.type == RT_EXT_PROPS and r.target:

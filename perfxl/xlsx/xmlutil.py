@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import decimal
 import math
 import numbers
 import re
@@ -64,7 +65,7 @@ def range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
     return a if a == b else f"{a}:{b}"
 
 
-def local(el) -> str:
+def local(el: etree._Element) -> str:
     tag = el.tag
     if not isinstance(tag, str):
         return ""
@@ -85,13 +86,13 @@ def needs_preserve(text: str) -> bool:
     return bool(text) and (text[0].isspace() or text[-1].isspace() or "\n" in text)
 
 
-def set_text(el, text: str) -> None:
+def set_text(el: etree._Element, text: str) -> None:
     el.text = text
     if needs_preserve(text):
         el.set(XML_SPACE, "preserve")
 
 
-def child(parent, name: str, ns: str = NS_MAIN):
+def child(parent: etree._Element, name: str, ns: str = NS_MAIN) -> etree._Element | None:
     """First child element ``{ns}name`` (as ``parent.find``, without parsing a path each call)."""
     tag = M + name if ns is NS_MAIN else f"{{{ns}}}{name}"
     for ch in parent:
@@ -100,19 +101,20 @@ def child(parent, name: str, ns: str = NS_MAIN):
     return None
 
 
-def _nsmap_for(parent, wanted: dict[str, str]) -> dict[str, str] | None:
+def _nsmap_for(parent: etree._Element, wanted: dict[str, str]) -> dict[str, str] | None:
     """The subset of ``wanted`` prefix→namespace declarations not already in scope at ``parent``."""
     scope = parent.nsmap
     missing = {p: ns for p, ns in wanted.items() if ns not in scope.values()}
     return missing or None
 
 
-def sub(parent, tag: str, attrib: dict | None = None, nsmap: dict[str, str] | None = None):
+def sub(parent: etree._Element, tag: str, attrib: dict[str, str] | None = None, nsmap: dict[str, str] | None = None) -> etree._Element:
     """SubElement that declares ``nsmap`` prefixes only where they are not yet in scope."""
     return etree.SubElement(parent, tag, attrib or {}, nsmap=_nsmap_for(parent, nsmap) if nsmap else None)
 
 
-def insert_ordered(parent, name: str, order: Sequence[str], attrib: dict | None = None, nsmap=None):
+def insert_ordered(parent: etree._Element, name: str, order: Sequence[str], attrib: dict[str, str] | None = None,
+                   nsmap: dict[str, str] | None = None) -> etree._Element:
     """Create child ``name`` (main namespace) in its schema position and return it.
 
     The element is created with SubElement so it reuses the parent's namespace declarations,
@@ -129,7 +131,7 @@ def insert_ordered(parent, name: str, order: Sequence[str], attrib: dict | None 
     return el
 
 
-def graft(parent, src, before=None):
+def graft(parent: etree._Element, src: etree._Element, before: etree._Element | None = None) -> etree._Element:
     """Copy element ``src`` (recursively) under ``parent`` reusing the parent's namespaces."""
     el = etree.SubElement(parent, src.tag, dict(src.attrib))
     el.text = src.text
@@ -144,11 +146,11 @@ def graft(parent, src, before=None):
     return el
 
 
-def c14n(el, exclusive: bool = False) -> bytes:
+def c14n(el: etree._Element, exclusive: bool = False) -> bytes:
     return etree.tostring(el, method="c14n", exclusive=exclusive)
 
 
-def main_ns_default(el) -> bool:
+def main_ns_default(el: etree._Element) -> bool:
     """Whether the main namespace is the default namespace in scope at ``el`` and bound to no
     prefix there: then main-namespace elements moved under ``el`` from a tree that declares it
     as default namespace serialise exactly as elements created under ``el`` do."""
@@ -156,7 +158,7 @@ def main_ns_default(el) -> bool:
     return nsmap.get(None) == NS_MAIN and sum(1 for ns in nsmap.values() if ns == NS_MAIN) == 1
 
 
-def num_text(value) -> str:
+def num_text(value: float | numbers.Real | decimal.Decimal) -> str:
     """A number as a cell's ``<v>`` holds it."""
     if type(value) is int:
         return str(value)

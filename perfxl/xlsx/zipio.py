@@ -53,7 +53,7 @@ class _DeflateMemo:
 _DEFLATED = _DeflateMemo()
 
 
-def raw_entry(src, info: zipfile.ZipInfo) -> bytes:
+def raw_entry(src: bytes | memoryview, info: zipfile.ZipInfo) -> bytes | memoryview:
     """Compressed bytes of an entry, read straight from the package bytes ``src``."""
     buf = src
     off = info.header_offset
@@ -82,14 +82,15 @@ class ZipWriter:
         self._central: list[bytes] = []
 
     @staticmethod
-    def _dos(date_time) -> tuple[int, int]:
+    def _dos(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
         y, mo, d, h, mi, sec = date_time
         if y < 1980:
             y, mo, d, h, mi, sec = 1980, 1, 1, 0, 0, 0
         return (h << 11) | (mi << 5) | (sec // 2), ((y - 1980) << 9) | (mo << 5) | d
 
-    def _entry(self, name: str, method: int, crc: int, csize: int, usize: int, raw: bytes,
-               date_time, create: int, external_attr: int, internal_attr: int, comment: bytes) -> None:
+    def _entry(self, name: str, method: int, crc: int, csize: int, usize: int, raw: bytes | memoryview,
+               date_time: tuple[int, int, int, int, int, int], create: int, external_attr: int, internal_attr: int,
+               comment: bytes) -> None:
         offset = self._size
         if max(csize, usize, offset) >= 0xFFFFFFFF or len(self._central) >= 0xFFFF:
             raise WorkbookError("工作簿过大（超过 4 GB 或 65535 个部件），无法处理")
@@ -105,7 +106,7 @@ class ZipWriter:
             + fname + comment
         )
 
-    def copy_raw(self, info: zipfile.ZipInfo, raw: bytes) -> None:
+    def copy_raw(self, info: zipfile.ZipInfo, raw: bytes | memoryview) -> None:
         self._entry(
             info.filename, info.compress_type, info.CRC, info.compress_size, info.file_size, raw,
             info.date_time, (info.create_system << 8) | min(info.create_version, 63),
