@@ -54,11 +54,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = True)
     return path
 
 
-def flush_to_disk(paths: Iterable[Path]) -> None:
+def flush_to_disk(paths: Iterable[Path], folders: bool = True) -> set[Path]:
     """fsync each of ``paths`` and (POSIX) each folder holding one, so the files and their names
-    survive a power cut.  A file gone since (replaced, deleted) is skipped."""
-    folders = {Path(p).parent for p in paths if _fsync(p, os.O_RDWR | getattr(os, "O_BINARY", 0))}
-    if os.name == "posix":  # Windows: a folder cannot be opened for fsync; NTFS journals names
+    survive a power cut.  A file gone since (replaced, deleted) is skipped.  Returns the
+    folders; ``folders=False`` leaves them to a later :func:`flush_folders`."""
+    held = {Path(p).parent for p in paths if _fsync(p, os.O_RDWR | getattr(os, "O_BINARY", 0))}
+    if folders:
+        flush_folders(held)
+    return held
+
+
+def flush_folders(folders: Iterable[Path]) -> None:
+    """fsync each folder (POSIX; on Windows a folder cannot be opened for fsync and NTFS
+    journals names), so the names of files flushed in it survive a power cut."""
+    if os.name == "posix":
         for folder in folders:
             _fsync(folder, os.O_RDONLY)
 
