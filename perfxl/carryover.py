@@ -9,7 +9,9 @@ with only what persists:
 * 人员编制: every unit with its 层级, 编制类型, 单位性质, 经费保障 and 核定编制数 (年末实有人数 empty);
 * 绩效目标: every row of 表2 with 指标类型, 指标内容, 指标值 (实际完成值 and 是否完成 empty);
 * 报告正文: 章节 and 标题 of every row (正文 empty);
-* 上年末国库集中支付结转结余存量资金 (stock_prev) = last year's 本年末 figure (stock_curr).
+* 上年末国库集中支付结转结余存量资金 (stock_prev) = last year's 本年末 figure (stock_curr); likewise
+  上年“三公”经费实际支出数 (sangong_prev) = last year's sangong_actual and 上年结转结余资金
+  (carryover_prev) = last year's carryover_balance (:data:`perfxl.schema.PREV_YEAR`).
 
 The year moves on by one (or to ``year``); every other figure of the new year is left empty, and
 重点工作, 加减分 and the manual scores start blank.  The library function is what ``perfxl new
@@ -25,6 +27,7 @@ from typing import Any
 from .errors import PerfxlError
 from .model import Value, WorkbookModel
 from .rulepack import RulePack
+from .schema import FIELD_BY_NAME, PREV_YEAR
 
 # What persists from one year to the next.
 KEPT_FIELDS = ("dept_name", "attachment_label", "dept_head", "preparer", "phone", "duty_basis")
@@ -52,6 +55,8 @@ class Carried:
     rows: dict[str, int]
     stock_prev: float | None
     notes: tuple[str, ...]
+    # the other 上年 figures set from last year's workbook: (field name, value)
+    prev_figures: tuple[tuple[str, float], ...] = ()
 
     @property
     def summary(self) -> str:
@@ -59,7 +64,16 @@ class Carried:
         lines = [f"已带入上年的{parts or '基本信息'}；年度改为 {self.year}，其余数字留空待填。"]
         if self.stock_prev is not None:
             lines.append(f"上年末存量资金已填为 {self.stock_prev:,.2f} 万元（上年工作簿的“本年末存量资金”）。")
+        for name, value in self.prev_figures:
+            lines.append(f"{_label(name)}已填为 {value:,.2f} 万元（上年工作簿的“{_label(_LAST_YEAR[name])}”）。")
         return "\n".join(lines + list(self.notes))
+
+
+_LAST_YEAR = dict(PREV_YEAR)
+
+
+def _label(name: str) -> str:
+    return FIELD_BY_NAME[name].label
 
 
 def _kept(v: Value | None) -> Any:
@@ -89,11 +103,12 @@ def carry_data(prev: WorkbookModel, year: int | None = None, dept: str | None = 
     if dept:
         fields["dept_name"] = dept
     fields["fiscal_year"] = year
-    stock = prev.get("stock_curr")
-    if isinstance(stock, (int, float)) and not isinstance(stock, bool):
-        fields["stock_prev"] = round(float(stock), 2)
-    else:
-        notes.append("上年工作簿没有填写“本年末国库集中支付结转结余存量资金”，请手工填写上年末存量资金。")
+    for name, last_name in PREV_YEAR:
+        figure = prev.get(last_name)
+        if isinstance(figure, (int, float)) and not isinstance(figure, bool):
+            fields[name] = round(float(figure), 2)
+        elif name == "stock_prev":  # the others are optional inputs: nothing to say when absent
+            notes.append("上年工作簿没有填写“本年末国库集中支付结转结余存量资金”，请手工填写上年末存量资金。")
     tables: dict[str, list[dict]] = {}
     for name, headers in KEPT_COLUMNS.items():
         table = prev.tables.get(name)
@@ -128,7 +143,8 @@ def carry_forward(prev: str | os.PathLike | bytes, year: int | None = None, *, d
                          f"“{pack_key(pack)}”生成；如需其他规则包，请加 --rules。")
     body = build_workbook(data, pack=pack)
     rows = {t: len(r) for t, r in data["tables"].items()}
-    return Carried(body, data["fields"]["fiscal_year"], rows, data["fields"].get("stock_prev"), tuple(notes))
+    others = tuple((n, data["fields"][n]) for n, _ in PREV_YEAR[1:] if n in data["fields"])
+    return Carried(body, data["fields"]["fiscal_year"], rows, data["fields"].get("stock_prev"), tuple(notes), others)
 
 
 def write_new_from(path: str | os.PathLike, prev: str | os.PathLike, year: int | None = None, *,

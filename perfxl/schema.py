@@ -133,6 +133,9 @@ FIELD_BY_NAME = {f.name: f for f in FIELDS}
 # their names; that is a finding only when the pack in use reads them (perfxl/validate.py).
 OPTIONAL_FIELDS = frozenset({"sangong_prev", "key_project_exp", "budget_adjustment", "carryover_prev",
                              "proc_budget", "fixed_assets_total", "fixed_assets_in_use"})
+# This year's "上年" inputs and the figure of last year's workbook each one equals: `perfxl new
+# --from` fills them from it, `perfxl check --prev` compares them with it.
+PREV_YEAR = (("stock_prev", "stock_curr"), ("sangong_prev", "sangong_actual"), ("carryover_prev", "carryover_balance"))
 DERIVED_FIELDS = tuple(f for f in FIELDS if f.parts)
 
 

@@ -3,13 +3,14 @@
 ``perfxl check 2024.xlsx --prev 2023.xlsx`` calls :func:`compare` through
 ``pipeline.process(prev=…)``, which adds its findings to the others, so ``--mark`` marks them
 too.  They point at this year's cells (catalogue codes ``staff-quota-jump``,
-``unit-disappeared``, ``stock-prev-mismatch``, ``year-not-consecutive``).
+``unit-disappeared``, ``stock-prev-mismatch``, ``prev-figure-mismatch``, ``year-not-consecutive``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from .findings import Finding
+from .schema import FIELD_BY_NAME, PREV_YEAR
 from .model import Row, Table, WorkbookModel
 
 QUOTA_JUMP = 0.20    # 核定编制数 changing by more than this share of last year's is suspicious
@@ -48,6 +49,15 @@ def compare(prev: WorkbookModel, cur: WorkbookModel) -> list[Finding]:
                                 f"上年末存量资金填写为 {typed:,.2f} 万元，{last}工作簿"
                                 f"（{prev_name}）的本年末存量资金为 {stock_curr:,.2f} 万元。",
                                 "两者应当相等：请核对本年填写的数字或上年工作簿。"))
+    for name, last_name in PREV_YEAR[1:]:  # the optional 上年 inputs, when this year has them filled
+        given, figure = cur.fields.get(name), _num(prev.get(last_name))
+        typed = None if given is None else _num(given.value)
+        if given is not None and typed is not None and figure is not None and abs(typed - figure) > TOLERANCE:
+            label, last_label = FIELD_BY_NAME[name].label, FIELD_BY_NAME[last_name].label
+            found.append(Finding.at("prev-figure-mismatch", given.sheet, given.cell,
+                                    f"“{label}”填写为 {typed:,.2f} 万元，{last}工作簿（{prev_name}）的“{last_label}”"
+                                    f"为 {figure:,.2f} 万元。",
+                                    "两者应当相等：请核对本年填写的数字或上年工作簿（口径不同时请在报告中说明）。"))
     old, new = _units(prev.tables.get("tbl_units")), _units(cur.tables.get("tbl_units"))
     units = cur.tables.get("tbl_units")
     new_names = {name for name, _ in new}

@@ -50,8 +50,12 @@ def test_what_persists_is_carried(new_year, prev):
 def test_stock_prev_is_last_years_carry_over_and_every_other_figure_is_empty(new_year, prev):
     cur = reader.read(new_year)
     assert cur.get("stock_prev") == prev.get("stock_curr") == prev.get("carryover_balance") == 1609.96
+    # the other 上年 inputs (read by the national-framework pack) take last year's figures too
+    assert [n for n, _ in schema.PREV_YEAR] == ["stock_prev", "sangong_prev", "carryover_prev"]
+    assert (cur.get("sangong_prev"), cur.get("carryover_prev")) == (prev.get("sangong_actual"), 1609.96) == (13.85, 1609.96)
     for f in schema.FIELDS:
-        if f.kind in (schema.MONEY, schema.INT) and f.name not in ("stock_prev", "fiscal_year"):
+        if f.kind in (schema.MONEY, schema.INT) and f.name not in ("stock_prev", "sangong_prev", "carryover_prev",
+                                                                   "fiscal_year"):
             assert cur.get(f.name) in (None, 0), f.name  # totals are formulas over empty parts
     assert cur.get("report_date") is None
     manual = [r for r in cur.tables["tbl_scores"].filled if r.get("评分方式") == "人工"]
@@ -74,6 +78,8 @@ def test_library_call_from_bytes_with_another_year_and_dept():
     cur = reader.read("x.xlsx", carried.body)
     assert (cur.get("fiscal_year"), cur.get("dept_name")) == (2026, "乐昌市民政局（新）")
     assert carried.rows["tbl_duties"] == 11 and carried.stock_prev == 1609.96
+    assert carried.prev_figures == (("sangong_prev", 13.85), ("carryover_prev", 1609.96))
+    assert "上年“三公”经费实际支出数已填为 13.85 万元（上年工作簿的““三公”经费实际支出数”）" in carried.summary
     assert isinstance(io.BytesIO(carried.body).read(2), bytes)
 
 
@@ -150,3 +156,15 @@ def test_check_prev_on_the_command_line(build, data):
     p = subprocess.run([sys.executable, "-m", "perfxl", "check", str(path), "--prev", str(SAMPLE_XLSX), "--json"],
                        capture_output=True, text=True, cwd=ROOT)
     assert "stock-prev-mismatch" in p.stdout, p.stderr
+
+
+def test_a_prev_year_figure_unlike_last_years_is_a_finding(build, data, prev):
+    """上年“三公”经费 / 上年结转结余 typed into this year's workbook must equal last year's figures."""
+    data["fields"].update(fiscal_year=2024, stock_prev=1609.96, sangong_prev=12.0, carryover_prev=1609.96)
+    cur = reader.read(build(data))
+    found = yearcheck.compare(prev, cur)
+    assert _codes(found) == [("prev-figure-mismatch", schema.S_BUDGET, cur.fields["sangong_prev"].cell)]
+    assert "13.85" in found[0].message and "12.00" in found[0].message
+    data["fields"].update(sangong_prev=13.85)
+    del data["fields"]["carryover_prev"]  # left blank: nothing to compare
+    assert yearcheck.compare(prev, reader.read(build(data, name="ok.xlsx"))) == []

@@ -418,7 +418,8 @@ def test_scoring_failure_becomes_a_finding(tmp_path, monkeypatch):
 
 OTHER_TESTED = {"scoring-failed",  # exercised by test_scoring_failure_becomes_a_finding
                 # two years compared: tests/test_carryover.py
-                "staff-quota-jump", "unit-disappeared", "stock-prev-mismatch", "year-not-consecutive",
+                "staff-quota-jump", "unit-disappeared", "stock-prev-mismatch", "prev-figure-mismatch",
+                "year-not-consecutive",
                 "cell-error",  # tests/test_error_values.py (error cells are built by zip surgery)
                 "rule-pack-unknown", "rule-pack-override"}  # tests/test_pack_choice.py (real processes)
 
