@@ -133,14 +133,32 @@ def _define(wb: Workbook, name: str, sheet: str, cell: str) -> None:
 _LONG_TEXT = frozenset({"duty_basis", "overall_goal", "exp_project_desc"})
 
 
+def _optional_read(pack: RulePack) -> frozenset[str]:
+    """The optional inputs (``schema.OPTIONAL_FIELDS``) ``pack`` scores with: required for it."""
+    from .formulas import RATE_BY_NAME, pack_rates
+
+    return frozenset(n for r in pack_rates(pack) for n in RATE_BY_NAME[r].inputs) & schema.OPTIONAL_FIELDS
+
+
 def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int,
-                rules: guards.SheetRules) -> int:
-    """Lay out the fields of one sheet as label | value | unit | help; returns next free row."""
+                rules: guards.SheetRules, read: frozenset[str] = frozenset()) -> int:
+    """Lay out the fields of one sheet as label | value | unit | help; returns next free row.
+
+    ``read``: the optional inputs the pack scores with (marked 必填); the other optional inputs
+    say that this pack does not use them."""
     fields = [f for f in schema.FIELDS if f.sheet == sheet]
     if not fields:
         return start + 1
+
+    def required(f: schema.Field) -> bool:
+        return f.required or f.name in read
+
+    def help_text(f: schema.Field) -> str:
+        unused = f.name in schema.OPTIONAL_FIELDS and f.name not in read
+        return f.help + ("。当前评分规则包不用此项，可不填" if unused else "")
+
     has_table = any(t.sheet == sheet for t in schema.TABLES)
-    labels = max(pagesetup.text_width(f.label + ("（必填）" if f.required else "")) for f in fields)
+    labels = max(pagesetup.text_width(f.label + ("（必填）" if required(f) else "")) for f in fields)
     pagesetup.widen(ws, "B", 20 if has_table else min(44, labels + 2))
     pagesetup.widen(ws, "C", 20)
     if any(f.unit for f in fields):
@@ -156,7 +174,7 @@ def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int,
             for col in range(2, 6):
                 ws.cell(row, col).fill = GROUP_FILL
             row += 1
-        label = ws.cell(row, 2, f.label + ("（必填）" if f.required else ""))
+        label = ws.cell(row, 2, f.label + ("（必填）" if required(f) else ""))
         label.border, label.alignment = BORDER, WRAP
         coord = f"C{row}"
         if f.parts:
@@ -168,14 +186,14 @@ def _field_rows(wb, ws, sheet: str, values: Mapping[str, Any], start: int,
             _put(ws, coord, v)
         _style_input(ws[coord], f.kind, computed=bool(f.parts))
         if not f.parts:
-            rules.add(guards.kind_rule(f.kind, f.label, f.unit, f.help, f.name), coord)
+            rules.add(guards.kind_rule(f.kind, f.label, f.unit, help_text(f), f.name), coord)
         if f.kind == schema.TEXT and (len(str(values.get(f.name) or "")) > 20 or f.name in _LONG_TEXT):
             ws.merge_cells(f"C{row}:E{row}")  # row height: pagesetup.fit, from the merged width
             if not values.get(f.name):
                 ws.row_dimensions[row].height = 48  # room to type a paragraph
         else:
             ws.cell(row, 4, f.unit).alignment = TOP
-            ws.cell(row, 5, f.help).font = HELP_FONT
+            ws.cell(row, 5, help_text(f)).font = HELP_FONT
             ws.cell(row, 5).alignment = WRAP
         _define(wb, f.name, sheet, coord)
         row += 1
@@ -350,6 +368,7 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
     pack = pack or load_rules()
     data = data or {}
     values = dict(data.get("fields", {}))
+    read = _optional_read(pack)
     tables = data.get("tables", {})
     wb = Workbook()
     wb.remove(wb.active)
@@ -367,7 +386,7 @@ def layout(data: Mapping[str, Any] | None = None, pack: RulePack | None = None) 
         ws = wb.create_sheet(sheet)
         rules = guards.SheetRules()
         _title(ws, sheet)
-        row = _field_rows(wb, ws, sheet, values, 4, rules)
+        row = _field_rows(wb, ws, sheet, values, 4, rules, read)
         if sheet == schema.S_BUDGET:
             row = _budget_block(ws, row)
             row = _outputs_block(wb, ws, schema.RATE_OUTPUTS, row, "自动计算的比率")

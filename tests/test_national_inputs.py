@@ -56,13 +56,19 @@ def test_national_template_lays_out_the_new_inputs_with_guards(tmp_path):
 
     path = template.write_new(tmp_path / "全国.xlsx", pack=NATIONAL)
     wb = openpyxl.load_workbook(path)
+    default_wb = openpyxl.load_workbook(template.TEMPLATE_PATH)
     for name in NEW_INPUTS:
         f = schema.FIELD_BY_NAME[name]
         ws, coord = _field_cell(wb, name)
+        default_ws, default_coord = _field_cell(default_wb, name)
+        assert default_coord == coord  # one layout; only the words differ
         assert ws.title == f.sheet and ws.title in (schema.S_BUDGET, schema.S_FINANCE), name
         row = ws[coord].row
-        assert ws.cell(row, 2).value == f.label and ws.cell(row, 4).value == "万元", name
+        # required by this pack: marked 必填 (the default pack's template says it may stay blank)
+        assert ws.cell(row, 2).value == f.label + "（必填）" and ws.cell(row, 4).value == "万元", name
         assert ws.cell(row, 5).value == f.help and f.help, name
+        assert default_ws[coord].value is None
+        assert default_ws.cell(row, 2).value == f.label and "不用此项" in default_ws.cell(row, 5).value, name
         assert ws[coord].protection.locked is False and ws[coord].value is None, name
         dv = _one(ws, coord)
         assert (dv.type, dv.operator, dv.formula1) == ("decimal", "greaterThanOrEqual", "0"), name
