@@ -1,25 +1,33 @@
 """``perfxl serve`` and ``perfxl user …``: argparse commands registered by :func:`register`."""
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import PerfxlError
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
-def _settings(args):
+    from ..argparse_zh import ArgumentParser
+    from .settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
     from .settings import Settings
 
     return Settings.load(args.data, getattr(args, "db", None))
 
 
-def _engine(args):
+def _engine(args: argparse.Namespace) -> Engine:
     from . import db
 
     return db.connect(_settings(args).database_url)
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
@@ -36,7 +44,7 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _read_password(args) -> str:
+def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         pw = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -48,7 +56,7 @@ def _read_password(args) -> str:
     return pw
 
 
-def cmd_user_add(args) -> int:
+def cmd_user_add(args: argparse.Namespace) -> int:
     from . import auth, db
 
     if args.role == "clerk" and not (args.dept or "").strip():
@@ -70,7 +78,7 @@ def cmd_user_add(args) -> int:
     return 0
 
 
-def cmd_user_token(args) -> int:
+def cmd_user_token(args: argparse.Namespace) -> int:
     from . import auth, db
 
     engine = _engine(args)
@@ -85,7 +93,7 @@ def cmd_user_token(args) -> int:
     return 0
 
 
-def cmd_user_list(args) -> int:
+def cmd_user_list(args: argparse.Namespace) -> int:
     from . import db
 
     for u in db.list_users(_engine(args)):
@@ -94,7 +102,7 @@ def cmd_user_list(args) -> int:
     return 0
 
 
-def cmd_user_disable(args) -> int:
+def cmd_user_disable(args: argparse.Namespace) -> int:
     from . import db
 
     if not db.set_disabled(_engine(args), args.login, True):
@@ -103,9 +111,9 @@ def cmd_user_disable(args) -> int:
     return 0
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     """Add ``serve`` and ``user`` to the ``perfxl`` subcommands (``sub``: argparse subparsers)."""
-    def data(sp):
+    def data(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--data", required=True, metavar="DIR", help="数据文件夹（与 perfxl serve 的 --data 相同）")
         sp.add_argument("--db", metavar="URL", help="数据库地址（默认：DIR/perfxl.db 中的 SQLite）")
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, create_engine, event, func, insert, select, update)
 from sqlalchemy.engine import CursorResult, Engine, Row
+from sqlalchemy.sql import Select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 metadata = MetaData()
@@ -77,7 +78,7 @@ def connect(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(conn, _record):  # noqa: ANN001
+        def _pragmas(conn: Any, _record: Any) -> None:  # DBAPI connection, SQLAlchemy record
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -209,7 +210,7 @@ def add_submission(engine: Engine, *, dept: str, year: int, user_id: int, filena
     raise RuntimeError("could not allocate a submission version")
 
 
-def _visible(stmt, user: User):
+def _visible(stmt: Select[Any], user: User) -> Select[Any]:
     return stmt if user.reviewer else stmt.where(submissions.c.dept == (user.dept or ""))
 
 

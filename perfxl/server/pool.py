@@ -13,6 +13,7 @@ import multiprocessing as mp
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
 
 
 class TimeLimit(Exception):
@@ -64,7 +65,7 @@ class Workers:
                 pass
         pool.shutdown(wait=False, cancel_futures=True)
 
-    async def run(self, fn, *args, time_limit: float | None = None):
+    async def run(self, fn: Callable[..., Any], *args: Any, time_limit: float | None = None) -> Any:
         pool = self._executor()
         try:
             fut = pool.submit(fn, *args)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from .web import ApiError, session_user, state
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def _local(value) -> str:
+def _local(value: object) -> str:
     """A stored UTC time as the bureau's wall-clock time (``PERFXL_TZ``, default Asia/Shanghai)."""
     import datetime as dt
     import os
@@ -31,7 +32,7 @@ def _local(value) -> str:
     return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def _cellvalue(v) -> str:
+def _cellvalue(v: object) -> str:
     """A cell value for the diff: numbers without a trailing .0, thousands separated."""
     if isinstance(v, bool):
         return "是" if v else "否"
@@ -48,7 +49,7 @@ templates.env.filters["local"] = _local
 templates.env.filters["cellvalue"] = _cellvalue
 
 
-def render(request: Request, name: str, code: int = 200, **ctx) -> Response:
+def render(request: Request, name: str, code: int = 200, **ctx: Any) -> Response:
     ctx.setdefault("user", None)
     ctx["csrf"] = auth.csrf_token(request.session)
     return templates.TemplateResponse(request, name, ctx, status_code=code,

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import summary as sm
+from ..rulepack import RulePack
 from . import db, diff, summaryview
 from .routes_pages import page_user, render
 from .web import XLSX, ZIP, ApiError, download, state
@@ -55,7 +56,7 @@ async def review(request: Request) -> Response:
                   query=request.url.query)
 
 
-def _pack(key: str | None = None):
+def _pack(key: str | None = None) -> RulePack:
     """The shipped pack a stored result names (``result["pack"]``), else the default."""
     from ..rulepack import load, shipped_pack
 

@@ -28,7 +28,7 @@ class State:
     workers: Workers
     pdf_workers: Workers
     throttle: Throttle
-    draft_store: Storage | None = None
+    draft_store: Storage  # workbooks uploaded on the pages, not (yet) submitted
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     drafts: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha → processed result, a small LRU for the pages
 

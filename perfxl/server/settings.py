@@ -5,6 +5,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MB = 1024 * 1024
 
@@ -44,7 +45,7 @@ class Settings:
         return self.db_url or f"sqlite:///{(self.data_dir / 'perfxl.db').as_posix()}"
 
     @classmethod
-    def load(cls, data_dir: str | os.PathLike, db_url: str | None = None, **kw) -> "Settings":
+    def load(cls, data_dir: str | os.PathLike[str], db_url: str | None = None, **kw: Any) -> "Settings":
         """Settings for ``data_dir`` (created if missing), with its persistent signing key."""
         d = Path(data_dir).expanduser().resolve()
         d.mkdir(parents=True, exist_ok=True)

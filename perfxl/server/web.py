@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -10,6 +11,9 @@ from starlette.responses import JSONResponse, Response
 
 from . import auth, db
 from .uploads import inspect, safe_name
+
+if TYPE_CHECKING:
+    from .service import State
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSM = "application/vnd.ms-excel.sheet.macroEnabled.12"
@@ -34,7 +38,7 @@ def error(status: int, message: str, headers: dict | None = None) -> JSONRespons
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def state(request: Request):
+def state(request: Request) -> State:
     return request.app.state.perfxl
 
 
