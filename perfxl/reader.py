@@ -188,6 +188,7 @@ class FileSource:
         self._zip = _open_zip(self.path, self._data)
         self._parts = set(self._zip.namelist())
         self._grids: dict[str, list[list[Any]]] = {}
+        self._inflated: dict[str, bytes] = {}
         try:
             self._read_structure()
         except (KeyError, ET.ParseError, zipfile.BadZipFile, EOFError, OSError, ValueError):
@@ -195,8 +196,15 @@ class FileSource:
         self._calamine = None
 
     def _part(self, part: str) -> bytes:
-        raw = inflate_member(self._data, self._zip.getinfo(part))
-        return raw if raw is not None else self._zip.read(part)
+        """A part's bytes, inflated once (each sheet is read twice: its range bound, its error
+        cells)."""
+        raw = self._inflated.get(part)
+        if raw is None:
+            raw = inflate_member(self._data, self._zip.getinfo(part))
+            if raw is None:
+                raw = self._zip.read(part)
+            self._inflated[part] = raw
+        return raw
 
     def _rels(self, part: str) -> dict[str, str]:
         folder, base = posixpath.split(part)
