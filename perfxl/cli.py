@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mark", action="store_true", help="把校验结果写入工作簿（校验结果表 + 单元格标注）")
     sp.add_argument("--unmark", action="store_true", help="清除之前写入的校验标记")
     sp.add_argument("-o", "--output", help="标注后另存为（默认改写原文件，仅在 --mark/--unmark 时）")
-    sp.add_argument("--prev", help="上年的工作簿：与上年对比（编制变化过大、单位消失、上年末存量资金不符、年度不相连），"
+    sp.add_argument("--prev", metavar="上年工作簿.xlsx", help="上年的工作簿：与上年对比（编制变化过大、单位消失、上年末存量资金不符、年度不相连），"
                          "结果与其他校验结果一同列出；加 --mark 时同样写入“校验结果”表并标注单元格")
     rules(sp)
 

@@ -18,7 +18,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "perfxl check": (
         "perfxl check 乐昌市民政局-2023.xlsx                     列出全部问题",
         "perfxl check 乐昌市民政局-2023.xlsx --mark -o 已标注.xlsx  问题写入“校验结果”表并标注单元格，另存",
-        "perfxl check 2024.xlsx --prev 2023.xlsx                 同时与上年工作簿对比",
+        "perfxl check 2024.xlsx --prev 2023.xlsx --mark          同时与上年对比，问题都写入“校验结果”表并标注",
     ),
     "perfxl score": (
         "perfxl score 乐昌市民政局-2023.xlsx                     评分，另存为“乐昌市民政局-2023-已评分.xlsx”",
@@ -35,6 +35,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "perfxl batch": (
         "perfxl batch 各部门报送 -o 评审结果 --recursive          处理文件夹（含子文件夹）中的全部工作簿",
         "perfxl batch 各部门报送 -o 评审结果 --jobs 2 --quiet     用 2 个进程，只输出最后的汇总行",
+        "perfxl batch 各部门报送 -o 评审结果 --year 2023          只有 2023 年度的工作簿参与抽查排名，其余标为“年度不符”",
     ),
     "perfxl packs": (
         "perfxl packs                                            列出随附的评分规则包：名称、来源和总分",
