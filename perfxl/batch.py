@@ -456,17 +456,26 @@ class _Flusher:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._folders: set[Path] = set()  # folders of flushed files, flushed before each save
         self._error: BaseException | None = None
+        self._pending: list[Path] = []
         self._thread = threading.Thread(target=self._loop, name="perfxl-flush", daemon=True)
         self._thread.start()
 
     def written(self, paths: list[Path]) -> None:
-        """Flush these new outputs."""
-        if paths:
-            self._queue.put(("files", list(paths)))
+        """Flush these new outputs (handed over in groups: each hand-over wakes the thread, and
+        the main thread then waits for the GIL)."""
+        self._pending += paths
+        if len(self._pending) >= 30:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._pending:
+            self._queue.put(("files", self._pending))
+            self._pending = []
 
     def save(self, entries: dict) -> None:
         """Save the cache ``entries`` once the outputs written so far are flushed."""
         self._raise()
+        self._hand_over()
         self._queue.put(("cache", entries))
 
     def _loop(self) -> None:
@@ -491,6 +500,7 @@ class _Flusher:
 
     def final(self, entries: dict) -> None:
         """Wait for the flushes asked for, then save ``entries`` in this thread."""
+        self._hand_over()
         self._queue.put(("stop", None))
         self._thread.join()
         self._raise()
