@@ -16,13 +16,14 @@ Each single-workbook function returns a :class:`perfxl.pipeline.Result` (``statu
 ``exit_code``, ``findings``, ``analysis.scores``, ``files``, ``error``) and never raises for a
 bad workbook or an output it cannot write; see :mod:`perfxl.api`.
 """
+from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["check", "score", "make_report", "run", "Result", "Status", "__version__"]
 
 
-def __getattr__(name: str):  # imported on first use: `import perfxl` stays cheap (CLI start-up)
+def __getattr__(name: str) -> Any:  # imported on first use: `import perfxl` stays cheap (CLI start-up)
     if name in ("check", "score", "make_report", "run"):
         from . import api
 

@@ -16,6 +16,7 @@ input folder, no workbooks) :func:`run` raises :class:`BatchError` — exit code
 from __future__ import annotations
 
 import hashlib
+import multiprocessing.context
 import json
 import os
 import signal
@@ -95,7 +96,7 @@ def work(data: bytes, file: str, pack: RulePack | None, pdf: bool = False, chart
     return Outcome(file, row, files, {**p.timings, "cpu": time.process_time() - cpu})
 
 
-def _terminate_as_interrupt():
+def _terminate_as_interrupt() -> Callable[[], object]:
     """SIGTERM (``kill``, a service manager stopping the job) stops the batch the way Ctrl-C
     does: pending work cancelled, workers stopped, the partial summary written.  Returns the
     function that puts the previous handler back.  Only in the main thread (signals cannot be
@@ -103,7 +104,7 @@ def _terminate_as_interrupt():
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -276,7 +277,7 @@ class _Pool:
             self._executor = None
 
 
-def _context():
+def _context() -> multiprocessing.context.BaseContext:
     """The multiprocessing context of the local pool.  forkserver: safe when the parent runs
     threads (tqdm, dask); the preload makes every worker start with perfxl imported and its
     caches warm (perfxl.warm)."""

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from .argparse_zh import ArgumentParser
     from .pipeline import Result
     from .rulepack import RulePack
 
@@ -199,12 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"perfxl {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="命令")
 
-    def add(name, func, help_text):
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.set_defaults(func=func)
         return sp
 
-    def rules(sp):
+    def rules(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--rules", help="评分规则包：随附规则包的名称（见 perfxl packs）或 .toml 文件路径"
                                         "（默认：工作簿“评分参数”表记录的规则包，未记录时为广东 2023）")
 

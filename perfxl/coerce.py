@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import Any
 
 from .formulas import XlError
 from .xlsx.dates import from_serial
@@ -33,7 +34,7 @@ def normalize_text(s: str) -> str:
     return s.translate(_FULLWIDTH).strip()
 
 
-def to_text(raw):
+def to_text(raw: Any) -> tuple[str | None, str | None]:
     if raw is None:
         return None, None
     if isinstance(raw, float) and raw.is_integer():
@@ -44,7 +45,7 @@ def to_text(raw):
     return (s or None), None
 
 
-def to_number(raw, *, percent: bool = False):
+def to_number(raw: Any, *, percent: bool = False) -> tuple[float | None, str | None]:
     """Number from a cell; text like '12,820.47', '１２８２０．４７', '77.12%' accepted.
 
     With ``percent`` a bare number above 1.5 typed into a rate cell is read as a percentage
@@ -76,7 +77,7 @@ def to_number(raw, *, percent: bool = False):
     return v, None
 
 
-def to_int(raw):
+def to_int(raw: Any) -> tuple[int | None, str | None]:
     v, problem = to_number(raw)
     if v is None:
         return None, problem
@@ -85,7 +86,7 @@ def to_int(raw):
     return int(round(v)), None
 
 
-def to_date(raw):
+def to_date(raw: Any) -> tuple[dt.date | None, str | None]:
     """A date from a real date cell, an Excel serial number, or text such as '2024年5月20日',
     '2024-05-20', '2024/5/20', '2023.12.11', '20240520'."""
     if raw is None:
@@ -118,7 +119,7 @@ def to_date(raw):
 _FLOAT_KINDS = frozenset({"money", "number", "rate"})
 
 
-def parse(kind: str, raw):
+def parse(kind: str, raw: Any) -> tuple[Any, str | None]:
     """Dispatch on a schema kind ('text', 'int', 'money', 'number', 'rate', 'date')."""
     # The commonest cells first, by exact type: an empty cell, text in a text cell, a finite
     # number in a number or whole-number cell, a date in a date cell.  Same results as the
@@ -145,7 +146,7 @@ def parse(kind: str, raw):
     return _parse_general(kind, raw)
 
 
-def _parse_general(kind: str, raw):
+def _parse_general(kind: str, raw: Any) -> tuple[Any, str | None]:
     """:func:`parse` without its shortcuts for the commonest cells (every cell can take it)."""
     if isinstance(raw, str) and not raw.strip():
         raw = None

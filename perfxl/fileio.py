@@ -146,7 +146,7 @@ def normalize_zip(data: bytes, stamp: str = "2024-01-01T00:00:00Z") -> bytes:
     return rewrite_zip(data, fix_dates, fixed_dates=True)
 
 
-def inflate_member(data, info: zipfile.ZipInfo) -> bytes | None:
+def inflate_member(data: bytes | memoryview, info: zipfile.ZipInfo) -> bytes | None:
     """A zip entry's bytes taken straight from the package bytes (``bytes`` or ``memoryview``) —
     what ``ZipFile.read`` returns, without its per-entry file objects.  None whenever anything
     is unusual (encryption, another compression method, a header or CRC that does not match):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from openpyxl.styles import Protection
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from . import schema
 
@@ -132,7 +133,7 @@ class SheetRules:
         if rule is not None:
             self._ranges.setdefault(rule, []).append(ref)
 
-    def apply(self, ws) -> None:
+    def apply(self, ws: Worksheet) -> None:
         for rule, refs in self._ranges.items():  # insertion order: the same bytes every build
             dv = rule.validation()
             for ref in refs:
@@ -140,7 +141,7 @@ class SheetRules:
             ws.add_data_validation(dv)
 
 
-def protect(ws) -> None:
+def protect(ws: Worksheet) -> None:
     """Protect the sheet without a password, if it is one of :data:`PROTECTED_SHEETS`.
 
     Formatting rows and columns stays allowed (a clerk may widen a column to read or print).

@@ -1,6 +1,12 @@
 """`perfxl packs`: list the shipped rule packs (name for --rules, source, total points)."""
 from __future__ import annotations
 
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .argparse_zh import ArgumentParser
+
 
 def source_line(name: str) -> str:
     """The pack's source as cited in its header: the first comment line that carries a URL,
@@ -15,7 +21,7 @@ def source_line(name: str) -> str:
     return comments[0] if comments else ""
 
 
-def cmd_packs(args) -> int:
+def cmd_packs(args: argparse.Namespace) -> int:
     from . import rulepack
     from .termtext import write_stdout
 
@@ -31,7 +37,7 @@ def cmd_packs(args) -> int:
     return 0
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     text = "列出随 perfxl 提供的评分规则包：名称、来源和总分"
     sp = sub.add_parser("packs", help=text, description=text)
     sp.set_defaults(func=cmd_packs)

@@ -12,9 +12,13 @@ does not.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # Widest realistic values a number format must show, by format.
 _WIDEST = {
@@ -46,18 +50,18 @@ def wrapped_lines(text: str, width: float, size: float = 11) -> int:
     return sum(max(1, math.ceil(text_width(part, size) / room)) for part in str(text).split("\n"))
 
 
-def column_width(ws, letter: str) -> float:
+def column_width(ws: Worksheet, letter: str) -> float:
     dim = ws.column_dimensions.get(letter)
     return dim.width if dim is not None and dim.width else DEFAULT_WIDTH
 
 
-def widen(ws, letter: str, width: float) -> None:
+def widen(ws: Worksheet, letter: str, width: float) -> None:
     """Make a column at least ``width`` wide."""
     if column_width(ws, letter) < width:
         ws.column_dimensions[letter].width = width
 
 
-def _merged_widths(ws) -> dict[str, float]:
+def _merged_widths(ws: Worksheet) -> dict[str, float]:
     """Top-left coordinate → total width of every merged range (horizontal extent)."""
     out = {}
     for rng in ws.merged_cells.ranges:
@@ -66,7 +70,7 @@ def _merged_widths(ws) -> dict[str, float]:
     return out
 
 
-def fit(ws) -> None:
+def fit(ws: Worksheet) -> None:
     """Widen number columns for their widest realistic value and heighten wrapped rows."""
     merged = _merged_widths(ws)
     inside = {c for rng in ws.merged_cells.ranges for c in _cells_of(rng)} - set(merged)
@@ -93,13 +97,13 @@ def fit(ws) -> None:
             dim.height = min(409, round(h))
 
 
-def _cells_of(rng):
+def _cells_of(rng: Any) -> Any:
     for r in range(rng.min_row, rng.max_row + 1):
         for c in range(rng.min_col, rng.max_col + 1):
             yield f"{get_column_letter(c)}{r}"
 
 
-def visible_width(ws) -> float:
+def visible_width(ws: Worksheet) -> float:
     """Total width of the used, visible columns."""
     total = 0.0
     for col in range(1, ws.max_column + 1):
@@ -111,7 +115,7 @@ def visible_width(ws) -> float:
     return total
 
 
-def print_setup(ws, title_rows: str | None = None) -> None:
+def print_setup(ws: Worksheet, title_rows: str | None = None) -> None:
     """A4, one page wide, portrait when the sheet is narrow enough, landscape otherwise.
 
     ``title_rows`` ("5:5") repeats a table's header on every printed page.

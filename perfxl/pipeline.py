@@ -30,7 +30,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, ParamSpec, TypeVar
 
 from .errors import PerfxlError
 from .findings import Finding, Severity
@@ -201,7 +201,11 @@ def _internal(name: str, stage: str, exc: BaseException) -> _Failed:
                    traceback.format_exc())
 
 
-def _guard(name: str, stage: str, fn, *args, **kwargs):
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _guard(name: str, stage: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run one stage: a PerfxlError keeps its Chinese message (prefixed with the workbook's
     name unless it names a file already), anything else is 内部错误."""
     try:
@@ -365,8 +369,9 @@ def save(result: Result, targets: Mapping[str, str | os.PathLike | None],
     return replace(result, files=tuple(written))
 
 
-def run_file(path: str | os.PathLike, targets, pack: RulePack | None = None, *,
-             backup: str | os.PathLike | None = None, **options) -> Result:
+def run_file(path: str | os.PathLike,
+             targets: Mapping[str, str | os.PathLike | None] | Callable[[Result], Mapping[str, str | os.PathLike | None]],
+             pack: RulePack | None = None, *, backup: str | os.PathLike | None = None, **options: Any) -> Result:
     """:func:`process` the workbook file ``path``, then :func:`save` it.
 
     ``targets``: as for :func:`save`, or a function of the processed :class:`Result` returning

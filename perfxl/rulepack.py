@@ -414,7 +414,8 @@ def _grades(lines: _Lines, g: Any) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _params(indicators, awards, total, grades) -> tuple[Param, ...]:
+def _params(indicators: tuple[Indicator, ...], awards: Mapping[str, Any], total: Mapping[str, Any],
+            grades: tuple[tuple[str, float], ...]) -> tuple[Param, ...]:
     """The parameter cells the pack implies, in sheet order."""
     out: list[Param] = []
     for ind in indicators:

@@ -253,8 +253,9 @@ def _rates(env: _Env, problems: list[Problem], errors: dict[str, str],
     return rates, reasons
 
 
-def _indicators(env: _Env, pack: RulePack, rates, reasons: dict[str, Reason], problems: list[Problem],
-                errors: dict[str, str]):
+def _indicators(env: _Env, pack: RulePack, rates: Mapping[str, float | None], reasons: dict[str, Reason],
+                problems: list[Problem], errors: dict[str, str]
+                ) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, Row]]:
     """Indicator scores (manual: the clerk's; automatic: the method's formula) and 计算值."""
     rows, dup = score_rows(env.model)
     problems += dup
@@ -306,7 +307,8 @@ def _manual_score(ind: Indicator, raw: Any, cell: Value | None, problems: list[P
     return raw
 
 
-def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Problem], errors: dict[str, str]):
+def _awards(model: WorkbookModel, env: _Env, pack: RulePack, problems: list[Problem], errors: dict[str, str]
+            ) -> tuple[list[tuple[int, float | None]], list[tuple[int, float]]]:
     """Score the 加分 rows (formula values, also fed back into the env for score_bonus)."""
     t = model.tables.get("tbl_awards")
     awards: list[tuple[int, float | None]] = []

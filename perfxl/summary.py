@@ -16,13 +16,17 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .fileio import atomic_write_bytes
 from .findings import CATALOGUE, Severity
 from .pipeline import Result, Status
 from .model import WorkbookModel
 from .rulepack import Indicator, RulePack
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # Row statuses.  成功: processed, no 错误; 有错误: processed, findings of severity 错误;
 # 无法读取: the file is not a readable standard workbook; 处理失败: read, but a later stage
@@ -420,7 +424,7 @@ _STATUS_FILL = {HAS_ERRORS: "FFF2CC", UNREADABLE: "F8CBAD", FAILED: "F8CBAD"}
 _BANDS = (("90 分及以上", 90, None), ("80–90 分", 80, 90), ("60–80 分", 60, 80), ("60 分以下", None, 60))
 
 
-def _put(ws, row: int, col: int, value: Any, fmt: str | None = None):
+def _put(ws: Worksheet, row: int, col: int, value: Any, fmt: str | None = None) -> Cell:
     """Write a cell; text stays text even when it starts with '=' (a department may be named so).
     Control characters a cell cannot hold (a 部门名称 with _x000B_ in its workbook, a file name
     with ESC) are dropped: one department's odd text must not stop the whole summary."""
@@ -446,7 +450,7 @@ def _fmt(col: str, level1: tuple[str, ...]) -> str | None:
     return None
 
 
-def _sheet_table(ws, name: str, cols: tuple[str, ...], rows: Sequence[Mapping[str, Any]], fmts: Mapping[str, str | None],
+def _sheet_table(ws: Worksheet, name: str, cols: tuple[str, ...], rows: Sequence[Mapping[str, Any]], fmts: Mapping[str, str | None],
                  widths: Mapping[str, float], first_row: int = 1, first_col: int = 1, style: str = "TableStyleMedium2") -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -472,7 +476,7 @@ def _sheet_table(ws, name: str, cols: tuple[str, ...], rows: Sequence[Mapping[st
         ws.add_table(t)
 
 
-def _printable(ws) -> None:
+def _printable(ws: Worksheet) -> None:
     """Landscape, one page wide, header row repeated on every printed page."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -482,7 +486,7 @@ def _printable(ws) -> None:
     ws.print_title_rows = "1:1"
 
 
-def _distribution(ws, rows: Sequence[Mapping[str, Any]], grades: list[str]) -> None:
+def _distribution(ws: Worksheet, rows: Sequence[Mapping[str, Any]], grades: list[str]) -> None:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
 
@@ -512,7 +516,7 @@ def _distribution(ws, rows: Sequence[Mapping[str, Any]], grades: list[str]) -> N
         ws.add_chart(chart, anchor)
 
 
-def _notes(ws, meta: Mapping[str, Any]) -> None:
+def _notes(ws: Worksheet, meta: Mapping[str, Any]) -> None:
     from openpyxl.styles import Font
 
     ws.column_dimensions["A"].width = 18

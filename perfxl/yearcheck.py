@@ -17,7 +17,7 @@ QUOTA_JUMP = 0.20    # 核定编制数 changing by more than this share of last 
 TOLERANCE = 0.005    # 万元: amounts equal to the cent
 
 
-def _num(v) -> float | None:
+def _num(v: object) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 

@@ -27,9 +27,10 @@ import shutil
 import subprocess
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 if TYPE_CHECKING:
+    from PIL import Image
     from PIL.ImageFont import FreeTypeFont
 
 from . import numfmt as nf
@@ -155,7 +156,7 @@ def _matplotlib_files() -> list[str]:
 @functools.lru_cache(maxsize=1)
 def cjk_font_file() -> tuple[str, int] | None:
     """(path, face index) of the CJK font the charts use, or None (looked up once)."""
-    def candidates():
+    def candidates() -> Iterator[str]:
         if os.environ.get("PERFXL_CHART_FONT"):
             yield os.environ["PERFXL_CHART_FONT"]
         yield from FONT_FILES
@@ -194,7 +195,7 @@ def _font(size: int) -> FreeTypeFont:  # reopen it (0 calls a workbook once thos
 
 
 @functools.lru_cache(maxsize=1024)  # saves 4.3 ms CPU a workbook (13%) (benchmarks/bench_memos.py: CPU its function spends with the memo off)
-def _glyphs(text: str, size: int, anchor: str):
+def _glyphs(text: str, size: int, anchor: str) -> tuple[Image.Image, int, int]:
     """``text`` rendered once as a coverage mask: (mask, dx, dy) relative to its anchor point."""
     from PIL import Image, ImageDraw
 
@@ -327,7 +328,7 @@ def _bars(rows: Sequence[tuple[str, float, str]], unit: str, legend: Sequence[tu
     return c.png()
 
 
-def _num(x) -> float:
+def _num(x: Any) -> float:
     try:
         x = float(x)
     except (TypeError, ValueError):

@@ -186,7 +186,7 @@ class Converter:
     def __enter__(self) -> "Converter":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- the UNO driver -------------------------------------------------------------------

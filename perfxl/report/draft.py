@@ -10,7 +10,11 @@ report cannot carry a figure that validation rejected.
 from __future__ import annotations
 
 import io
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.section import _Header
 
 DRAFT_MARK = "草稿 — 校验未通过"
 APPENDIX_TITLE = "附：校验未通过的错误清单"
@@ -33,7 +37,7 @@ def _header_text(n: int) -> str:
     return f"{DRAFT_MARK}（工作簿有 {n} 个错误，见文末清单；改正后重新生成才是正式报告，不得盖章报送）"
 
 
-def _fill_header(header, text: str) -> None:
+def _fill_header(header: _Header, text: str) -> None:
     """Put ``text`` (red, bold, centred) as the first paragraph of ``header``; what the
     template had there (e.g. its own header text) stays below it."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -57,7 +61,7 @@ def _fill_header(header, text: str) -> None:
         fonts.set(qn("w:eastAsia"), "黑体")
 
 
-def _appendix(doc, errors: list[Any]) -> None:
+def _appendix(doc: DocxDocument, errors: list[Any]) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 MISSING = "××"
 
@@ -34,7 +34,7 @@ def _dec(x: float | int | Decimal, places: int) -> Decimal:
 _WIDE = Context(prec=400)
 
 
-def _whole(x) -> int | None:
+def _whole(x: Any) -> int | None:
     """``x`` as an int when it is a plain int or a whole float of moderate size, else None."""
     t = type(x)
     if (t is int or (t is float and x.is_integer())) and -_EXACT < x < _EXACT:
@@ -42,7 +42,7 @@ def _whole(x) -> int | None:
     return None
 
 
-def _is_num(x) -> bool:
+def _is_num(x: Any) -> bool:
     """A finite number (not a bool, NaN, infinity, or an int too long to print)."""
     if isinstance(x, bool) or not isinstance(x, (int, float, Decimal)):
         return False
@@ -51,7 +51,7 @@ def _is_num(x) -> bool:
     return x == x and abs(x) != float("inf")
 
 
-def money(x, places: int = 2) -> str:
+def money(x: Any, places: int = 2) -> str:
     """万元 amount with thousands separators and fixed decimals: 12820.47 → '12,820.47'."""
     n = _whole(x)
     if n is not None and places >= 0:
@@ -64,7 +64,7 @@ def money(x, places: int = 2) -> str:
     return f"{d:,.{places}f}"
 
 
-def pct(x, places: int = 2) -> str:
+def pct(x: Any, places: int = 2) -> str:
     """A fraction as a percentage: 0.7712 → '77.12%'.  All-zero decimals are dropped as the
     reference does ('100%', not '100.00%'); otherwise the decimals are fixed ('7.60%')."""
     n = _whole(x)
@@ -78,12 +78,12 @@ def pct(x, places: int = 2) -> str:
     return f"{d:.{places}f}%"
 
 
-def share(x) -> str:
+def share(x: Any) -> str:
     """Share of a total with one decimal, as in 占总支出比重: 0.076044 → '7.6%'."""
     return pct(x, 1)
 
 
-def points(x) -> str:
+def points(x: Any) -> str:
     """Points without trailing zeros: 98.31 → '98.31', 2.0 → '2', 3.50 → '3.5'."""
     n = _whole(x)
     if n is not None:
@@ -97,7 +97,7 @@ def points(x) -> str:
     return s
 
 
-def integer(x) -> str:
+def integer(x: Any) -> str:
     """A count: 172 → '172' (floats from the reader are whole numbers)."""
     n = _whole(x)
     if n is not None:
@@ -107,7 +107,7 @@ def integer(x) -> str:
     return str(int(_dec(x, 0)))
 
 
-def cn_count(n) -> str:
+def cn_count(n: Any) -> str:
     """A small count in Chinese numerals as the reference writes '四个下属单位': 4 → '四',
     11 → '十一', 20 → '二十'; 100 and more stay Arabic."""
     if not _is_num(n):
@@ -126,7 +126,7 @@ def cn_ordinal(n: int) -> str:
     return cn_count(n)
 
 
-def _as_date(d) -> dt.date | None:
+def _as_date(d: object) -> dt.date | None:
     if isinstance(d, dt.datetime):
         return d.date()
     if isinstance(d, dt.date):
@@ -139,7 +139,7 @@ def _as_date(d) -> dt.date | None:
     return None
 
 
-def date(d) -> str:
+def date(d: object) -> str:
     """'2024年5月20日' (no zero padding); missing → '××××年××月××日'."""
     v = _as_date(d)
     if v is None:
@@ -147,7 +147,7 @@ def date(d) -> str:
     return f"{v.year}年{v.month}月{v.day}日"
 
 
-def dot_date(d) -> str:
+def dot_date(d: object) -> str:
     """Compact table date as in 表5: '2023.2.2', '2023.12.11'."""
     v = _as_date(d)
     if v is None:
