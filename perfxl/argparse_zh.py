@@ -13,7 +13,7 @@ import argparse
 import re
 import sys
 import unicodedata
-from typing import Callable, Mapping, NoReturn
+from typing import Any, Callable, Iterable, Mapping, NoReturn
 
 # What an argument's value is, when the command does not say (shown in usage lines and errors).
 METAVARS: dict[str, str] = {
@@ -85,7 +85,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """"用法：" instead of "usage: "; descriptions and examples keep their line breaks; option
     columns aligned by display width (argparse counts a CJK character as one column)."""
 
-    def add_argument(self, action):
+    def add_argument(self, action: argparse.Action) -> None:
         if action.help is not argparse.SUPPRESS:
             invocations = [self._format_action_invocation(action)]
             invocations += [self._format_action_invocation(a) for a in self._iter_indented_subactions(action)]
@@ -93,7 +93,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             self._action_max_length = max(self._action_max_length, length)
             self._add_item(self._format_action, [action])
 
-    def _format_action(self, action):
+    def _format_action(self, action: argparse.Action) -> str:
         help_position = min(self._action_max_length + 2, self._max_help_position)
         help_width = max(self._width - help_position, 11)
         action_width = help_position - self._current_indent - 2
@@ -119,10 +119,11 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             parts.append(self._format_action(sub))
         return self._join_parts(parts)
 
-    def add_usage(self, usage, actions, groups, prefix=None):
+    def add_usage(self, usage: str | None, actions: Iterable[argparse.Action],
+                  groups: Iterable[argparse._MutuallyExclusiveGroup], prefix: str | None = None) -> None:
         super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
 
-    def format_help(self):
+    def format_help(self) -> str:
         # section headings end in argparse's ":"; a Chinese heading takes a full-width colon
         return re.sub(r"^([^\x00-\x7f][^\n:]*):$", r"\1：", super().format_help(), flags=re.M)
 
@@ -134,7 +135,7 @@ class ArgumentParser(argparse.ArgumentParser):
     (``examples_for(prog)`` is consulted when not given: see :data:`EXAMPLES`).
     """
 
-    def __init__(self, *args, examples: list[str] | tuple[str, ...] | None = None, **kwargs):
+    def __init__(self, *args: Any, examples: list[str] | tuple[str, ...] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         add_help = kwargs.pop("add_help", True)
         kwargs["add_help"] = False  # a Chinese -h/--help is added below
@@ -149,7 +150,7 @@ class ArgumentParser(argparse.ArgumentParser):
         if examples and self.epilog is None:
             self.epilog = "示例：\n" + "\n".join(f"  {line}" for line in examples)
 
-    def add_argument(self, *args, **kwargs):
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         """Chinese defaults: the version action's help, value names from :data:`METAVARS`."""
         action = kwargs.get("action")
         if action == "version":

@@ -21,15 +21,25 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm
+from docx.styles.style import ParagraphStyle
 
 from ..fileio import normalize_zip
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.oxml.xmlchemy import BaseOxmlElement
+    from docx.section import Section
+    from docx.styles.style import BaseStyle
+    from docx.table import Table, _Cell, _Row
+    from docx.text.paragraph import Paragraph
+    from docx.text.run import Run
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "templates" / "default.docx"
 
@@ -65,14 +75,14 @@ _FIXED_DATE = "2024-01-01T00:00:00Z"
 
 # ---------------------------------------------------------------- low-level XML helpers
 
-def _el(tag: str, **attrs: str):
+def _el(tag: str, **attrs: str) -> BaseOxmlElement:
     e = OxmlElement(tag)
     for k, v in attrs.items():
         e.set(qn(k), str(v))
     return e
 
 
-def _child(parent, tag: str, **attrs: str):
+def _child(parent: BaseOxmlElement, tag: str, **attrs: str) -> BaseOxmlElement:
     """The first ``tag`` child of ``parent`` (created and appended when absent), attrs set."""
     e = parent.find(qn(tag))
     if e is None:
@@ -98,7 +108,7 @@ _PPR_ORDER = ["w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:f
 _ORDERS = {qn("w:rPr"): [qn(t) for t in _RPR_ORDER], qn("w:pPr"): [qn(t) for t in _PPR_ORDER]}
 
 
-def _insert_ordered(parent, e) -> None:
+def _insert_ordered(parent: BaseOxmlElement, e: BaseOxmlElement) -> None:
     order = _ORDERS.get(parent.tag)
     if order is None or e.tag not in order:
         parent.append(e)
@@ -111,7 +121,7 @@ def _insert_ordered(parent, e) -> None:
     parent.append(e)
 
 
-def set_fonts(rpr, face: str) -> None:
+def set_fonts(rpr: BaseOxmlElement, face: str) -> None:
     """Every script of ``rpr`` in ``face`` (w:eastAsia included), theme attributes removed."""
     old = rpr.find(qn("w:rFonts"))
     if old is not None:
@@ -120,7 +130,7 @@ def set_fonts(rpr, face: str) -> None:
                                              "w:cs": face, "w:hint": "eastAsia"}))
 
 
-def run_props(rpr, face: str, size: float | None = None, bold: bool | None = None,
+def run_props(rpr: BaseOxmlElement, face: str, size: float | None = None, bold: bool | None = None,
               spacing: int | None = None) -> None:
     set_fonts(rpr, face)
     for tag in ("w:b", "w:bCs"):
@@ -141,7 +151,7 @@ def run_props(rpr, face: str, size: float | None = None, bold: bool | None = Non
     _child(rpr, "w:lang", **{"w:val": "en-US", "w:eastAsia": "zh-CN", "w:bidi": "ar-SA"})
 
 
-def para_props(ppr, *, jc: str | None = None, first_chars: int | None = 200, left_chars: int | None = None,
+def para_props(ppr: BaseOxmlElement, *, jc: str | None = None, first_chars: int | None = 200, left_chars: int | None = None,
                before: int = 0, after: int = 0, line: int = 240, snap: bool = True,
                keep_next: bool = False, outline: int | None = None) -> None:
     for tag in ("w:pBdr", "w:numPr", "w:contextualSpacing", "w:spacing", "w:ind", "w:outlineLvl"):
@@ -170,7 +180,7 @@ def para_props(ppr, *, jc: str | None = None, first_chars: int | None = 200, lef
 
 # ---------------------------------------------------------------- styles
 
-def _style(doc, name: str, base: str | None = "Normal", kind: int = 1):
+def _style(doc: DocxDocument, name: str, base: str | None = "Normal", kind: int = 1) -> BaseStyle:
     from docx.enum.style import WD_STYLE_TYPE
 
     try:
@@ -186,7 +196,7 @@ def _style(doc, name: str, base: str | None = "Normal", kind: int = 1):
     return st
 
 
-def _styles(doc) -> None:
+def _styles(doc: DocxDocument) -> None:
     styles = doc.styles.element
     # docDefaults: 仿宋_GB2312 三号, Chinese language, no spacing after paragraphs.
     rpr_default = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
@@ -212,6 +222,8 @@ def _styles(doc) -> None:
 
     for level, face in ((1, HEITI), (2, KAITI), (3, FANGSONG), (4, FANGSONG)):
         st = _style(doc, f"Heading {level}")
+        if not isinstance(st, ParagraphStyle):  # kind 1: a paragraph style
+            raise TypeError(f"{st.name} is not a paragraph style")
         st.next_paragraph_style = doc.styles["Normal"]
         para_props(st.element.pPr, jc="both", keep_next=True, outline=level - 1)
         run_props(st.element.rPr, face, BODY_PT, bold=False, spacing=CHAR_SPACING)
@@ -277,26 +289,26 @@ _FACE_OF_STYLE = {"Normal": FANGSONG, "Heading 1": HEITI, "Heading 2": KAITI, "H
                   "Footer": SONGTI, "图片": FANGSONG, "表后间隔": FANGSONG}
 
 
-def _run(paragraph, text: str, style: str, *, size: float | None = None, bold: bool | None = None):
+def _run(paragraph: Paragraph, text: str, style: str, *, size: float | None = None, bold: bool | None = None) -> Run:
     r = paragraph.add_run(text)
     run_props(r._r.get_or_add_rPr(), _FACE_OF_STYLE[style], size, bold)
     return r
 
 
-def _p(container, text: str = "", style: str = "Normal", **kw):
+def _p(container: DocxDocument | _Cell, text: str = "", style: str = "Normal", **kw: Any) -> Paragraph:
     p = container.add_paragraph(style=style)
     if text:
         _run(p, text, style, **kw)
     return p
 
 
-def _tag(doc, tag: str) -> None:
+def _tag(doc: DocxDocument, tag: str) -> None:
     """A paragraph holding only a docxtpl block tag ({%p … %}); docxtpl removes it."""
     _p(doc, tag)
 
 
-def _table(doc, widths_mm: Sequence[float], header: list[str] | None, *, description: str = "",
-           size: float | None = None):
+def _table(doc: DocxDocument, widths_mm: Sequence[float], header: list[str] | None, *, description: str = "",
+           size: float | None = None) -> Table:
     """A full-bordered table of fixed column widths; the header row repeats on every page."""
     rows = 1 if header else 0
     t = doc.add_table(rows=rows, cols=len(widths_mm))
@@ -337,7 +349,7 @@ def _table(doc, widths_mm: Sequence[float], header: list[str] | None, *, descrip
     return t
 
 
-def _cell_fill(cell, text: str, style: str, size: float | None = None) -> None:
+def _cell_fill(cell: _Cell, text: str, style: str, size: float | None = None) -> None:
     p = cell.paragraphs[0]
     p.style = style
     if text:
@@ -347,7 +359,7 @@ def _cell_fill(cell, text: str, style: str, size: float | None = None) -> None:
         tcPr.append(_el("w:vAlign", **{"w:val": "center"}))
 
 
-def _add_row(t, texts: list[str], styles: list[str], size: float | None = None):
+def _add_row(t: Table, texts: list[str], styles: list[str], size: float | None = None) -> _Row:
     row = t.add_row()
     row._tr.get_or_add_trPr().append(_el("w:cantSplit"))  # a short row never breaks across pages
     grid = t._tbl.tblGrid.findall(qn("w:gridCol"))
@@ -357,7 +369,7 @@ def _add_row(t, texts: list[str], styles: list[str], size: float | None = None):
     return row
 
 
-def _loop_table(doc, caption: str, widths: list[float], header: list[str], loop: str, cells: list[str],
+def _loop_table(doc: DocxDocument, caption: str, widths: list[float], header: list[str], loop: str, cells: list[str],
                 styles: list[str], *, size: float | None = None, description: str = "") -> None:
     _p(doc, caption, "Caption")
     t = _table(doc, widths, header, description=description, size=size)
@@ -367,7 +379,7 @@ def _loop_table(doc, caption: str, widths: list[float], header: list[str], loop:
     _p(doc, "", "表后间隔")
 
 
-def _spending_table(doc) -> None:
+def _spending_table(doc: DocxDocument) -> None:
     _p(doc, "{{ captions.spending }}", "Caption")
     widths = [24, 16, 30, 34, 28, 24]
     t = _table(doc, widths, ["", "", "指标数", "已下达用款计划", "指标结余数", "支出进度"])
@@ -385,7 +397,7 @@ def _spending_table(doc) -> None:
     _p(doc, "", "表后间隔")
 
 
-def _tidy_merged(t) -> None:
+def _tidy_merged(t: Table) -> None:
     """python-docx's merge() concatenates paragraphs; keep only the first of each cell."""
     for row in t.rows:
         for c in row.cells:
@@ -397,7 +409,7 @@ def _tidy_merged(t) -> None:
 
 # ---------------------------------------------------------------- sections, footers
 
-def _page_setup(section) -> None:
+def _page_setup(section: Section) -> None:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     section.left_margin, section.right_margin = Mm(28), Mm(26)
@@ -414,7 +426,7 @@ def _page_setup(section) -> None:
     grid.set(qn("w:linePitch"), str(LINE_PITCH))
 
 
-def _page_number(paragraph, align: str) -> None:
+def _page_number(paragraph: Paragraph, align: str) -> None:
     """'— N —' with a PAGE field; one character in from the outside edge."""
     paragraph.style = "Footer"
     ppr = paragraph._p.get_or_add_pPr()
@@ -422,7 +434,7 @@ def _page_number(paragraph, align: str) -> None:
     ind_attr = ("w:rightChars", "w:right") if align == "right" else ("w:leftChars", "w:left")
     _child(ppr, "w:ind", **{ind_attr[0]: "100", ind_attr[1]: str(PAGE_NO_PT * 20)})
 
-    def run(text=None, fld=None, instr=None):
+    def run(text: str | None = None, fld: str | None = None, instr: str | None = None) -> None:
         r = paragraph.add_run()
         run_props(r._r.get_or_add_rPr(), SONGTI, PAGE_NO_PT)
         if text is not None:
@@ -444,7 +456,7 @@ def _page_number(paragraph, align: str) -> None:
     run(" —")
 
 
-def _footers(section) -> None:
+def _footers(section: Section) -> None:
     section.footer.is_linked_to_previous = False
     section.even_page_footer.is_linked_to_previous = False
     _page_number(section.footer.paragraphs[0], "right")
@@ -457,7 +469,7 @@ def _footers(section) -> None:
 
 # ---------------------------------------------------------------- package parts
 
-def _font_table(doc) -> None:
+def _font_table(doc: DocxDocument) -> None:
     part = next(r.target_part for r in doc.part.rels.values() if r.reltype.endswith("/fontTable"))
     from lxml import etree
 
@@ -476,7 +488,7 @@ def _font_table(doc) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _settings(doc) -> None:
+def _settings(doc: DocxDocument) -> None:
     doc.settings.odd_and_even_pages_header_footer = True
     s = doc.settings.element
     lang = s.find(qn("w:themeFontLang"))
@@ -490,14 +502,14 @@ def _settings(doc) -> None:
         s.remove(docid)
 
 
-def _drop_styles_with_effects(doc) -> None:
+def _drop_styles_with_effects(doc: DocxDocument) -> None:
     """Word 2010's stylesWithEffects part repeats the stock (theme-font) styles; drop it."""
     for rid, rel in list(doc.part.rels.items()):
         if rel.reltype.endswith("/stylesWithEffects"):
             doc.part.drop_rel(rid)
 
 
-def _core(doc) -> None:
+def _core(doc: DocxDocument) -> None:
     import datetime as dt
 
     cp = doc.core_properties
@@ -513,7 +525,7 @@ def _core(doc) -> None:
 
 # ---------------------------------------------------------------- the document
 
-def _cover(doc) -> None:
+def _cover(doc: DocxDocument) -> None:
     _p(doc, "{{ attachment_label }}", "附件标识")
     _p(doc, "{{ title }}", "Title")
     p = _p(doc, "部门名称：{{ dept_name }}（公章）", "封面信息")
@@ -523,20 +535,20 @@ def _cover(doc) -> None:
         _p(doc, f"{label}：{{{{ {var} }}}}", "封面信息")
 
 
-def _paras(doc, loop_var: str, seq: str) -> None:
+def _paras(doc: DocxDocument, loop_var: str, seq: str) -> None:
     _tag(doc, f"{{%p for {loop_var} in {seq} %}}")
     _p(doc, f"{{{{ {loop_var} }}}}")
     _tag(doc, "{%p endfor %}")
 
 
-def _chart(doc, var: str, caption: str) -> None:
+def _chart(doc: DocxDocument, var: str, caption: str) -> None:
     _tag(doc, f"{{%p if {var} %}}")
     _p(doc, f"{{{{ {var} }}}}", "图片")
     _p(doc, caption, "Caption")
     _tag(doc, "{%p endif %}")
 
 
-def _body(doc) -> None:
+def _body(doc: DocxDocument) -> None:
     _p(doc, "一、部门的基本情况", "Heading 1")
     _p(doc, "（一）部门整体概况", "Heading 2")
     _p(doc, "1.部门主要职责。", "Heading 3")
@@ -608,7 +620,7 @@ def _body(doc) -> None:
     _tag(doc, "{%p endfor %}")
 
 
-def build_document():
+def build_document() -> DocxDocument:
     """The default template as a python-docx Document."""
     doc = Document()
     _drop_styles_with_effects(doc)

@@ -15,6 +15,8 @@ exits after saying so; ``resend``: it was gone before this document was touched)
 that started the driver (checked every half second), so no LibreOffice is ever left behind.
 The caller enforces time limits by killing the driver's whole process group.
 """
+from __future__ import annotations
+
 import json
 import os
 import signal
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 try:
     import uno
@@ -31,21 +34,21 @@ except ImportError as _e:  # reported on the first line, the caller falls back t
     uno = None
     _NO_UNO = f"{type(_e).__name__}: {_e}"
 
-OFFICE = None
+OFFICE: subprocess.Popen[bytes] | None = None
 
 
-def _prop(name, value):
+def _prop(name: str, value: object) -> Any:
     p = PropertyValue()
     p.Name, p.Value = name, value
     return p
 
 
-def _say(obj):
+def _say(obj: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
 
 
-def _kill_office():
+def _kill_office() -> None:
     if OFFICE is not None and OFFICE.poll() is None:
         try:
             OFFICE.kill()
@@ -53,7 +56,7 @@ def _kill_office():
             pass
 
 
-def _watch_parent(parent):
+def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:  # our caller died (even by SIGKILL): leave nothing behind
@@ -64,7 +67,7 @@ def _watch_parent(parent):
                 os._exit(1)
 
 
-def _start(soffice, profile_url, pipe, timeout):
+def _start(soffice: str, profile_url: str, pipe: str, timeout: float) -> tuple[subprocess.Popen[bytes], Any]:
     """(the started soffice process, its Desktop)."""
     global OFFICE
     accept = f"pipe,name={pipe};urp;StarOffice.ComponentContext"
@@ -88,7 +91,7 @@ def _start(soffice, profile_url, pipe, timeout):
     return office, ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 
 
-def _convert(desktop, src, dst):
+def _convert(desktop: Any, src: str, dst: str) -> None:
     doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
                                        (_prop("Hidden", True), _prop("ReadOnly", True)))
     if doc is None:
@@ -102,7 +105,7 @@ def _convert(desktop, src, dst):
             doc.dispose()
 
 
-def _office_ok(office, desktop):
+def _office_ok(office: subprocess.Popen[bytes], desktop: Any) -> bool:
     """Whether LibreOffice still answers (after a failed document: was it the document or it?)."""
     if office.poll() is not None:
         return False
@@ -113,7 +116,7 @@ def _office_ok(office, desktop):
         return False
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     soffice, profile_url, pipe, timeout = argv[1], argv[2], argv[3], float(argv[4])
     if uno is None:
         _say({"ready": False, "no_uno": True, "error": _NO_UNO})
