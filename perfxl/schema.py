@@ -89,9 +89,6 @@ FIELDS: tuple[Field, ...] = (
     F("projects_with_targets", "设置绩效目标的项目数", INT, S_TARGETS, "目标覆盖", True, unit="个"),
     F("budget_annual", "全年预算数", MONEY, S_BUDGET, "预算完成", True, unit="万元"),
     F("budget_executed", "执行数", MONEY, S_BUDGET, "预算完成", True, unit="万元"),
-    F("budget_adjustment", "预算调整数", MONEY, S_BUDGET, "预算完成", unit="万元",
-      help="年度内预算追加、追减和结构调整的资金总和（落实国家政策、不可抗力、上级临时交办的除外）；"
-           "全国框架“预算调整率” = 预算调整数 ÷ 全年预算数 用"),
     F("quota_basic", "指标数·基本支出", MONEY, S_BUDGET, "表3 支出进度", True, unit="万元"),
     F("quota_project", "指标数·项目支出", MONEY, S_BUDGET, "表3 支出进度", True, unit="万元"),
     F("issued_basic", "已下达用款计划·基本支出", MONEY, S_BUDGET, "表3 支出进度", True, unit="万元"),
@@ -103,17 +100,12 @@ FIELDS: tuple[Field, ...] = (
     F("upper_funds_total", "上级资金总量", MONEY, S_BUDGET, "结转结余", True, unit="万元"),
     F("carryover_balance", "结转结余资金", MONEY, S_BUDGET, "结转结余", True, unit="万元"),
     F("carryover_payable_excluded", "已剔除的应付未付资金", MONEY, S_BUDGET, "结转结余", unit="万元"),
-    F("carryover_prev", "上年结转结余资金", MONEY, S_BUDGET, "结转结余", unit="万元",
-      help="上年度累计结转结余资金总额（与本年“结转结余资金”同一口径）；全国框架“结转结余变动率” = (本年 − 上年) ÷ 上年 用"),
     F("stock_prev", "上年末国库集中支付结转结余存量资金", MONEY, S_BUDGET, "存量资金", True, unit="万元"),
     F("stock_curr", "本年末国库集中支付结转结余存量资金", MONEY, S_BUDGET, "存量资金", True, unit="万元"),
     F("proc_goods", "政府采购·货物", MONEY, S_BUDGET, "政府采购", unit="万元"),
     F("proc_works", "政府采购·工程", MONEY, S_BUDGET, "政府采购", unit="万元"),
     F("proc_services", "政府采购·服务", MONEY, S_BUDGET, "政府采购", unit="万元"),
     F("proc_sme", "授予中小企业合同金额", MONEY, S_BUDGET, "政府采购", unit="万元"),
-    F("proc_budget", "政府采购预算数", MONEY, S_BUDGET, "政府采购", unit="万元",
-      help="年度政府采购预算；全国框架“政府采购执行率” = (货物 + 工程 + 服务) ÷ 政府采购预算数 用，"
-           "此时货物、工程、服务三项都应填写（没有的填 0）"),
     F("sangong_budget", "“三公”经费预算数", MONEY, S_BUDGET, "经济性", True, unit="万元"),
     F("sangong_actual", "“三公”经费实际支出数", MONEY, S_BUDGET, "经济性", True, unit="万元"),
     F("public_budget", "日常公用经费预算数", MONEY, S_BUDGET, "经济性", True, unit="万元"),
@@ -127,6 +119,16 @@ FIELDS: tuple[Field, ...] = (
       help="全部固定资产的账面原值；全国框架“固定资产利用率” = 在用固定资产原值 ÷ 固定资产原值合计 用"),
     F("fixed_assets_in_use", "在用固定资产原值", MONEY, S_BUDGET, "资产", unit="万元",
       help="实际在用的固定资产原值（不含闲置、待处置的），不大于固定资产原值合计"),
+    # Appended last so every earlier cell of 预算执行 stays where it was (tools and tests
+    # written against older workbooks address cells as well as names).
+    F("budget_adjustment", "预算调整数", MONEY, S_BUDGET, "预算调整、上年结转与采购预算", unit="万元",
+      help="年度内预算追加、追减和结构调整的资金总和（落实国家政策、不可抗力、上级临时交办的除外）；"
+           "全国框架“预算调整率” = 预算调整数 ÷ 全年预算数 用"),
+    F("carryover_prev", "上年结转结余资金", MONEY, S_BUDGET, "预算调整、上年结转与采购预算", unit="万元",
+      help="上年度累计结转结余资金总额（与本年“结转结余资金”同一口径）；全国框架“结转结余变动率” = (本年 − 上年) ÷ 上年 用"),
+    F("proc_budget", "政府采购预算数", MONEY, S_BUDGET, "预算调整、上年结转与采购预算", unit="万元",
+      help="年度政府采购预算；全国框架“政府采购执行率” = (货物 + 工程 + 服务) ÷ 政府采购预算数 用，"
+           "此时货物、工程、服务三项都应填写（没有的填 0）"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 # Inputs added for other shipped packs (national-framework): a workbook made before them may lack

@@ -117,6 +117,9 @@ def _pack_cases(pack, n: int) -> list[tuple[str, dict]]:
         parts = [f.get(p) for p in ("proc_goods", "proc_works", "proc_services")]
         if all(isinstance(p, (int, float)) for p in parts):  # the sum as the engines compute it
             extra["proc_budget"] = _scaled(parts[0] + parts[1] + parts[2], _PROC_FACTOR[k % 6]) or None
+        if k % 9 == 4:  # 重点工作 3 of 5 done: exactly on 重点工作办结率's 0-point edge (60 %)
+            data["tables"]["tbl_key_tasks"] = [
+                {"序号": i, "重点工作": f"重点工作{i}", "完成状态": "已完成" if i <= 3 else "部分完成"} for i in range(1, 6)]
         if extra["key_project_exp"] is not None:
             f["exp_project"] = 10000
         if extra["budget_adjustment"] is not None:
@@ -127,11 +130,13 @@ def _pack_cases(pack, n: int) -> list[tuple[str, dict]]:
 
 
 def _edges(ind) -> list[tuple[float, float]]:
-    """(rate, score) pairs a rule fixes exactly: a line or full_at gives full points, a band
-    edge gives its band's score."""
+    """(rate, score) pairs a rule fixes exactly: a line or full_at gives full points, zero_at
+    none, a band edge its band's score."""
     p = ind.params
-    if "line" in p or "full_at" in p:
-        return [(p.get("line", p.get("full_at")), ind.points)]
+    if "line" in p:
+        return [(p["line"], ind.points)]
+    if "full_at" in p:
+        return [(p["full_at"], ind.points), (p["zero_at"], 0)]
     key = "lower" if "lower" in p else "upper" if "upper" in p else None
     return list(zip(p[key], p["score"])) if key else []
 
