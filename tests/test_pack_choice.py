@@ -2,6 +2,7 @@
 that pack unless one is chosen on purpose (perfxl.packchoice).  Real files, real processes."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -212,11 +213,25 @@ def test_excel_button_follows_the_workbook(work):
     assert out.ok and f"总分 {total} 分" in out.message, out.message
 
 
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@contextlib.contextmanager
+def logged_in(url: str, login: str):
+    import httpx
+
+    from serverkit import PASSWORD
+
+    with httpx.Client(base_url=url, timeout=120) as c:
+        c.post("/login", data={"login": login, "password": PASSWORD, "csrf": _csrf(c.get("/login").text)})
+        yield c
+
+
 def test_server_upload_scores_a_national_workbook_by_its_pack(work, request, tmp_path_factory):
     import httpx
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from serverkit import PASSWORD, make_server
+    from serverkit import make_server
 
     nat = work / NAT_XLSX.name
     want = scored(nat)
@@ -240,9 +255,12 @@ def test_server_upload_scores_a_national_workbook_by_its_pack(work, request, tmp
             summary = c.get("/api/summary").json()
         row, = summary["rows"]
         assert row["评分规则包"] == "national-framework" and row["投入"] is not None
-        with httpx.Client(base_url=srv.url, timeout=120) as c:  # the reviewer's page, logged in
-            csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
-            c.post("/login", data={"login": "boss-n", "password": PASSWORD, "csrf": csrf})
+        with logged_in(srv.url, "clerk-n") as c:  # the clerk's page: upload, the result names the pack
+            page = c.get("/clerk").text
+            r = c.post("/clerk/check", files={"file": (nat.name, nat.read_bytes())}, data={"csrf": _csrf(page)})
+            assert r.status_code == 303
+            assert re.search(r'id="pack">national-framework<', c.get("/clerk").text)
+        with logged_in(srv.url, "boss-n") as c:  # the reviewer's page
             page = c.get("/review").text
         assert "national-framework" in page and "<th>投入</th>" in page
     except httpx.HTTPError:
