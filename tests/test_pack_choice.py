@@ -144,7 +144,8 @@ def test_explicit_rules_win_and_warn_on_mismatch(work):
     "",                                    # emptied
     "PLACEHOLDER_PATH",                    # a path to a real, valid pack file: never opened
     "=HYPERLINK(\"http://x\")&'; rm -rf /",  # hostile text
-], ids=["own-pack", "empty", "path", "hostile"])
+    "控制\x01\x0b字符</t>" + "长" * 3000,   # control characters, markup, very long
+], ids=["own-pack", "empty", "path", "hostile", "control-long"])
 def test_unknown_record_falls_back_to_the_default_with_a_warning(work, tmp_path, text):
     evil = tmp_path / "evil.toml"
     evil.write_text((ROOT / "tests" / "rules" / "county-alt-2024.toml").read_text("utf-8"), "utf-8")
