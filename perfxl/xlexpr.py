@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, TypeAlias
 
 from .cellref import quote_sheet
 
@@ -87,27 +87,30 @@ _WIDE = Context(prec=400)
 # Expression nodes
 
 
+Operand: TypeAlias = "Expr | float | str"  # what operators and the function builders accept
+
+
 class Expr:
     """Base of the expression tree; arithmetic operators build :class:`BinOp` nodes,
     ``eq/ne/lt/le/gt/ge`` build :class:`Compare` nodes."""
 
-    def __add__(self, o): return BinOp("+", self, lit(o))
-    def __radd__(self, o): return BinOp("+", lit(o), self)
-    def __sub__(self, o): return BinOp("-", self, lit(o))
-    def __rsub__(self, o): return BinOp("-", lit(o), self)
-    def __mul__(self, o): return BinOp("*", self, lit(o))
-    def __rmul__(self, o): return BinOp("*", lit(o), self)
-    def __truediv__(self, o): return BinOp("/", self, lit(o))
-    def __rtruediv__(self, o): return BinOp("/", lit(o), self)
+    def __add__(self, o: Operand) -> BinOp: return BinOp("+", self, lit(o))
+    def __radd__(self, o: Operand) -> BinOp: return BinOp("+", lit(o), self)
+    def __sub__(self, o: Operand) -> BinOp: return BinOp("-", self, lit(o))
+    def __rsub__(self, o: Operand) -> BinOp: return BinOp("-", lit(o), self)
+    def __mul__(self, o: Operand) -> BinOp: return BinOp("*", self, lit(o))
+    def __rmul__(self, o: Operand) -> BinOp: return BinOp("*", lit(o), self)
+    def __truediv__(self, o: Operand) -> BinOp: return BinOp("/", self, lit(o))
+    def __rtruediv__(self, o: Operand) -> BinOp: return BinOp("/", lit(o), self)
 
-    def eq(self, o): return Compare("=", self, lit(o))
-    def ne(self, o): return Compare("<>", self, lit(o))
-    def lt(self, o): return Compare("<", self, lit(o))
-    def le(self, o): return Compare("<=", self, lit(o))
-    def gt(self, o): return Compare(">", self, lit(o))
-    def ge(self, o): return Compare(">=", self, lit(o))
+    def eq(self, o: Operand) -> Compare: return Compare("=", self, lit(o))
+    def ne(self, o: Operand) -> Compare: return Compare("<>", self, lit(o))
+    def lt(self, o: Operand) -> Compare: return Compare("<", self, lit(o))
+    def le(self, o: Operand) -> Compare: return Compare("<=", self, lit(o))
+    def gt(self, o: Operand) -> Compare: return Compare(">", self, lit(o))
+    def ge(self, o: Operand) -> Compare: return Compare(">=", self, lit(o))
 
-    def blank(self):
+    def blank(self) -> Compare:
         """``x=""``: true for an empty cell and for a formula that shows nothing."""
         return Compare("=", self, Text(""))
 
@@ -177,7 +180,8 @@ def any_blank(names: Iterable[str]) -> Expr:
     return tests[0] if len(tests) == 1 else OR(*tests)
 
 
-def lit(v: Any) -> Expr:
+def lit(v: Operand) -> Expr:
+    """An operand as an expression: a node as it is, a text as :class:`Text`, a number as :class:`Num`."""
     if isinstance(v, Expr):
         return v
     if isinstance(v, str):
@@ -431,7 +435,7 @@ def evaluate(node: Expr, env: Env) -> Any:
         rows = [i for i in range(n) if all(_criterion_matches(c, cols[h][i]) for h, c in node.criteria)]
         if node.fn == "COUNTIFS":
             return float(len(rows))
-        target = cols[node.target]
+        target = cols[_target(node)]
         if node.fn == "COUNTA":
             return float(sum(1 for v in target if v is not None and v != ""))
         err = next((target[i] for i in rows if isinstance(target[i], XlError)), None)
@@ -440,6 +444,13 @@ def evaluate(node: Expr, env: Env) -> Any:
         return _sum(float(target[i]) for i in rows
                     if isinstance(target[i], (int, float)) and not isinstance(target[i], bool))
     raise TypeError(f"not an expression: {node!r}")
+
+
+def _target(node: TableAgg) -> str:
+    """The summed or counted column of SUMIFS / COUNTA (COUNTIFS has none)."""
+    if node.target is None:
+        raise TypeError(f"{node.fn} needs a target column: {node!r}")
+    return node.target
 
 
 def result(value: Any) -> float | str | None:
@@ -486,7 +497,7 @@ def render(node: Expr, refs: Refs) -> str:
         return f"{node.fn}(" + ",".join(render(a, refs) for a in node.args) + ")"
     if isinstance(node, TableAgg):
         if node.fn == "COUNTA":
-            return f"COUNTA({refs.column_range(node.table, node.target)})"
+            return f"COUNTA({refs.column_range(node.table, _target(node))})"
         parts = [refs.column_range(node.table, node.target)] if node.target else []
         for header, crit in node.criteria:
             parts += [refs.column_range(node.table, header), render(Text(crit), refs)]
