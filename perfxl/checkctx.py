@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeGuard
 
 from . import schema
 from .cellref import split_range
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SERIAL = "序号"
 
 
-def is_num(v: Any) -> bool:
+def is_num(v: object) -> TypeGuard[float]:
     """A real number (bool is not)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -68,15 +68,14 @@ class Ctx:
 
     def rate(self, name: str) -> float | None:
         """A rate: from the scores when given, else computed from inputs, else the cell's cache."""
-        rates = getattr(self.scores, "rates", None) or {}
-        v = rates.get(name) if hasattr(rates, "get") else None
+        v = self.scores.rates.get(name) if self.scores is not None else None
         if is_num(v):
             return float(v)
         if name == "rate_spending":
-            q = [self.num("quota_basic"), self.num("quota_project")]
-            i = [self.num("issued_basic"), self.num("issued_project")]
-            if all(x is not None for x in q + i) and sum(q) > 0:
-                return sum(i) / sum(q)
+            qb, qp = self.num("quota_basic"), self.num("quota_project")
+            ib, ip = self.num("issued_basic"), self.num("issued_project")
+            if qb is not None and qp is not None and ib is not None and ip is not None and sum((qb, qp)) > 0:
+                return sum((ib, ip)) / sum((qb, qp))
         out = self.model.outputs.get(name)
         return float(out.value) if out is not None and is_num(out.value) else None
 
