@@ -14,12 +14,17 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .cellerrors import error_of
+from .edits import (ClearMarks, ClearSheet, DefineName, DeleteSheet, Edit, EnsureSheet, FormatCells, Hyperlink,
+                    LayoutSheet, MarkCell, ResizeTable, SetCell)
 from .errors import PerfxlError
 from .markstyle import SCHEME, SEVERITY_KINDS  # one look per severity, shared with the file writer
 from .reader import TableRef, without_totals_row
+
+if TYPE_CHECKING:  # pragma: no cover  (imported lazily at run time: it costs about a second)
+    from xlwings import Book
 
 TITLE = "绩效自评"
 _MAX_MESSAGE = 900  # Excel's message box shows at most 1,024 characters
@@ -104,7 +109,7 @@ class XlwingsSource:
     (:func:`perfxl.cellerrors.error_of`), so they are ``cell-error`` findings on this path too.
     """
 
-    def __init__(self, book: Any):
+    def __init__(self, book: Book):
         self.book = book
         self.path = book.fullname
         self._grids: dict[str, list[list[Any]]] = {}
@@ -128,7 +133,8 @@ class XlwingsSource:
                 headers = [] if header is None else header.value
                 if not isinstance(headers, list):
                     headers = [headers]
-                ref = without_totals_row(t.range.address.replace("$", ""), 1 if getattr(t, "show_totals", False) else 0)
+                address = t.range.address.replace("$", "")
+                ref = without_totals_row(address, 1 if getattr(t, "show_totals", False) else 0) or address
                 out[t.name] = TableRef(sheet.name, ref, tuple("" if h is None else str(h).strip() for h in headers))
         return out
 
@@ -153,7 +159,7 @@ def _cell(v: Any) -> Any:
 
 
 
-def apply_edits(book: Any, edits: Iterable[Any]) -> None:
+def apply_edits(book: Book, edits: Iterable[Edit]) -> None:
     """Apply :mod:`perfxl.edits` edits to an open xlwings Book (nothing is saved).
 
     Marks look as :mod:`perfxl.edits` makes them in a file, so that each side recognises
@@ -170,18 +176,14 @@ def apply_edits(book: Any, edits: Iterable[Any]) -> None:
     app.screen_updating = False
     lifted = _lift_protection(book)
     try:
-        marks: dict[tuple[str, str], list[Any]] = {}
+        marks: dict[tuple[str, str], list[MarkCell]] = {}
         for edit in edits:
-            kind = type(edit).__name__
-            if kind == "MarkCell":  # several marks of one cell make one note, as in the file
+            if isinstance(edit, MarkCell):  # several marks of one cell make one note, as in the file
                 marks.setdefault((edit.sheet, edit.cell.replace("$", "").upper()), []).append(edit)
                 continue
             _mark_cells(book, marks)
             marks = {}
-            handler = _HANDLERS.get(kind)
-            if handler is None:
-                raise TypeError(f"no Excel handler for edit {edit!r}")
-            handler(book, edit)
+            _apply(book, edit)
         _mark_cells(book, marks)
     finally:
         for api in lifted:  # as the standard workbook has it: formatting rows/columns allowed
@@ -189,7 +191,7 @@ def apply_edits(book: Any, edits: Iterable[Any]) -> None:
         app.screen_updating = updating
 
 
-def _lift_protection(book) -> list[Any]:
+def _lift_protection(book: Book) -> list[Any]:
     """Unprotect the sheets protected without a password (the standard workbook's): Excel
     refuses to write a locked cell of a protected sheet, even from a macro.  Returns their COM
     objects, to protect again once the edits are applied."""
@@ -203,11 +205,11 @@ def _lift_protection(book) -> list[Any]:
     return lifted
 
 
-def _sheet_names(book) -> list[str]:
+def _sheet_names(book: Book) -> list[str]:
     return [s.name for s in book.sheets]
 
 
-def _set_cell(book, e) -> None:
+def _set_cell(book: Book, e: SetCell) -> None:
     sheet = book.sheets[e.sheet]
     rng = sheet.range(e.cell)
     if e.style_from:
@@ -222,11 +224,11 @@ def _set_cell(book, e) -> None:
         rng.value = e.value
 
 
-def _define_name(book, e) -> None:
+def _define_name(book: Book, e: DefineName) -> None:
     book.names.add(e.name, "=" + e.ref.removeprefix("="))  # replaces a name of the same scope
 
 
-def _ensure_sheet(book, e) -> None:
+def _ensure_sheet(book: Book, e: EnsureSheet) -> None:
     if e.sheet in _sheet_names(book):
         return
     sheets = book.sheets
@@ -238,11 +240,11 @@ def _ensure_sheet(book, e) -> None:
         new.visible = False
 
 
-def _clear_sheet(book, e) -> None:
+def _clear_sheet(book: Book, e: ClearSheet) -> None:
     book.sheets[e.sheet].clear()
 
 
-def _delete_sheet(book, e) -> None:
+def _delete_sheet(book: Book, e: DeleteSheet) -> None:
     if e.sheet not in _sheet_names(book):
         return
     alerts = book.app.display_alerts
@@ -253,7 +255,7 @@ def _delete_sheet(book, e) -> None:
         book.app.display_alerts = alerts
 
 
-def _resize_table(book, e) -> None:
+def _resize_table(book: Book, e: ResizeTable) -> None:
     for sheet in book.sheets:
         for t in sheet.tables:
             if t.name == e.table:
@@ -262,14 +264,14 @@ def _resize_table(book, e) -> None:
     raise PerfxlError(f"工作簿中找不到表格“{e.table}”，无法调整其大小。")
 
 
-def _hyperlink(book, e) -> None:
+def _hyperlink(book: Book, e: Hyperlink) -> None:
     rng = book.sheets[e.sheet].range(e.cell)
     shown = rng.value
     rng.add_hyperlink("#" + e.location, e.location if shown in (None, "") else str(shown),
                       f"转到 {e.location}")
 
 
-def _mark_cells(book, marks: dict[tuple[str, str], list[Any]]) -> None:
+def _mark_cells(book: Book, marks: dict[tuple[str, str], list[MarkCell]]) -> None:
     if not marks:
         return
 
@@ -285,7 +287,7 @@ def _mark_cells(book, marks: dict[tuple[str, str], list[Any]]) -> None:
             note.text = note.text + "\n" + text
 
 
-def _clear_marks(book, e) -> None:
+def _clear_marks(book: Book, e: ClearMarks) -> None:
     for sheet in book.sheets:
         for rule in list(sheet.cells.conditional_formats):
             if rule.type == "custom" and (rule.formula or "").startswith(f'="{_MARK_CODE}'):
@@ -304,7 +306,7 @@ def _clear_marks(book, e) -> None:
 _FILE_PREFIX = re.compile(r"\b_xl(?:fn|ws)\.")
 _MARK_CODE = SCHEME.marker
 _NOTE_MARK = SCHEME.text_mark_re
-def _format_cells(book, e) -> None:
+def _format_cells(book: Book, e: FormatCells) -> None:
     rng = book.sheets[e.sheet].range(e.ref)
     if e.fmt.bold:
         rng.font.bold = True
@@ -314,7 +316,7 @@ def _format_cells(book, e) -> None:
         rng.color = "#" + e.fmt.fill[-6:]
 
 
-def _layout_sheet(book, e) -> None:
+def _layout_sheet(book: Book, e: LayoutSheet) -> None:
     # Widths and heights only: panes, filters and page setup belong to the file a clerk saves
     # (xlwings has no portable API for them); the open book keeps its window as it is.
     sheet = book.sheets[e.sheet]
@@ -324,21 +326,33 @@ def _layout_sheet(book, e) -> None:
         sheet.range(f"A{row}").row_height = height
 
 
-_HANDLERS = {
-    "SetCell": _set_cell,
-    "DefineName": _define_name,
-    "EnsureSheet": _ensure_sheet,
-    "ClearSheet": _clear_sheet,
-    "DeleteSheet": _delete_sheet,
-    "ResizeTable": _resize_table,
-    "Hyperlink": _hyperlink,
-    "ClearMarks": _clear_marks,
-    "FormatCells": _format_cells,
-    "LayoutSheet": _layout_sheet,
-}
+def _apply(book: Book, e: Edit) -> None:
+    """One edit other than a mark (marks are gathered per cell by :func:`apply_edits`)."""
+    if isinstance(e, SetCell):
+        _set_cell(book, e)
+    elif isinstance(e, DefineName):
+        _define_name(book, e)
+    elif isinstance(e, EnsureSheet):
+        _ensure_sheet(book, e)
+    elif isinstance(e, ClearSheet):
+        _clear_sheet(book, e)
+    elif isinstance(e, DeleteSheet):
+        _delete_sheet(book, e)
+    elif isinstance(e, ResizeTable):
+        _resize_table(book, e)
+    elif isinstance(e, Hyperlink):
+        _hyperlink(book, e)
+    elif isinstance(e, ClearMarks):
+        _clear_marks(book, e)
+    elif isinstance(e, FormatCells):
+        _format_cells(book, e)
+    elif isinstance(e, LayoutSheet):
+        _layout_sheet(book, e)
+    else:
+        raise TypeError(f"no Excel handler for edit {e!r}")
 
 
-def _caller() -> Any:
+def _caller() -> Book:
     # Not caught: if xlwings cannot reach Excel, Python exits with an error and the VBA side
     # shows its "could not start" fallback.
     import xlwings as xw
@@ -346,20 +360,20 @@ def _caller() -> Any:
     return xw.Book.caller()
 
 
-def _alert(book: Any, message: str, critical: bool = False) -> None:
+def _alert(book: Book, message: str, critical: bool = False) -> None:
     if len(message) > _MAX_MESSAGE:
         message = message[:_MAX_MESSAGE] + "……"
     book.app.alert(message, TITLE, mode="critical" if critical else "info")
 
 
-def _status(book: Any, text: str | bool) -> None:
+def _status(book: Book, text: str | bool) -> None:
     try:
         book.app.status_bar = text
     except Exception:  # the status bar is a courtesy; never fail the button over it
         pass
 
 
-def _fail(book: Any, error: BaseException) -> None:
+def _fail(book: Book, error: BaseException) -> None:
     """Show one Chinese sentence; an unexpected error is logged for support, not shown raw."""
     if isinstance(error, PerfxlError):
         message = str(error)
