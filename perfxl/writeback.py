@@ -15,7 +15,7 @@ indicator of the pack that has no tbl_scores row is not appended (it is reported
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from . import formulas, schema
 from .cellref import index_to_col, parse_sheet_ref, quote_sheet, sheet_ref, split_cell
@@ -43,7 +43,7 @@ class _Refs:
         return f"{quote_sheet(t.sheet)}!{t.column_range(header)}"
 
 
-def _cached(v: Any) -> Any:
+def _cached(v: float | str | None) -> float | str:
     """A Python result as a formula's cached value: None → "" (the cell shows nothing)."""
     if v is None:
         return ""
@@ -52,7 +52,7 @@ def _cached(v: Any) -> Any:
     return v
 
 
-def _set(sheet: str, cell: str, expr: formulas.Expr, value: Any, refs: _Refs, error: str | None = None) -> SetCell | None:
+def _set(sheet: str, cell: str, expr: formulas.Expr, value: float | str | None, refs: _Refs, error: str | None = None) -> SetCell | None:
     """The formula of ``expr`` with ``value`` cached, or ``error`` (``#N/A``…: an input shows
     an error value, and so will this formula when the workbook is recalculated)."""
     try:
@@ -199,12 +199,14 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
         edits.append(DefineName(f"score_{ind.id}", sheet_ref(table.sheet, score_cell.cell)))
         if ind.manual:
             continue
-        expr = formulas.indicator_expr(ind)
+        expr, calc_expr = formulas.indicator_expr(ind), formulas.computed_expr(ind)
+        if expr is None or calc_expr is None:  # a method without a formula: 人工评分 alone, skipped above
+            continue
         edits.append(_set(table.sheet, score_cell.cell, expr, scores.indicators.get(ind.id), refs,
                           scores.errors.get(f"ind:{ind.id}")))
         calc = row.cells.get("计算值")
         if calc is not None:
-            edits.append(_set(table.sheet, calc.cell, formulas.computed_expr(ind), scores.computed.get(ind.id), refs,
+            edits.append(_set(table.sheet, calc.cell, calc_expr, scores.computed.get(ind.id), refs,
                               scores.errors.get(f"calc:{ind.id}")))
 
     awards = model.tables.get("tbl_awards")
@@ -218,7 +220,7 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
                               scores.errors.get(f"award:{r.row}")))
 
     ids = [i.id for i in pack.indicators if i.id in rows and table is not None]
-    totals = {
+    totals: dict[str, tuple[formulas.Expr, float | str]] = {
         "score_base": (formulas.base_expr(ids), scores.score_base),
         "score_bonus": (formulas.bonus_expr() if awards is not None else formulas.Num(0), scores.score_bonus),
         "score_total": (formulas.total_expr(), scores.score_total),
@@ -230,7 +232,18 @@ def score_edits(model: WorkbookModel, pack: RulePack, scores: Scores) -> list[Ed
     return [e for e in edits if e is not None]
 
 
-def scores_json(scores: Scores) -> dict:
+class ScoresJson(TypedDict):
+    """The ``perfxl score --json`` document (also what the server's job results carry)."""
+
+    indicators: dict[str, float | None]
+    score_base: float
+    score_bonus: float
+    score_total: float
+    grade: str
+    rates: dict[str, float | None]
+
+
+def scores_json(scores: Scores) -> ScoresJson:
     """The ``perfxl score --json`` document."""
     return {
         "indicators": dict(scores.indicators),
@@ -244,7 +257,7 @@ def scores_json(scores: Scores) -> dict:
 
 def format_scores_text(scores: Scores, pack: RulePack | None = None, dst: str | None = None) -> str:
     """A short Chinese summary for the terminal: totals, then every indicator by 一级指标."""
-    def num(v):
+    def num(v: float | None) -> str:
         return "—" if v is None else f"{v:g}"
 
     pack = pack or load_rules()
