@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from .xlexpr import (  # noqa: F401 — re-exported: formulas.X is the scoring rules' vocabulary
     XlError, DIV0, VALUE, NA, NAME, REF, NUM, approx_equal, approx_add, approx_sub, excel_round,
@@ -29,7 +29,10 @@ from .xlexpr import (  # noqa: F401 — re-exported: formulas.X is the scoring r
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .rulepack import Indicator
+    from .rulepack import Indicator, RulePack
+
+_T = TypeVar("_T")
+Param = Callable[[str], Expr]  # an indicator's parameter cell by key: P("zero_at") → Name("p_<id>_zero_at")
 
 # ---------------------------------------------------------------------------------------------
 # Rates (the contract's rate_* outputs)
@@ -121,9 +124,9 @@ OPTIONAL_RATES = frozenset({"rate_budget_completion", "rate_sangong_change", "ra
                             "rate_carryover_change"})
 
 
-def pack_rates(pack) -> frozenset[str]:
+def pack_rates(pack: RulePack) -> frozenset[str]:
     """The contract rates ``pack``'s automatic indicators read."""
-    out = set()
+    out: set[str] = set()
     for ind in pack.automatic:
         out.update(c["input"] for c in ind.params.get("checks", ()))
         if ind.input:
@@ -172,8 +175,8 @@ class Method:
     uses_input: bool = True
     check: Callable[["Indicator"], str | None] = lambda ind: None
     specs: Callable[["Indicator"], list[ParamSpec]] = lambda ind: []
-    body: Callable[["Indicator", Callable[[str], Expr], Expr], Expr] | None = None
-    computed: Callable[["Indicator", Callable[[str], Expr]], Expr] | None = None
+    body: Callable[["Indicator", Param, Expr], Expr] | None = None
+    computed: Callable[["Indicator", Param], Expr] | None = None
     own_inputs: Callable[["Indicator"], tuple[str, ...]] | None = None  # when not ``input``
 
     def inputs(self, ind: "Indicator") -> tuple[str, ...]:
@@ -183,11 +186,11 @@ class Method:
         return (ind.input,) if self.uses_input and ind.input else ()
 
 
-def _num_ok(*vals) -> bool:
+def _num_ok(*vals: object) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals)
 
 
-def _check_linear(ind) -> str | None:
+def _check_linear(ind: Indicator) -> str | None:
     z, f = ind.params.get("zero_at"), ind.params.get("full_at")
     if not _num_ok(z, f):
         return "zero_at / full_at 应为数字"
@@ -196,14 +199,14 @@ def _check_linear(ind) -> str | None:
     return None
 
 
-def _band_edges(ind) -> tuple[str, Any]:
+def _band_edges(ind: Indicator) -> tuple[str, Any]:
     """("upper", ascending edges: first band with rate ≤ edge) or ("lower", descending edges:
     first band with rate ≥ edge)."""
     key = "lower" if "lower" in ind.params else "upper"
     return key, ind.params.get(key)
 
 
-def _check_bands(ind) -> str | None:
+def _check_bands(ind: Indicator) -> str | None:
     key, edges = _band_edges(ind)
     sc, other = ind.params.get("score"), ind.params.get("else")
     if not isinstance(edges, list) or not isinstance(sc, list) or not edges:
@@ -221,12 +224,12 @@ def _check_bands(ind) -> str | None:
     return None
 
 
-def _check_threshold(ind) -> str | None:
+def _check_threshold(ind: Indicator) -> str | None:
     v = ind.params.get("at_most", ind.params.get("at_least"))
     return None if _num_ok(v) else "阈值应为数字"
 
 
-def _check_deduct(ind) -> str | None:
+def _check_deduct(ind: Indicator) -> str | None:
     p = ind.params
     if p.get("direction") not in ("above", "below"):
         return f"direction 应为 \"above\"（高于基准线扣分）或 \"below\"（低于基准线扣分），不是 {p.get('direction')!r}"
@@ -235,7 +238,7 @@ def _check_deduct(ind) -> str | None:
     return None
 
 
-def _check_sum_checks(ind) -> str | None:
+def _check_sum_checks(ind: Indicator) -> str | None:
     from . import schema
 
     checks = ind.params.get("checks")
@@ -265,22 +268,22 @@ def _check_sum_checks(ind) -> str | None:
     return None
 
 
-def _points(ind) -> ParamSpec:
+def _points(ind: Indicator) -> ParamSpec:
     return ParamSpec("points", "分值", ind.points, "该指标满分")
 
 
-def _specs_ratio(ind):
+def _specs_ratio(ind: Indicator) -> list[ParamSpec]:
     return [_points(ind)]
 
 
-def _specs_linear(ind):
+def _specs_linear(ind: Indicator) -> list[ParamSpec]:
     z, f = ind.params["zero_at"], ind.params["full_at"]
     return [_points(ind),
             ParamSpec("zero_at", "0 分点", z, f"比率{'≤' if z < f else '≥'}该值得 0 分"),
             ParamSpec("full_at", "满分点", f, f"比率{'≥' if z < f else '≤'}该值得满分，其间线性计分")]
 
 
-def _specs_bands(ind):
+def _specs_bands(ind: Indicator) -> list[ParamSpec]:
     key, edges = _band_edges(ind)
     word, cmp, rest = ("上限", "≤", "高于最后一档上限") if key == "upper" else ("下限", "≥", "低于最后一档下限")
     out = [_points(ind)]
@@ -291,13 +294,13 @@ def _specs_bands(ind):
     return out
 
 
-def _specs_threshold(ind):
+def _specs_threshold(ind: Indicator) -> list[ParamSpec]:
     if "at_most" in ind.params:
         return [_points(ind), ParamSpec("at_most", "满分上限", ind.params["at_most"], "比率 ≤ 该值得满分，否则 0 分")]
     return [_points(ind), ParamSpec("at_least", "满分下限", ind.params["at_least"], "比率 ≥ 该值得满分，否则 0 分")]
 
 
-def _specs_deduct(ind):
+def _specs_deduct(ind: Indicator) -> list[ParamSpec]:
     word = "超过" if ind.params["direction"] == "above" else "低于"
     return [_points(ind),
             ParamSpec("line", "基准线", ind.params["line"], f"比率不{word}该值得满分"),
@@ -305,7 +308,7 @@ def _specs_deduct(ind):
                       f"每{word}基准线 1 个百分点扣的分数，扣完为止")]
 
 
-def _specs_sum_checks(ind):
+def _specs_sum_checks(ind: Indicator) -> list[ParamSpec]:
     out = [_points(ind)]
     for k, c in enumerate(ind.params["checks"], start=1):
         label = c.get("label") or c["input"]
@@ -317,15 +320,15 @@ def _specs_sum_checks(ind):
     return out
 
 
-def _body_ratio(ind, P, x):
+def _body_ratio(ind: Indicator, P: Param, x: Expr) -> Expr:
     return P("points") * MIN(1, MAX(0, x))
 
 
-def _body_linear(ind, P, x):
+def _body_linear(ind: Indicator, P: Param, x: Expr) -> Expr:
     return P("points") * MIN(1, MAX(0, (x - P("zero_at")) / (P("full_at") - P("zero_at"))))
 
 
-def _body_bands(ind, P, x):
+def _body_bands(ind: Indicator, P: Param, x: Expr) -> Expr:
     key, edges = _band_edges(ind)
     expr: Expr = P("else")
     for k in range(len(edges), 0, -1):
@@ -334,40 +337,43 @@ def _body_bands(ind, P, x):
     return expr
 
 
-def _body_threshold(ind, P, x):
+def _body_threshold(ind: Indicator, P: Param, x: Expr) -> Expr:
     cond = x.le(P("at_most")) if "at_most" in ind.params else x.ge(P("at_least"))
     return IF(cond, P("points"), 0)
 
 
-def _body_deduct(ind, P, x):
+def _body_deduct(ind: Indicator, P: Param, x: Expr) -> Expr:
     over = (x - P("line")) if ind.params["direction"] == "above" else (P("line") - x)
     return MAX(0, P("points") - P("per_point") * MAX(0, over * 100))
 
 
-def _check_conditions(ind, P):
+def _check_conditions(ind: Indicator, P: Param) -> Iterator[tuple[int, Expr]]:
     for k, c in enumerate(ind.params["checks"], start=1):
         x = Name(c["input"])
         yield (k, x.le(P(f"{k}_at_most")) if "at_most" in c else x.ge(P(f"{k}_at_least")))
 
 
-def _body_sum_checks(ind, P, x):
-    total: Expr | None = None
-    for k, cond in _check_conditions(ind, P):
-        term = IF(cond, P(f"{k}_score"), 0)
-        total = term if total is None else total + term
-    return MIN(P("points"), total)
+def _body_sum_checks(ind: Indicator, P: Param, x: Expr) -> Expr:
+    return MIN(P("points"), _added(IF(cond, P(f"{k}_score"), 0) for k, cond in _check_conditions(ind, P)))
 
 
-def _inputs_sum_checks(ind) -> tuple[str, ...]:
+def _inputs_sum_checks(ind: Indicator) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c["input"] for c in ind.params.get("checks", ())))
 
 
-def _computed_sum_checks(ind, P):
+def _computed_sum_checks(ind: Indicator, P: Param) -> Expr:
     """计算值 of sum_checks: how many checks are met."""
-    total: Expr | None = None
-    for _, cond in _check_conditions(ind, P):
-        term = IF(cond, 1, 0)
-        total = term if total is None else total + term
+    return _added(IF(cond, 1, 0) for _, cond in _check_conditions(ind, P))
+
+
+def _added(terms: Iterable[Expr]) -> Expr:
+    """``a+b+c`` of one term or more (a rule pack's sum_checks has at least one check)."""
+    items = iter(terms)
+    total = next(items, None)
+    if total is None:
+        raise ValueError("sum_checks without checks")
+    for term in items:
+        total = total + term
     return total
 
 
@@ -388,7 +394,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 )}
 
 
-def _P(ind_id: str) -> Callable[[str], Expr]:
+def _P(ind_id: str) -> Param:
     return lambda key: Name(param_name(ind_id, key))
 
 
@@ -399,7 +405,7 @@ def _P(ind_id: str) -> Callable[[str], Expr]:
 _BY_INDICATOR: dict[tuple[str, int], tuple[object, Any]] = {}  # saves 0.43 ms CPU a workbook (1.3%) (benchmarks/bench_memos.py: CPU its function spends with the memo off)
 
 
-def _per_indicator(kind: str, ind: "Indicator", build: Callable[["Indicator"], Any]) -> Any:
+def _per_indicator(kind: str, ind: "Indicator", build: Callable[["Indicator"], _T]) -> _T:
     key = (kind, id(ind))
     got = _BY_INDICATOR.get(key)
     if got is not None and got[0] is ind:
@@ -436,8 +442,8 @@ def _computed_expr(ind: "Indicator") -> Expr | None:
     m = METHODS[ind.method]
     if m.body is None:
         return None
-    if m.computed is None:
-        return Name(ind.input)
+    if m.computed is None:  # the input rate, as the score reads it (a method with a body has one)
+        return Name(ind.input) if ind.input else Num(0)
     inputs = m.inputs(ind)
     return IF(any_blank(inputs), "", m.computed(ind, _P(ind.id)))
 
