@@ -38,6 +38,10 @@ class Ctx:
     def value(self, name: str) -> Value | None:
         return self.model.fields.get(name)
 
+    def field(self, name: str) -> Value:
+        """The value of a field the workbook has (one :meth:`num` read); KeyError otherwise."""
+        return self.model.fields[name]
+
     def num(self, name: str) -> float | None:
         """A numeric field's value; None when empty, unreadable or absent."""
         v = self.model.fields.get(name)

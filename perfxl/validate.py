@@ -209,17 +209,17 @@ def check_text(ctx: Ctx) -> Iterator[Finding]:
         for row in table.rows:
             for h, v in row.cells.items():
                 cells.append((v, kinds.get(h, schema.TEXT), table, row))
-    for v, kind, table, row in cells:
+    for v, kind, in_table, in_row in cells:
         raw = v.raw
         if not isinstance(raw, str) or not raw:
             continue
         if len(raw) > LONG_TEXT:
             yield _at("text-too-long", v, f"单元格文字长 {len(raw):,} 字，超过 {LONG_TEXT:,} 字。",
-                      "请精简文字，或把长文分成多段、多行填写。", table, row)
+                      "请精简文字，或把长文分成多段、多行填写。", in_table, in_row)
         s = raw.strip()
         if kind == schema.TEXT and len(s) > 1 and raw[0] in "=+-@" and not _SIGNED_NUMBER.match(s):
             yield _at("formula-like-text", v, f"文字“{shown(raw)}”以“{raw[0]}”开头，导出为 CSV 时可能被当作公式执行。",
-                      f"如非必要，请去掉开头的“{raw[0]}”或在其前加中文说明文字。", table, row)
+                      f"如非必要，请去掉开头的“{raw[0]}”或在其前加中文说明文字。", in_table, in_row)
 
 
 def check_table_shape(ctx: Ctx) -> Iterator[Finding]:
@@ -265,8 +265,8 @@ def check_sums(ctx: Ctx) -> Iterator[Finding]:
     typed_over = False
     for f in schema.DERIVED_FIELDS:
         total = ctx.value(f.name)
-        parts = [ctx.value(p) for p in f.parts]
-        if total is None or not _is_num(total.value) or any(p is None or p.problem for p in parts):
+        parts = [v for v in (ctx.value(p) for p in f.parts) if v is not None and not v.problem]
+        if total is None or not _is_num(total.value) or len(parts) < len(f.parts):
             continue
         nums = [p.value for p in parts if _is_num(p.value)]
         if not nums:
@@ -283,17 +283,17 @@ def check_sums(ctx: Ctx) -> Iterator[Finding]:
     if typed_over:
         inc = exp = None
     if inc is not None and exp is not None and abs(inc - exp) > TOLERANCE:
-        yield _at("income-expense-mismatch", ctx.value("exp_total"),
+        yield _at("income-expense-mismatch", ctx.field("exp_total"),
                   f"财政拨款支出合计为 {money(exp)}，总收入为 {money(inc)}，两者相差 {money(abs(inc - exp))}。",
                   "请核对收入、支出各项金额；如差额为结转结余等正常原因，请在报告中说明。")
     annual, executed = ctx.num("budget_annual"), ctx.num("budget_executed")
     if annual is not None and executed is not None and executed > annual + TOLERANCE:
-        yield _at("executed-exceeds-budget", ctx.value("budget_executed"),
+        yield _at("executed-exceeds-budget", ctx.field("budget_executed"),
                   f"执行数为 {money(executed)}，大于全年预算数 {money(annual)}。",
                   "请核对全年预算数（应含年中追加调整）和执行数。")
     if executed is not None and exp is not None and abs(executed - exp) > TOLERANCE:
-        yield _at("executed-expense-mismatch", ctx.value("budget_executed"),
-                  f"执行数为 {money(executed)}，而“{ctx.value('exp_total').sheet}”的财政拨款支出合计为 {money(exp)}。",
+        yield _at("executed-expense-mismatch", ctx.field("budget_executed"),
+                  f"执行数为 {money(executed)}，而“{ctx.field('exp_total').sheet}”的财政拨款支出合计为 {money(exp)}。",
                   "请核对两者口径是否一致；口径不同时请在报告中说明。")
 
 
@@ -304,7 +304,9 @@ def check_staff(ctx: Ctx) -> Iterator[Finding]:
     is accepted when it equals the sum with or without the 工勤 rows.
     """
     table, rows = _rows(ctx, "tbl_units")
-    total = workers = counted = 0
+    total: float = 0  # stays an int while the counts are
+    workers: float = 0
+    counted = 0
     for i, row in rows:
         actual, quota = row.get("年末实有人数"), row.get("核定编制数")
         if _is_num(actual):
@@ -320,7 +322,7 @@ def check_staff(ctx: Ctx) -> Iterator[Finding]:
                       f"超过核定编制 {number(quota)} 人。",
                       "请核对实有人数和核定编制数；确属超编的，请在报告中说明原因。", table, row)
     stated = ctx.value("staff_actual_stated")
-    if stated is None or not _is_num(stated.value) or not counted:
+    if stated is None or not _is_num(stated.value) or not counted or table is None:
         return
     if all(abs(stated.value - s) > 1e-9 for s in (total, total - workers)):
         parts = f"（其中工勤人员 {number(workers)} 人，不含工勤为 {number(total - workers)} 人）" if workers else ""
@@ -335,7 +337,7 @@ def check_budget(ctx: Ctx) -> Iterator[Finding]:
     for issued, quota in (("issued_basic", "quota_basic"), ("issued_project", "quota_project")):
         i, q = ctx.num(issued), ctx.num(quota)
         if i is not None and q is not None and i > q + TOLERANCE:
-            yield _at("issued-exceeds-quota", ctx.value(issued),
+            yield _at("issued-exceeds-quota", ctx.field(issued),
                       f"“{ctx.label(issued)}”为 {money(i)}，大于“{ctx.label(quota)}”{money(q)}。",
                       "已下达用款计划不应超过指标数，请核对两项金额。")
     annual, executed = ctx.num("budget_annual"), ctx.num("budget_executed")
@@ -343,24 +345,24 @@ def check_budget(ctx: Ctx) -> Iterator[Finding]:
     if annual and executed is not None and spending is not None:
         done = executed / annual
         if done >= EXECUTED_FULL and spending < SPENDING_FAR_BELOW:
-            yield _at("execution-progress-mismatch", ctx.value("budget_executed"),
+            yield _at("execution-progress-mismatch", ctx.field("budget_executed"),
                       f"执行数 {money(executed)}为全年预算数 {money(annual)}的 {pct(done)}（即“完成预算的 100%”），"
                       f"但支出进度（已下达用款计划 ÷ 指标数）仅为 {pct(spending)}，两者矛盾。",
                       "请核对全年预算数、执行数与表3 指标数、已下达用款计划的口径，并在报告中说明差异原因。")
     sme = ctx.num("proc_sme")
     procs = [ctx.num(n) for n in ("proc_goods", "proc_works", "proc_services")]
     if sme is not None and sme > sum(p or 0 for p in procs) + TOLERANCE:
-        yield _at("sme-exceeds-procurement", ctx.value("proc_sme"),
+        yield _at("sme-exceeds-procurement", ctx.field("proc_sme"),
                   f"授予中小企业合同金额为 {money(sme)}，大于政府采购合计（货物 + 工程 + 服务）"
                   f"{money(sum(p or 0 for p in procs))}。", "请核对政府采购各项金额与中小企业合同金额。")
     with_t, total = ctx.num("projects_with_targets"), ctx.num("projects_total")
     if with_t is not None and total is not None and with_t > total:
-        yield _at("targets-exceed-projects", ctx.value("projects_with_targets"),
+        yield _at("targets-exceed-projects", ctx.field("projects_with_targets"),
                   f"设置绩效目标的项目数为 {number(with_t)} 个，大于项目总数 {number(total)} 个。",
                   "请核对项目总数和设置了绩效目标的项目数。")
     net, orig = ctx.num("asset_net"), ctx.num("asset_original")
     if net is not None and orig is not None and net > orig + TOLERANCE:
-        yield _at("asset-net-exceeds-original", ctx.value("asset_net"),
+        yield _at("asset-net-exceeds-original", ctx.field("asset_net"),
                   f"资产净值为 {money(net)}，大于资产原值 {money(orig)}。", "请核对资产原值与净值（净值 = 原值 − 累计折旧）。")
     for part, whole, code, hint in (
             ("key_project_exp", "exp_project", "key-spending-exceeds-project",
@@ -369,7 +371,7 @@ def check_budget(ctx: Ctx) -> Iterator[Finding]:
              "在用固定资产是全部固定资产的一部分，请核对两项原值。")):
         p, w = ctx.num(part), ctx.num(whole)
         if p is not None and w is not None and p > w + TOLERANCE:
-            yield _at(code, ctx.value(part), f"“{ctx.label(part)}”为 {money(p)}，大于“{ctx.label(whole)}”{money(w)}。", hint)
+            yield _at(code, ctx.field(part), f"“{ctx.label(part)}”为 {money(p)}，大于“{ctx.label(whole)}”{money(w)}。", hint)
 
 
 # Rates bounded by 100 %, and the input check that already explains an out-of-range value.
@@ -414,10 +416,9 @@ def check_scores_table(ctx: Ctx) -> Iterator[Finding]:
     manual: list[tuple[Row, float, float, Value | None]] = []  # row, score, points, 评价说明
     for _, row in rows:
         idv = row.cells.get("指标编号")
-        iid = idv.value if idv is not None else None
-        if iid is None:
+        if idv is None or idv.value is None:
             continue
-        iid = str(iid).strip()
+        iid = str(idv.value).strip()
         if iid in seen:
             yield _at("indicator-duplicate", idv, f"指标编号“{shown(iid)}”在评分表中重复出现。",
                       "请删除重复的行，每个指标只保留一行。", table, row)
@@ -524,7 +525,7 @@ def check_narrative(ctx: Ctx) -> Iterator[Finding]:
         text = "".join(str(r.get("标题") or "") + str(r.get("正文") or "") for _, r in mine)
         norm = _norm(text)
         first = mine[0][1]
-        cell = first.cells.get("正文") or first.cells.get("章节")
+        cell = first.cells.get("正文") or first["章节"]  # a row of ``mine`` has its 章节
         if norm.upper() in _EMPTY_MARKERS or not norm:
             yield _at("narrative-section-empty", cell,
                       f"“{section}”没有实质内容（{'填写为“' + shown(text.strip()) + '”' if text.strip() else '未填写'}）。",
@@ -540,6 +541,8 @@ def check_duplicates(ctx: Ctx) -> Iterator[Finding]:
     sources: list[tuple[Value, Table, Row]] = []
     for name, header in (("tbl_narrative", "正文"), ("tbl_scores", "评价说明")):
         table, rows = _rows(ctx, name)
+        if table is None:
+            continue
         for _, r in rows:
             v = r.cells.get(header)
             if v is not None and isinstance(v.raw, str):
@@ -561,7 +564,7 @@ def check_duplicates(ctx: Ctx) -> Iterator[Finding]:
 
 def check_plausibility(ctx: Ctx) -> Iterator[Finding]:
     """A high total beside a low 支出进度."""
-    total = getattr(ctx.scores, "score_total", None)
+    total = ctx.scores.score_total if ctx.scores is not None else None
     if not _is_num(total):
         out = ctx.model.outputs.get("score_total")
         total = out.value if out is not None and _is_num(out.value) else None
@@ -583,7 +586,7 @@ def _row_of(cell: str) -> int | None:
 
 def _denominator_cells(ctx: Ctx, rate: str) -> list[tuple[str, str]]:
     """Cells of a rate's denominator inputs, the empty or zero ones first."""
-    from .formulas import RATE_BY_NAME, Expr, names_used
+    from .formulas import RATE_BY_NAME, BinOp, Call, Compare, Expr, TableAgg, names_used
 
     rdef = RATE_BY_NAME.get(rate)
     if rdef is None:
@@ -593,11 +596,14 @@ def _denominator_cells(ctx: Ctx, rate: str) -> list[tuple[str, str]]:
     stack: list[Expr] = [rdef.denominator]
     while stack:  # table aggregates (SUMIFS over a column): the column's header cell
         node = stack.pop()
-        table, target = getattr(node, "table", None), getattr(node, "target", None)
-        if table in ctx.model.tables and target in ctx.model.tables[table].columns:
-            cells.append((ctx.model.tables[table].sheet, _header_cell(ctx.model.tables[table], target)))
-        stack += [x for k in ("a", "b") if (x := getattr(node, k, None)) is not None]
-        stack += list(getattr(node, "args", ()) or ())
+        if isinstance(node, TableAgg):
+            table = ctx.model.tables.get(node.table)
+            if table is not None and node.target is not None and node.target in table.columns:
+                cells.append((table.sheet, _header_cell(table, node.target)))
+        elif isinstance(node, (BinOp, Compare)):
+            stack += [node.a, node.b]
+        elif isinstance(node, Call):
+            stack += node.args
     return cells
 
 
@@ -673,7 +679,7 @@ def sort_findings(findings: Iterable[Finding], sheets: Iterable[str] = ()) -> li
     order = list(dict.fromkeys([*sheets, *schema.SHEET_ORDER]))
     rank = {s: i for i, s in enumerate(order)}
 
-    def key(f: Finding):
+    def key(f: Finding) -> tuple[int, str, tuple[int, int], int, str]:
         try:
             col, row = split_cell(f.cell)
             pos = (row, col_to_index(col))
