@@ -150,9 +150,9 @@ def _rate_reason(rate: formulas.RateDef, env: _Env) -> Reason:
         if agg not in model.tables:
             return "table-missing", (("table", agg),), None
     if rate.unfilled is not None:
-        n = evaluate(rate.unfilled, env)
-        if isinstance(n, float) and n > 0:
-            return "rows-unfilled", (("what", rate.unfilled_label), ("n", int(n))), None
+        unfilled = evaluate(rate.unfilled, env)
+        if isinstance(unfilled, float) and unfilled > 0:
+            return "rows-unfilled", (("what", rate.unfilled_label), ("n", int(unfilled))), None
     den = evaluate(rate.denominator, env)
     if isinstance(den, XlError):
         return "denominator-text", (("den_label", rate.den_label),), None

@@ -33,6 +33,10 @@ class XlError:
     code: str
 
 
+XlValue: TypeAlias = "float | str | bool | None | XlError"  # one cell as a spreadsheet sees it
+XlResult: TypeAlias = "XlValue | list[XlValue]"  # a range name's cells are a list
+
+
 DIV0, VALUE, NA, NAME, REF, NUM = (XlError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NAME?", "#REF!", "#NUM!"))
 
 _E48 = 1.0 / (16777216.0 * 16777216.0)  # 2**-48: LibreOffice's rtl::math::approxEqual
@@ -216,16 +220,16 @@ def COUNTA(table: str, target: str) -> TableAgg:
 class Env(Protocol):
     """What :func:`evaluate` reads: names and table columns, as the spreadsheet would see them."""
 
-    def name(self, name: str) -> Any:
+    def name(self, name: str) -> XlResult:
         """Value of a defined name (a list for a range name); XlError NAME when undefined."""
 
-    def cell(self, sheet: str, cell: str) -> Any: ...
+    def cell(self, sheet: str, cell: str) -> XlValue: ...
 
-    def column(self, table: str, header: str) -> list[Any]:
+    def column(self, table: str, header: str) -> list[XlValue]:
         """The data cells of a table column, top to bottom (raises KeyError when absent)."""
 
 
-def _number(v: Any) -> float | XlError:
+def _number(v: XlResult) -> float | XlError:
     """A value used in arithmetic: empty → 0, TRUE → 1, numeric text → number, else #VALUE!."""
     if isinstance(v, XlError):
         return v
@@ -255,7 +259,7 @@ def _text_number(s: str) -> float | XlError:
     return f / 100 if pct else f
 
 
-def _truth(v: Any) -> bool | XlError:
+def _truth(v: XlResult) -> bool | XlError:
     if isinstance(v, XlError):
         return v
     if v is None:
@@ -273,10 +277,11 @@ def _rank(v: Any) -> int:
     return 2 if isinstance(v, bool) else 1 if isinstance(v, str) else 0
 
 
-def _compare(op: str, a: Any, b: Any) -> bool | XlError:
-    for v in (a, b):
-        if isinstance(v, XlError):
-            return v
+def _compare(op: str, a: XlResult, b: XlResult) -> bool | XlError:
+    if isinstance(a, XlError):
+        return a
+    if isinstance(b, XlError):
+        return b
     # An empty cell compares as "" against text, as 0 otherwise.
     if a is None:
         a = "" if isinstance(b, str) or b is None else (False if isinstance(b, bool) else 0.0)
@@ -285,14 +290,16 @@ def _compare(op: str, a: Any, b: Any) -> bool | XlError:
     ra, rb = _rank(a), _rank(b)
     if ra != rb:
         c = -1 if ra < rb else 1
-    elif ra == 1:
+    elif isinstance(a, str) and isinstance(b, str):
         x, y = a.casefold(), b.casefold()
         c = 0 if x == y else (-1 if x < y else 1)
-    elif ra == 2:
+    elif isinstance(a, bool) and isinstance(b, bool):
         c = 0 if a == b else (-1 if a < b else 1)
-    else:
-        a, b = float(a), float(b)
-        c = 0 if approx_equal(a, b) else (-1 if a < b else 1)
+    else:  # two numbers
+        if isinstance(a, list) or isinstance(b, list):
+            raise TypeError("a range compared as one number")  # no scoring rule does
+        fa, fb = float(a), float(b)
+        c = 0 if approx_equal(fa, fb) else (-1 if fa < fb else 1)
     return {"=": c == 0, "<>": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
 
 
@@ -309,7 +316,7 @@ def _sum(nums: Iterable[float]) -> float | XlError:
         return NUM
 
 
-def _arith(op: str, a: Any, b: Any) -> Any:
+def _arith(op: str, a: XlResult, b: XlResult) -> float | XlError:
     x, y = _number(a), _number(b)
     if isinstance(x, XlError):
         return x
@@ -326,7 +333,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     return _finite(x / y)
 
 
-def _criterion_matches(criterion: str, v: Any) -> bool:
+def _criterion_matches(criterion: str, v: XlValue) -> bool:
     if criterion == "<>":
         return v is not None and v != ""
     return isinstance(v, str) and v.casefold() == criterion.casefold()
@@ -350,7 +357,7 @@ def _aggregate_args(node: Call, env: Env) -> list[float] | XlError:
     return out
 
 
-def _call_eval(node: Call, env: Env) -> Any:
+def _call_eval(node: Call, env: Env) -> XlResult:
     fn, args = node.fn, node.args
     if fn == "IF":
         c = _truth(evaluate(args[0], env))
@@ -408,8 +415,8 @@ def _call_eval(node: Call, env: Env) -> Any:
     raise ValueError(f"unknown function {fn}")
 
 
-def evaluate(node: Expr, env: Env) -> Any:
-    """Compute ``node`` as a spreadsheet would: float | str | bool | None | XlError."""
+def evaluate(node: Expr, env: Env) -> XlResult:
+    """Compute ``node`` as a spreadsheet would: one :data:`XlValue` (a list for a range name)."""
     if isinstance(node, Num):
         return float(node.value)
     if isinstance(node, Text):
@@ -441,8 +448,8 @@ def evaluate(node: Expr, env: Env) -> Any:
         err = next((target[i] for i in rows if isinstance(target[i], XlError)), None)
         if err is not None:  # SUMIFS shows the error of a summed cell (criteria cells' errors never match)
             return err
-        return _sum(float(target[i]) for i in rows
-                    if isinstance(target[i], (int, float)) and not isinstance(target[i], bool))
+        return _sum(float(v) for v in (target[i] for i in rows)
+                    if isinstance(v, (int, float)) and not isinstance(v, bool))
     raise TypeError(f"not an expression: {node!r}")
 
 
@@ -453,10 +460,12 @@ def _target(node: TableAgg) -> str:
     return node.target
 
 
-def result(value: Any) -> float | str | None:
+def result(value: XlResult) -> float | str | None:
     """A formula result as Python callers see it: "" (and errors) → None, numbers → float."""
     if value is None or value == "" or isinstance(value, XlError):
         return None
+    if isinstance(value, list):
+        raise TypeError("a range is not one formula result")
     if isinstance(value, bool):
         return float(value)
     return value

@@ -121,10 +121,11 @@ def _column(tdef: schema.TableDef | None, header: str) -> schema.Column | None:
 def _agg_words(f: Facts, node: TableAgg) -> str:
     label, kind, unit = _agg_label(node)
     value = evaluate(node, _ModelEnv(f))
-    if isinstance(value, XlError) or as_number(value) is None:
+    number = None if isinstance(value, XlError) else as_number(value)
+    if number is None:
         tdef = schema.TABLE_BY_NAME.get(node.table)
         return f"{label}（{tdef.caption if tdef else node.table}未填写或无法读取）"
-    return label + _figure(float(value), kind, unit)
+    return label + _figure(number, kind, unit)
 
 
 def _words(f: Facts, node: Expr, labels: Mapping[str, str]) -> str:
