@@ -34,7 +34,8 @@ from . import __version__
 from . import summary as sm
 from .errors import PerfxlError
 from .errors import WorkbookError
-from .fileio import atomic_write_bytes, flush_folders, flush_to_disk, read_workbook_bytes
+from .batchcache import CACHE_NAME, Flusher, load_cache
+from .fileio import atomic_write_bytes, read_workbook_bytes
 from .oserrors import describe
 from .pipeline import Status
 from .runone import findings_document, output_names
@@ -43,8 +44,6 @@ from .rulepack import load as load_rules
 from .rulepack import shipped
 
 SUFFIXES = (".xlsx", ".xlsm")
-CACHE_NAME = ".perfxl-cache.json"
-CACHE_FORMAT = 1
 EXIT_OK, EXIT_SOME_ERRORS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -419,96 +418,6 @@ def _failed(file: str, pack: RulePack, why: str) -> Outcome:
 
 
 # ---------------------------------------------------------------------------------------------
-# Cache
-
-def _load_cache(path: Path) -> dict:
-    """relative path → {"key", "outputs", "row"}; an unreadable cache is an empty one."""
-    try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT:
-        return {}
-    entries = doc.get("entries")
-    return {k: v for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
-
-
-def _save_cache(path: Path, entries: dict, folders: set[Path]) -> None:
-    """Record finished workbooks.  Their outputs were flushed to disk already (:class:`_Flusher`);
-    the ``folders`` holding them are flushed first (not every file system: os.sync), so a cache
-    entry never points at a file that a power cut could still lose."""
-    flush_folders(folders)
-    folders.clear()
-    doc = {"format": CACHE_FORMAT, "perfxl": __version__, "entries": entries}
-    atomic_write_bytes(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-
-class _Flusher:
-    """Flushes the batch's outputs to disk in a background thread as they are written, and saves
-    the cache (:meth:`save`) once everything written before it is flushed.  fsync takes ~4 ms a
-    file on the 2-core test machine: done in the main thread every 5 s (600 files) it left the
-    workers without work for seconds.  Requests run in order; an error is raised by the next
-    :meth:`save` or by :meth:`final`."""
-
-    def __init__(self, path: Path):
-        import queue
-
-        self.path = path
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._folders: set[Path] = set()  # folders of flushed files, flushed before each save
-        self._error: BaseException | None = None
-        self._pending: list[Path] = []
-        self._thread = threading.Thread(target=self._loop, name="perfxl-flush", daemon=True)
-        self._thread.start()
-
-    def written(self, paths: list[Path]) -> None:
-        """Flush these new outputs (handed over in groups: each hand-over wakes the thread, and
-        the main thread then waits for the GIL)."""
-        self._pending += paths
-        if len(self._pending) >= 30:
-            self._hand_over()
-
-    def _hand_over(self) -> None:
-        if self._pending:
-            self._queue.put(("files", self._pending))
-            self._pending = []
-
-    def save(self, entries: dict) -> None:
-        """Save the cache ``entries`` once the outputs written so far are flushed."""
-        self._raise()
-        self._hand_over()
-        self._queue.put(("cache", entries))
-
-    def _loop(self) -> None:
-        while True:
-            kind, arg = self._queue.get()
-            if kind == "stop":
-                return
-            if self._error is not None:
-                continue
-            try:
-                if kind == "files":
-                    self._folders |= flush_to_disk(arg, folders=False)
-                else:
-                    _save_cache(self.path, arg, self._folders)
-            except BaseException as e:  # noqa: BLE001 - handed to the main thread
-                self._error = e
-
-    def _raise(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-    def final(self, entries: dict) -> None:
-        """Wait for the flushes asked for, then save ``entries`` in this thread."""
-        self._hand_over()
-        self._queue.put(("stop", None))
-        self._thread.join()
-        self._raise()
-        _save_cache(self.path, entries, self._folders)
-
-
-# ---------------------------------------------------------------------------------------------
 # The batch
 
 def _check_dirs(indir: str | os.PathLike, outdir: str | os.PathLike) -> tuple[Path, Path]:
@@ -564,7 +473,7 @@ def _remove_stale_temp_files(dst: Path, src: Path, names: dict[str, dict[str, st
     or a home folder, where a clerk's own perfxl may be writing), never inside the input.
     (One batch per output folder at a time: a second one running would lose its own.)"""
     outputs = [p for outs in names.values() for p in outs.values()]
-    outputs += [p for e in _load_cache(dst / CACHE_NAME).values() for p in e.get("outputs", ())
+    outputs += [p for e in load_cache(dst / CACHE_NAME).values() for p in e.get("outputs", ())
                 if isinstance(p, str)]
     folders = {dst} | {(dst / p).parent for p in outputs}
     for folder in folders:
@@ -593,7 +502,7 @@ class _Run:
         self.cache_path = dst / CACHE_NAME
         # An entry's key covers the file's content, the rule pack, perfxl's version and the
         # options; an entry with another key still tells which outputs are ours to replace.
-        self.old = _load_cache(self.cache_path)
+        self.old = load_cache(self.cache_path)
         self.cache: dict[str, dict] = {}
         self.keys: dict[str, str] = {}
         self.rows: dict[str, dict] = {}
@@ -606,7 +515,7 @@ class _Run:
                             smoothing=0.1, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                                       "[{elapsed}<{remaining}, {rate_fmt}]")
         self._saved = time.monotonic()
-        self.flusher = _Flusher(self.cache_path)
+        self.flusher = Flusher(self.cache_path)
 
     def todo(self) -> Iterator[tuple[bytes, str]]:
         """(bytes, relative path) of each workbook that must be (re)done; records the rest."""
