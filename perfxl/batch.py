@@ -694,6 +694,14 @@ def run(indir: str | os.PathLike, outdir: str | os.PathLike, pack: RulePack | st
         except OSError as e:
             if not failed:
                 raise BatchError(f"无法写入汇总表：{describe(e)}") from None
+        if result.interrupted or failed:
+            # Ctrl-C / SIGTERM is raised between any two bytecodes, also inside an atomic write
+            # between creating its temporary file and the try that removes it: sweep them now
+            # that nothing writes any more (seen once in a CI run of test_batch_hostile).
+            try:
+                _remove_stale_temp_files(dst, src, names)
+            except OSError:
+                pass
         result.elapsed = time.perf_counter() - t_start
         if progress:
             sys.stderr.write(result.line + "\n")
