@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 
+import psutil
 import pytest
 
 from pdfkit import needs_soffice, needs_uno, our_offices
@@ -70,6 +71,14 @@ class Saboteur(threading.Thread):
             time.sleep(0.05)
 
 
+def _dead(proc) -> bool:
+    """Killed: gone, or a zombie its parent has not reaped yet (psutil calls a zombie running)."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _check(result, out, reason: str):
     rows = {r["文件"]: r for r in result.rows}
     assert all(r["状态"] == "成功" for r in rows.values())
@@ -101,7 +110,7 @@ def test_libreoffice_killed_mid_batch(folder, tmp_path, pack):
     finally:
         sab.done.set()
         sab.join()
-    assert sab.victim is not None and not sab.victim.is_running()
+    assert sab.victim is not None and _dead(sab.victim)
     failed = _check(result, out, "LibreOffice 在转换时意外退出")
     assert not our_offices()  # the workers' LibreOffices ended with them
     _rerun_redoes_only_the_failed(folder, out, pack, failed)
