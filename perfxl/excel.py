@@ -14,7 +14,7 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .cellerrors import error_of
 from .edits import (ClearMarks, ClearSheet, DefineName, DeleteSheet, Edit, EnsureSheet, FormatCells, Hyperlink,
@@ -326,30 +326,19 @@ def _layout_sheet(book: Book, e: LayoutSheet) -> None:
         sheet.range(f"A{row}").row_height = height
 
 
+_HANDLERS: dict[type, Callable[[Book, Any], None]] = {
+    SetCell: _set_cell, DefineName: _define_name, EnsureSheet: _ensure_sheet, ClearSheet: _clear_sheet,
+    DeleteSheet: _delete_sheet, ResizeTable: _resize_table, Hyperlink: _hyperlink,
+    ClearMarks: _clear_marks, FormatCells: _format_cells, LayoutSheet: _layout_sheet,
+}
+
+
 def _apply(book: Book, e: Edit) -> None:
     """One edit other than a mark (marks are gathered per cell by :func:`apply_edits`)."""
-    if isinstance(e, SetCell):
-        _set_cell(book, e)
-    elif isinstance(e, DefineName):
-        _define_name(book, e)
-    elif isinstance(e, EnsureSheet):
-        _ensure_sheet(book, e)
-    elif isinstance(e, ClearSheet):
-        _clear_sheet(book, e)
-    elif isinstance(e, DeleteSheet):
-        _delete_sheet(book, e)
-    elif isinstance(e, ResizeTable):
-        _resize_table(book, e)
-    elif isinstance(e, Hyperlink):
-        _hyperlink(book, e)
-    elif isinstance(e, ClearMarks):
-        _clear_marks(book, e)
-    elif isinstance(e, FormatCells):
-        _format_cells(book, e)
-    elif isinstance(e, LayoutSheet):
-        _layout_sheet(book, e)
-    else:
+    handler = _HANDLERS.get(type(e))
+    if handler is None:
         raise TypeError(f"no Excel handler for edit {e!r}")
+    handler(book, e)
 
 
 def _caller() -> Book:
